@@ -1,0 +1,151 @@
+// The Function App on the Flex Consumption plan (Linux, Node 22), running as the user-assigned
+// identity for everything: host storage, deployment package, Application Insights, Azure OpenAI.
+
+import { chatRegion, tagMap } from 'types.bicep'
+
+@description('Function App name (also the default host name prefix).')
+param name string
+
+@description('Flex Consumption plan name.')
+param planName string
+
+@description('Azure region of the plan and the app.')
+param location string
+
+@description('Tags for the plan.')
+param tags tagMap
+
+@description('Tags for the app; azd finds the app to publish by its azd-service-name tag.')
+param appTags tagMap
+
+@description('Resource id of the user-assigned identity.')
+param identityId string
+
+@description('Client id of the user-assigned identity.')
+param identityClientId string
+
+@description('Storage account for AzureWebJobsStorage.')
+param storageAccountName string
+
+@description('Blob container URL Flex Consumption deploys packages to.')
+param deploymentContainerUrl string
+
+@description('Application Insights connection string.')
+param appInsightsConnectionString string
+
+@description('Key Vault URI (KEY_VAULT_URL).')
+param keyVaultUri string
+
+@description('Regions in priority order, as the backend reads CHAT_REGIONS.')
+param chatRegions chatRegion[]
+
+@description('Model used when a request names none (CHAT_DEFAULT_MODEL).')
+param defaultModel string
+
+@description('Origins allowed to call the API from a browser, e.g. https://chat.example.com. Empty: no browser origin.')
+param corsAllowedOrigins string[]
+
+@description('Memory of each instance in MB (Flex Consumption: 512, 2048 or 4096).')
+@allowed([512, 2048, 4096])
+param instanceMemoryMB int
+
+@description('Upper bound on instances the app scales out to (Flex Consumption: 40-1000).')
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int
+
+// One serialisation for the app setting and the output, so they cannot disagree.
+var chatRegionsJson = string(chatRegions)
+
+resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    name: 'FC1'
+    tier: 'FlexConsumption'
+  }
+  properties: {
+    reserved: true // Linux
+  }
+}
+
+resource site 'Microsoft.Web/sites@2025-03-01' = {
+  name: name
+  location: location
+  tags: appTags
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityId}': {}
+    }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    // Key Vault references in app settings resolve with this identity (none are used today).
+    keyVaultReferenceIdentity: identityId
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: deploymentContainerUrl
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identityId
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        instanceMemoryMB: instanceMemoryMB
+        maximumInstanceCount: maximumInstanceCount
+      }
+      runtime: {
+        name: 'node'
+        version: '22'
+      }
+    }
+    siteConfig: {
+      minTlsVersion: '1.2'
+      scmMinTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      http20Enabled: true
+      cors: {
+        allowedOrigins: corsAllowedOrigins
+        supportCredentials: false
+      }
+    }
+  }
+
+  // Flex Consumption sets the runtime from functionAppConfig; FUNCTIONS_WORKER_RUNTIME,
+  // FUNCTIONS_EXTENSION_VERSION and WEBSITE_RUN_FROM_PACKAGE must not be set here.
+  resource appSettings 'config' = {
+    name: 'appsettings'
+    properties: {
+      // Identity-based host storage: no connection string, no key.
+      AzureWebJobsStorage__accountName: storageAccountName
+      AzureWebJobsStorage__credential: 'managedidentity'
+      AzureWebJobsStorage__clientId: identityClientId
+      // Telemetry with Entra ID (the component has local auth disabled).
+      APPLICATIONINSIGHTS_CONNECTION_STRING: appInsightsConnectionString
+      APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identityClientId}'
+      // The backend's contract: shared/config.ts.
+      CHAT_REGIONS: chatRegionsJson
+      CHAT_AUTH_MODE: 'managed-identity'
+      CHAT_DEFAULT_MODEL: defaultModel
+      AZURE_CLIENT_ID: identityClientId
+      KEY_VAULT_URL: keyVaultUri
+    }
+  }
+}
+
+@description('Function App name.')
+output name string = site.name
+
+@description('Base URL of the app, e.g. https://func-abc.azurewebsites.net.')
+output url string = 'https://${site.properties.defaultHostName}'
+
+@description('CHAT_REGIONS exactly as set on the app.')
+output chatRegionsJson string = chatRegionsJson
