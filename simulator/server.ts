@@ -1,0 +1,443 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { AuthConfig, Operation } from './auth';
+import { authenticate } from './auth';
+import type { CompletionMeta, FinishReason } from './chat';
+import {
+  completionBody,
+  completionId,
+  contentChunk,
+  contentFilterFinishChunk,
+  finishChunk,
+  promptFilterChunk,
+  roleChunk,
+  sseEvent,
+  usageChunk,
+} from './chat';
+import { DEFAULT_FAULT_LATENCY_MS, DEFAULT_THROTTLE_RETRY_AFTER_MS, parseFault } from './faults';
+import { generateAnswer, requestSeed } from './generate';
+import { abortableSleep, parseJson, readBody, sendJson, writeFlushed } from './http';
+import { RateLimiter } from './rate-limit';
+import { regionDisplayName } from './regions';
+import type { ChatRequest } from './request';
+import { isErrorAnswer, parseChatRequest } from './request';
+import type { ErrorAnswer } from './responses';
+import {
+  contentFilterPrompt,
+  contextLengthExceeded,
+  deploymentNotFound,
+  invalidJson,
+  invalidRequest,
+  rateLimited,
+  resourceNotFound,
+  serverError,
+  serviceUnavailable,
+} from './responses';
+import { StatsRecorder } from './stats';
+import { contentText, countPromptTokens } from './tokens';
+import type { Fault, LatencyModel, RunningSimulator, SimulatorOptions } from './types';
+import { LATENCY_PRESETS } from './types';
+
+/** Deployments served when none are configured: deployment name -> model name. */
+export const DEFAULT_DEPLOYMENTS: Readonly<Record<string, string>> = Object.freeze({
+  'gpt-4o': 'gpt-4o-2024-11-20',
+  'gpt-4o-mini': 'gpt-4o-mini-2024-07-18',
+});
+
+/** API key accepted when none is configured. */
+export const DEFAULT_API_KEY = 'simulator-key';
+
+const CHAT_DATA_ACTION = 'Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action';
+const LEGACY_CHAT = /^\/openai\/deployments\/([^/]+)\/chat\/completions$/;
+
+interface Config {
+  readonly region: string;
+  readonly deployments: Readonly<Record<string, string>>;
+  readonly auth: AuthConfig;
+  readonly contextWindow: number;
+  readonly answerTokens: number;
+  readonly latency: LatencyModel;
+  readonly filterPromptTrigger: string;
+  readonly filterOutputTrigger: string;
+  readonly now: () => number;
+}
+
+/** Per-request state used to build headers and the stats entry. */
+interface Exchange {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly requestId: string;
+  readonly xRequestId: string;
+  readonly clientRequestId: string | null;
+  readonly v1: boolean;
+  deployment: string | null;
+  streamed: boolean;
+  rateHeaders: Record<string, string>;
+}
+
+/** Which chat route was called: v1 (deployment in the body) or classic (deployment in the path). */
+type ChatRoute =
+  { readonly v1: true } | { readonly v1: false; readonly deployment: string; readonly apiVersion: string };
+
+class Simulator {
+  readonly #config: Config;
+  readonly #limiter: RateLimiter;
+  readonly #stats = new StatsRecorder();
+  readonly #closing = new AbortController();
+  readonly #sleep: (ms: number) => Promise<void>;
+  #fault: Fault;
+
+  constructor(options: SimulatorOptions) {
+    const latency = options.latency ?? 'none';
+    const now = options.now ?? Date.now;
+    this.#config = {
+      region: options.region ?? 'eastus2',
+      deployments: options.deployments ?? DEFAULT_DEPLOYMENTS,
+      auth: {
+        apiKey: options.apiKey ?? DEFAULT_API_KEY,
+        bearer: options.bearer ?? 'accept',
+        acceptedBearerTokens: options.acceptedBearerTokens,
+        localAuthDisabled: options.localAuthDisabled ?? false,
+      },
+      contextWindow: options.contextWindow ?? 128_000,
+      answerTokens: options.answerTokens ?? 40,
+      latency: typeof latency === 'string' ? LATENCY_PRESETS[latency] : latency,
+      filterPromptTrigger: options.filterPromptTrigger ?? '[[filter-prompt]]',
+      filterOutputTrigger: options.filterOutputTrigger ?? '[[filter-output]]',
+      now,
+    };
+    this.#limiter = new RateLimiter({ rpm: options.rpm ?? 6000, tpm: options.tpm ?? 1_000_000, now });
+    this.#sleep = options.sleep ?? ((ms) => abortableSleep(ms, this.#closing.signal));
+    this.#fault = options.fault ?? { kind: 'none' };
+  }
+
+  get region(): string {
+    return this.#config.region;
+  }
+
+  get fault(): Fault {
+    return this.#fault;
+  }
+
+  set fault(fault: Fault) {
+    this.#fault = fault;
+  }
+
+  stats() {
+    return this.#stats.snapshot(this.#config.region);
+  }
+
+  reset(): void {
+    this.#stats.reset();
+    this.#limiter.reset();
+  }
+
+  /** Ends pending simulated delays so streaming handlers notice their sockets are gone. */
+  abortPending(): void {
+    this.#closing.abort();
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://simulator');
+    if (url.pathname.startsWith('/_sim/')) {
+      await this.#handleControl(req, res, url.pathname);
+      return;
+    }
+    const clientRequestId = req.headers['x-ms-client-request-id'];
+    const exchange: Exchange = {
+      req,
+      res,
+      requestId: randomUUID(),
+      xRequestId: randomUUID(),
+      clientRequestId: typeof clientRequestId === 'string' ? clientRequestId : null,
+      v1: url.pathname.startsWith('/openai/v1/'),
+      deployment: null,
+      streamed: false,
+      rateHeaders: {},
+    };
+    const time = new Date(this.#config.now()).toISOString();
+    try {
+      await this.#route(exchange, url);
+    } catch {
+      if (!res.headersSent) this.#send(exchange, serverError(exchange.requestId));
+      else res.destroy();
+    }
+    this.#stats.record({
+      time,
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      deployment: exchange.deployment,
+      status: res.headersSent ? res.statusCode : 0,
+      streamed: exchange.streamed,
+      clientRequestId: exchange.clientRequestId,
+      requestId: exchange.requestId,
+    });
+  }
+
+  async #route(exchange: Exchange, url: URL): Promise<void> {
+    const { req, res } = exchange;
+    const body = await readBody(req);
+    const fault = this.#fault;
+    if (url.pathname.startsWith('/openai/') && fault.kind === 'outage') {
+      // A regional outage: either a 503 from the front door, or nothing at all (connection dropped).
+      if (fault.mode === 'refuse') res.socket?.destroy();
+      else this.#send(exchange, serviceUnavailable(fault.retryAfterMs));
+      return;
+    }
+    if (req.method === 'GET' && url.pathname === '/openai/v1/models') {
+      this.#listModels(exchange);
+      return;
+    }
+    if (req.method === 'POST' && url.pathname === '/openai/v1/chat/completions') {
+      await this.#chat(exchange, body, { v1: true });
+      return;
+    }
+    const legacy = req.method === 'POST' ? LEGACY_CHAT.exec(url.pathname) : null;
+    const apiVersion = url.searchParams.get('api-version');
+    if (legacy?.[1] !== undefined && apiVersion !== null && apiVersion !== '') {
+      await this.#chat(exchange, body, { v1: false, deployment: decodeURIComponent(legacy[1]), apiVersion });
+      return;
+    }
+    // Unknown paths and the classic route without api-version both get Azure's "Resource not found".
+    this.#send(exchange, resourceNotFound());
+  }
+
+  #listModels(exchange: Exchange): void {
+    const denied = authenticate(exchange.req.headers, this.#config.auth, {
+      dataAction: 'Microsoft.CognitiveServices/accounts/OpenAI/models/read',
+      operation: 'GET /openai/v1/models',
+      keyAsBearer: true,
+    });
+    if (denied) {
+      this.#send(exchange, denied);
+      return;
+    }
+    const created = Math.floor(this.#config.now() / 1000);
+    const data = Object.keys(this.#config.deployments).map((id) => ({
+      id,
+      object: 'model',
+      created,
+      owned_by: 'system',
+    }));
+    this.#send(exchange, { status: 200, body: { object: 'list', data } });
+  }
+
+  async #chat(exchange: Exchange, rawBody: string, route: ChatRoute): Promise<void> {
+    const fault = this.#fault;
+    if (fault.kind === 'latency') await this.#delay(fault.latencyMs ?? DEFAULT_FAULT_LATENCY_MS);
+    const operation: Operation = route.v1
+      ? { dataAction: CHAT_DATA_ACTION, operation: 'POST /openai/v1/chat/completions', keyAsBearer: true }
+      : {
+          dataAction: CHAT_DATA_ACTION,
+          operation: 'POST /openai/deployments/{deployment-id}/chat/completions',
+          keyAsBearer: false,
+        };
+    const denied = authenticate(exchange.req.headers, this.#config.auth, operation);
+    if (denied) return this.#send(exchange, denied);
+    if (!route.v1 && !this.#hasDeployment(route.deployment)) return this.#send(exchange, deploymentNotFound());
+
+    const parsed = parseJson(rawBody);
+    if (!parsed) return this.#send(exchange, invalidJson());
+    const request = parseChatRequest(parsed.value);
+    if (isErrorAnswer(request)) return this.#send(exchange, request);
+    const deployment = route.v1 ? request.model : route.deployment;
+    if (deployment === undefined)
+      return this.#send(exchange, invalidRequest('you must provide a model parameter', null, null));
+    if (!this.#hasDeployment(deployment)) return this.#send(exchange, deploymentNotFound());
+    exchange.deployment = deployment;
+    exchange.streamed = request.stream;
+
+    const apiVersion = route.v1 ? 'v1' : route.apiVersion;
+    if (fault.kind === 'throttle') {
+      exchange.rateHeaders = this.#rateHeaders(0, 0);
+      return this.#send(
+        exchange,
+        rateLimited('tokens', apiVersion, fault.retryAfterMs ?? DEFAULT_THROTTLE_RETRY_AFTER_MS),
+      );
+    }
+    if (fault.kind === 'error500') return this.#send(exchange, serverError(exchange.requestId));
+    if (fault.kind === 'reset-midstream' && !request.stream) {
+      exchange.res.socket?.destroy();
+      return;
+    }
+
+    const promptTokens = countPromptTokens(request.messages);
+    const window = this.#config.contextWindow;
+    if (promptTokens > window) return this.#send(exchange, contextLengthExceeded(window, promptTokens));
+    if (request.maxTokens !== undefined && promptTokens + request.maxTokens > window) {
+      return this.#send(exchange, contextLengthExceeded(window, promptTokens, request.maxTokens));
+    }
+    // Azure charges quota for the prompt plus the largest answer the request allows.
+    const admission = this.#limiter.admit(deployment, promptTokens + (request.maxTokens ?? this.#config.answerTokens));
+    exchange.rateHeaders = this.#rateHeaders(admission.remainingRequests, admission.remainingTokens);
+    if (!admission.ok) return this.#send(exchange, rateLimited(admission.limit, apiVersion, admission.retryAfterMs));
+
+    const prompt = request.messages.map((message) => contentText(message['content'])).join('\n');
+    if (prompt.includes(this.#config.filterPromptTrigger)) return this.#send(exchange, contentFilterPrompt());
+    await this.#answer(exchange, request, deployment, promptTokens, prompt.includes(this.#config.filterOutputTrigger));
+  }
+
+  async #answer(
+    exchange: Exchange,
+    request: ChatRequest,
+    deployment: string,
+    promptTokens: number,
+    filterOutput: boolean,
+  ): Promise<void> {
+    const full = generateAnswer(requestSeed(deployment, request.messages), this.#config.answerTokens);
+    const limit = request.maxTokens ?? Number.POSITIVE_INFINITY;
+    let tokens = full.tokens.slice(0, limit);
+    let finishReason: FinishReason = tokens.length < full.tokens.length ? 'length' : 'stop';
+    if (filterOutput) {
+      // The output filter cuts the answer part way, like Azure's asynchronous filter.
+      tokens = tokens.slice(0, Math.ceil(tokens.length / 2));
+      finishReason = 'content_filter';
+    }
+    const meta: CompletionMeta = {
+      id: completionId(),
+      created: Math.floor(this.#config.now() / 1000),
+      model: this.#config.deployments[deployment] ?? deployment,
+    };
+    const usage = { promptTokens, completionTokens: tokens.length };
+    const { firstTokenMs, perTokenMs } = this.#config.latency;
+    if (!request.stream) {
+      await this.#delay(firstTokenMs + perTokenMs * tokens.length);
+      this.#stats.addTokens(usage.promptTokens, usage.completionTokens);
+      this.#send(exchange, { status: 200, body: completionBody(meta, tokens.join(''), finishReason, usage) });
+      return;
+    }
+
+    await this.#delay(firstTokenMs);
+    const { res } = exchange;
+    res.writeHead(200, {
+      ...this.#headers(exchange),
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache, must-revalidate',
+      'x-accel-buffering': 'no',
+    });
+    res.write(sseEvent(promptFilterChunk()));
+    res.write(sseEvent(roleChunk(meta)));
+    const reset = this.#fault.kind === 'reset-midstream';
+    for (const [index, token] of (reset ? tokens.slice(0, 2) : tokens).entries()) {
+      if (index > 0) await this.#delay(perTokenMs);
+      if (res.destroyed) return;
+      // Before a reset, let each chunk reach the client first, as when a front end dies mid-answer.
+      if (reset) await writeFlushed(res, sseEvent(contentChunk(meta, token)));
+      else res.write(sseEvent(contentChunk(meta, token)));
+    }
+    if (reset) {
+      res.socket?.destroy();
+      return;
+    }
+    if (finishReason === 'content_filter') {
+      const streamed = tokens.join('').length;
+      res.write(sseEvent(contentFilterFinishChunk(streamed, full.text.length)));
+    } else {
+      res.write(sseEvent(finishChunk(meta, finishReason)));
+    }
+    if (request.includeUsage) res.write(sseEvent(usageChunk(meta, usage)));
+    this.#stats.addTokens(usage.promptTokens, usage.completionTokens);
+    res.end(sseEvent('[DONE]'));
+  }
+
+  #hasDeployment(name: string): boolean {
+    return Object.hasOwn(this.#config.deployments, name);
+  }
+
+  async #delay(ms: number): Promise<void> {
+    if (ms > 0) await this.#sleep(ms);
+  }
+
+  #rateHeaders(remainingRequests: number, remainingTokens: number): Record<string, string> {
+    return {
+      'x-ratelimit-limit-requests': String(this.#limiter.rpm),
+      'x-ratelimit-limit-tokens': String(this.#limiter.tpm),
+      'x-ratelimit-remaining-requests': String(remainingRequests),
+      'x-ratelimit-remaining-tokens': String(remainingTokens),
+    };
+  }
+
+  /** Headers Azure puts on every answer (aoai_200_success_response_headers.json, aoai_400_content_filter_prompt_with_headers.json). */
+  #headers(exchange: Exchange): Record<string, string> {
+    return {
+      'apim-request-id': exchange.requestId,
+      'request-id': exchange.requestId,
+      'x-request-id': exchange.xRequestId,
+      // Azure echoes the caller's id, or its own apim-request-id when none was sent.
+      'x-ms-client-request-id': exchange.clientRequestId ?? exchange.requestId,
+      'x-ms-region': regionDisplayName(this.#config.region),
+      ...(exchange.deployment === null ? {} : { 'x-ms-deployment-name': exchange.deployment }),
+      ...(exchange.v1 ? { 'api-supported-versions': '1' } : {}),
+      'strict-transport-security': 'max-age=31536000; includeSubDomains; preload',
+      'x-content-type-options': 'nosniff',
+      ...exchange.rateHeaders,
+    };
+  }
+
+  #send(exchange: Exchange, answer: ErrorAnswer): void {
+    if (exchange.res.destroyed) return;
+    sendJson(exchange.res, answer.status, answer.body, { ...this.#headers(exchange), ...answer.headers });
+  }
+
+  async #handleControl(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const body = await readBody(req);
+    const route = `${req.method ?? 'GET'} ${path}`;
+    if (route === 'GET /_sim/fault') return sendJson(res, 200, this.#fault, {});
+    if (route === 'GET /_sim/stats') return sendJson(res, 200, this.stats(), {});
+    if (route === 'POST /_sim/reset') {
+      this.reset();
+      res.writeHead(204).end();
+      return;
+    }
+    if (route === 'POST /_sim/fault') {
+      const parsed = parseFault(parseJson(body)?.value);
+      if (!parsed.ok) return sendJson(res, 400, { error: { code: 'InvalidFault', message: parsed.message } }, {});
+      this.#fault = parsed.fault;
+      return sendJson(res, 200, this.#fault, {});
+    }
+    sendJson(res, 404, { error: { code: 'NotFound', message: `No simulator control endpoint ${route}.` } }, {});
+  }
+}
+
+/**
+ * Starts an Azure OpenAI simulator on loopback and resolves once it listens.
+ * Routes: `POST /openai/v1/chat/completions`, `POST /openai/deployments/{d}/chat/completions?api-version=...`,
+ * `GET /openai/v1/models`, and the unauthenticated controls `GET|POST /_sim/fault`, `GET /_sim/stats`,
+ * `POST /_sim/reset`.
+ */
+export async function startSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
+  const simulator = new Simulator(options);
+  const server = createServer((req, res) => {
+    void simulator.handle(req, res);
+  });
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  return {
+    url: `http://${urlHost}:${port}`,
+    port,
+    region: simulator.region,
+    setFault: (fault) => {
+      simulator.fault = fault;
+    },
+    fault: () => simulator.fault,
+    stats: () => simulator.stats(),
+    reset: () => simulator.reset(),
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        simulator.abortPending();
+        server.close((error) => (error ? reject(error) : resolve()));
+        // Keep-alive and streaming sockets would otherwise hold close() open.
+        server.closeAllConnections();
+      }),
+  };
+}
