@@ -1,0 +1,39 @@
+import { timingSafeEqual } from 'node:crypto';
+
+export type AuthLevel = 'anonymous' | 'function' | 'admin';
+
+/** Which keys the host accepts. `enforce: false` lets every request through, like `func start`. */
+export interface KeyPolicy {
+  readonly enforce: boolean;
+  readonly functionKeys: readonly string[];
+  readonly masterKey: string | undefined;
+}
+
+/** Normalises a binding's `authLevel`; the Functions host defaults a missing level to `function`. */
+export function toAuthLevel(value: unknown): AuthLevel {
+  const level = typeof value === 'string' ? value.toLowerCase() : 'function';
+  if (level === 'anonymous') return 'anonymous';
+  // 'system' is an admin-only level in the host; anything unknown gets the safer default.
+  if (level === 'admin' || level === 'system') return 'admin';
+  return 'function';
+}
+
+/** The key a caller presented: the `x-functions-key` header, else the `code` query parameter. */
+export function presentedKey(header: string | string[] | undefined, query: URLSearchParams): string | undefined {
+  const fromHeader = Array.isArray(header) ? header[0] : header;
+  return fromHeader || query.get('code') || undefined;
+}
+
+/** Function level accepts a function key or the master key; admin level only the master key. */
+export function isAuthorized(level: AuthLevel, key: string | undefined, policy: KeyPolicy): boolean {
+  if (level === 'anonymous' || !policy.enforce) return true;
+  if (key === undefined) return false;
+  if (policy.masterKey !== undefined && safeEqual(key, policy.masterKey)) return true;
+  return level === 'function' && policy.functionKeys.some((k) => safeEqual(key, k));
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
