@@ -26,7 +26,7 @@ describe('startLocalHost (HTTP streaming through the library proxy)', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/plain; charset=utf-8');
     expect(res.headers.get('x-ms-invocation-id')).toBeNull();
-    const reader = res.body!.getReader();
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     const decoder = new TextDecoder();
 
     const first = await reader.read();
