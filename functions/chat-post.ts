@@ -1,0 +1,41 @@
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import type { ChatService } from '../shared/chat-service';
+import { app, wired } from '../shared/functions-app';
+import { completionResponse, toModelMessages, toModelParams } from '../shared/http/chat-protocol';
+import { readJsonBody, validate } from '../shared/http/body';
+import { requestIdFrom } from '../shared/http/request-id';
+import { errorResponse, jsonResponse, servedHeaders } from '../shared/http/responses';
+import { chatProtocolRequest } from '../shared/http/schemas';
+import { requestLogger } from '../shared/logger';
+
+export interface ChatHandlerDeps {
+  readonly chat: ChatService;
+}
+
+/** POST /api/chat: one chat turn in, the whole answer out (AI Chat Protocol JSON). */
+export function createChatPostHandler(deps: ChatHandlerDeps) {
+  return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    const requestId = requestIdFrom(request.headers);
+    const logger = requestLogger(context, requestId);
+    try {
+      const body = validate(chatProtocolRequest, await readJsonBody(request));
+      const result = await deps.chat.complete({
+        ...(body.context?.model !== undefined ? { model: body.context.model } : {}),
+        messages: toModelMessages(body),
+        params: toModelParams(body),
+        requestId,
+        logger,
+      });
+      return jsonResponse(200, completionResponse(result, body.sessionState), servedHeaders(result));
+    } catch (error) {
+      return errorResponse(error, { requestId, exposeDiagnostics: deps.chat.config.exposeDiagnostics, logger });
+    }
+  };
+}
+
+app.http('chat-post', {
+  route: 'chat',
+  methods: ['POST'],
+  authLevel: 'function',
+  handler: wired(createChatPostHandler),
+});

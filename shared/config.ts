@@ -1,0 +1,223 @@
+/**
+ * Typed configuration, parsed once from app settings (process.env in Azure, local.settings.json or
+ * `npm start` locally). A bad or missing setting throws a {@link ConfigError} naming the setting and
+ * showing a valid example, so start-up fails with a message instead of a 500 on the first chat.
+ */
+import { z } from 'zod';
+
+export type AuthMode = 'managed-identity' | 'key-vault' | 'api-key';
+
+export interface RegionConfig {
+  /** Azure region name, e.g. `eastus2`. */
+  readonly name: string;
+  /** Resource endpoint, e.g. `https://my-aoai-eastus2.openai.azure.com/` (always ends with `/`). */
+  readonly endpoint: string;
+  /** Model name clients ask for (e.g. `gpt-4o`) -> deployment name in this region. */
+  readonly deployments: Readonly<Record<string, string>>;
+  /** Key Vault secret holding this region's API key (key-vault mode only). */
+  readonly keySecretName?: string;
+}
+
+export interface AppConfig {
+  /** Regions in priority order: the first healthy one serves. */
+  readonly regions: readonly RegionConfig[];
+  readonly auth:
+    | { readonly mode: 'managed-identity'; readonly clientId?: string }
+    | { readonly mode: 'key-vault'; readonly vaultUrl: string }
+    | { readonly mode: 'api-key'; readonly apiKey: string };
+  /** Model used when a request names none. */
+  readonly defaultModel: string;
+  /** Time limit to the first byte of one upstream attempt, ms. Default 30 000. */
+  readonly attemptTimeoutMs: number;
+  /** Deadline for a whole request across all attempts, ms. Default 200 000 (Azure cuts HTTP functions at ~230 s). */
+  readonly requestTimeoutMs: number;
+  /** Longest wait for a throttled region when no other region can serve, ms. Default 2 000. */
+  readonly maxThrottleWaitMs: number;
+  /** Consecutive failures that open a region's circuit breaker. Default 3. */
+  readonly breakerFailureThreshold: number;
+  /** How long an open breaker keeps a region out before one probe is let through, ms. Default 30 000. */
+  readonly breakerCooldownMs: number;
+  /** Whether error bodies carry the operator diagnosis (which identity, resource, role). Default: on unless running in Azure. */
+  readonly exposeDiagnostics: boolean;
+  /** Application Insights connection string; telemetry is off without it. */
+  readonly appInsightsConnectionString?: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly setting: string,
+    problem: string,
+    example: string,
+  ) {
+    super(`Setting ${setting} ${problem}. Example: ${setting}=${example}`);
+  }
+}
+
+const REGIONS_EXAMPLE =
+  '[{"name":"eastus2","endpoint":"https://my-aoai-eastus2.openai.azure.com/","deployments":{"gpt-4o":"gpt-4o"}},' +
+  '{"name":"swedencentral","endpoint":"https://my-aoai-swedencentral.openai.azure.com/","deployments":{"gpt-4o":"gpt-4o"}}]';
+
+const regionSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9-]+$/, 'must be an Azure region name like eastus2'),
+    endpoint: z.url({ protocol: /^https?$/ }),
+    deployments: z
+      .record(z.string().min(1), z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be a deployment name'))
+      .refine((d) => Object.keys(d).length > 0, 'must map at least one model to a deployment'),
+    keySecretName: z
+      .string()
+      .regex(/^[A-Za-z0-9-]{1,127}$/, 'must be a Key Vault secret name')
+      .optional(),
+  })
+  .strict();
+
+const regionsSchema = z
+  .array(regionSchema)
+  .min(1, 'must list at least one region')
+  .refine((rs) => new Set(rs.map((r) => r.name)).size === rs.length, 'must not list a region twice');
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function setting(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === '' ? undefined : value;
+}
+
+function intSetting(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = setting(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got "${raw}"`, String(fallback));
+  }
+  return value;
+}
+
+function parseRegions(env: Env): RegionConfig[] {
+  const raw = setting(env, 'CHAT_REGIONS');
+  if (raw === undefined) throw new ConfigError('CHAT_REGIONS', 'is missing', REGIONS_EXAMPLE);
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new ConfigError('CHAT_REGIONS', 'is not valid JSON', REGIONS_EXAMPLE);
+  }
+  const parsed = regionsSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
+    throw new ConfigError(
+      'CHAT_REGIONS',
+      `is invalid${where}: ${issue?.message ?? 'unknown problem'}`,
+      REGIONS_EXAMPLE,
+    );
+  }
+  return parsed.data.map((r) => ({
+    ...r,
+    endpoint: r.endpoint.endsWith('/') ? r.endpoint : `${r.endpoint}/`,
+  }));
+}
+
+/** True inside an Azure Functions deployment (the platform sets these; Core Tools and our local host do not). */
+export function isRunningInAzure(env: Env): boolean {
+  return setting(env, 'WEBSITE_INSTANCE_ID') !== undefined || setting(env, 'CONTAINER_NAME') !== undefined;
+}
+
+function parseAuth(env: Env, regions: readonly RegionConfig[]): AppConfig['auth'] {
+  const explicit = setting(env, 'CHAT_AUTH_MODE');
+  const vaultUrl = setting(env, 'KEY_VAULT_URL');
+  const apiKey = setting(env, 'AZURE_OPENAI_API_KEY');
+  const modes: readonly AuthMode[] = ['managed-identity', 'key-vault', 'api-key'];
+  if (explicit !== undefined && !modes.includes(explicit as AuthMode)) {
+    throw new ConfigError(
+      'CHAT_AUTH_MODE',
+      `must be one of ${modes.join(', ')}, got "${explicit}"`,
+      'managed-identity',
+    );
+  }
+  // Auto: managed identity in Azure, Key Vault when a vault is named, else a plain key.
+  const mode: AuthMode =
+    (explicit as AuthMode | undefined) ??
+    (isRunningInAzure(env) ? 'managed-identity' : vaultUrl !== undefined ? 'key-vault' : 'api-key');
+
+  switch (mode) {
+    case 'managed-identity': {
+      const clientId = setting(env, 'AZURE_CLIENT_ID');
+      return clientId === undefined ? { mode } : { mode, clientId };
+    }
+    case 'key-vault': {
+      if (vaultUrl === undefined) {
+        throw new ConfigError(
+          'KEY_VAULT_URL',
+          'is missing (needed by CHAT_AUTH_MODE=key-vault)',
+          'https://my-vault.vault.azure.net/',
+        );
+      }
+      if (!/^https:\/\/[^/]+\/?$/.test(vaultUrl)) {
+        throw new ConfigError(
+          'KEY_VAULT_URL',
+          `must be a vault URL, got "${vaultUrl}"`,
+          'https://my-vault.vault.azure.net/',
+        );
+      }
+      const missing = regions.find((r) => r.keySecretName === undefined);
+      if (missing) {
+        throw new ConfigError(
+          'CHAT_REGIONS',
+          `needs "keySecretName" on region ${missing.name} in key-vault mode`,
+          REGIONS_EXAMPLE.replace('"deployments"', '"keySecretName":"aoai-key-eastus2","deployments"'),
+        );
+      }
+      return { mode, vaultUrl };
+    }
+    case 'api-key': {
+      if (apiKey === undefined) {
+        throw new ConfigError(
+          'AZURE_OPENAI_API_KEY',
+          'is missing (no CHAT_AUTH_MODE, no KEY_VAULT_URL and not running in Azure, so a plain key is expected)',
+          '<key from the Azure portal, or simulator-key for the local simulator>',
+        );
+      }
+      return { mode, apiKey };
+    }
+  }
+}
+
+/** Parses and freezes the configuration. Throws {@link ConfigError} on the first bad setting. */
+export function loadConfig(env: Env): AppConfig {
+  const regions = parseRegions(env);
+  const models = [...new Set(regions.flatMap((r) => Object.keys(r.deployments)))];
+  const defaultModel = setting(env, 'CHAT_DEFAULT_MODEL') ?? models[0] ?? '';
+  if (!models.includes(defaultModel)) {
+    throw new ConfigError(
+      'CHAT_DEFAULT_MODEL',
+      `names "${defaultModel}", which no region deploys (known: ${models.join(', ')})`,
+      models[0] ?? 'gpt-4o',
+    );
+  }
+  const requestTimeoutMs = intSetting(env, 'CHAT_REQUEST_TIMEOUT_MS', 200_000, 1_000, 225_000);
+  const diagnostics = setting(env, 'CHAT_EXPOSE_DIAGNOSTICS');
+  if (diagnostics !== undefined && !['true', 'false'].includes(diagnostics)) {
+    throw new ConfigError('CHAT_EXPOSE_DIAGNOSTICS', `must be true or false, got "${diagnostics}"`, 'false');
+  }
+  const connectionString = setting(env, 'APPLICATIONINSIGHTS_CONNECTION_STRING');
+  const config: AppConfig = {
+    regions: regions.map((r) => Object.freeze({ ...r, deployments: Object.freeze({ ...r.deployments }) })),
+    auth: Object.freeze(parseAuth(env, regions)),
+    defaultModel,
+    attemptTimeoutMs: intSetting(env, 'CHAT_ATTEMPT_TIMEOUT_MS', 30_000, 100, requestTimeoutMs),
+    requestTimeoutMs,
+    maxThrottleWaitMs: intSetting(env, 'CHAT_MAX_THROTTLE_WAIT_MS', 2_000, 0, 60_000),
+    breakerFailureThreshold: intSetting(env, 'CHAT_BREAKER_FAILURES', 3, 1, 100),
+    breakerCooldownMs: intSetting(env, 'CHAT_BREAKER_COOLDOWN_MS', 30_000, 100, 3_600_000),
+    exposeDiagnostics: diagnostics === undefined ? !isRunningInAzure(env) : diagnostics === 'true',
+    ...(connectionString === undefined ? {} : { appInsightsConnectionString: connectionString }),
+  };
+  return Object.freeze({ ...config, regions: Object.freeze(config.regions) });
+}
+
+/** All model names any region deploys, in first-seen order. */
+export function configuredModels(config: AppConfig): string[] {
+  return [...new Set(config.regions.flatMap((r) => Object.keys(r.deployments)))];
+}

@@ -1,0 +1,55 @@
+/**
+ * Maps model answers to the Microsoft AI Chat Protocol shapes (`@microsoft/ai-chat-protocol`):
+ * a completion is `{message, context, sessionState}`, a stream is `{delta, context?, sessionState?}` lines.
+ * Usage, finish reason, region and attempts go into `context`.
+ */
+import type { CompletionUsage } from 'openai/resources/completions';
+import type { CompletionResult, Served } from '../chat-service';
+import type { ChatProtocolRequest } from './schemas';
+
+export interface ChatContext {
+  readonly model: string;
+  readonly region: string;
+  readonly attempts: number;
+  readonly finishReason?: string | null;
+  readonly usage?: { readonly promptTokens: number; readonly completionTokens: number; readonly totalTokens: number };
+}
+
+export function chatContext(served: Served, finishReason?: string | null, usage?: CompletionUsage | null): ChatContext {
+  return {
+    model: served.model,
+    region: served.region,
+    attempts: served.attempts.filter((a) => !String(a.status).startsWith('skipped')).length,
+    ...(finishReason !== undefined ? { finishReason } : {}),
+    ...(usage
+      ? {
+          usage: {
+            promptTokens: usage.prompt_tokens,
+            completionTokens: usage.completion_tokens,
+            totalTokens: usage.total_tokens,
+          },
+        }
+      : {}),
+  };
+}
+
+/** The model messages for a chat protocol request (message `context` is for the client, not the model). */
+export function toModelMessages(body: ChatProtocolRequest) {
+  return body.messages.map(({ role, content }) => ({ role, content }));
+}
+
+export function toModelParams(body: ChatProtocolRequest) {
+  return {
+    ...(body.context?.max_tokens !== undefined ? { max_tokens: body.context.max_tokens } : {}),
+    ...(body.context?.temperature !== undefined ? { temperature: body.context.temperature } : {}),
+  };
+}
+
+export function completionResponse(result: CompletionResult, sessionState: unknown) {
+  const choice = result.completion.choices[0];
+  return {
+    message: { role: 'assistant' as const, content: choice?.message.content ?? '' },
+    context: chatContext(result, choice?.finish_reason ?? null, result.completion.usage),
+    ...(sessionState !== undefined ? { sessionState } : {}),
+  };
+}

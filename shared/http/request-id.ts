@@ -1,0 +1,7 @@
+import { randomUUID } from 'node:crypto';
+
+/** The caller's `x-request-id` when it is a sane token, else a new UUID. Carried to upstream calls, logs and error bodies. */
+export function requestIdFrom(headers: { get(name: string): string | null }): string {
+  const given = headers.get('x-request-id') ?? headers.get('x-ms-client-request-id');
+  return given !== null && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
+}

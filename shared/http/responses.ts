@@ -1,0 +1,97 @@
+/**
+ * Response helpers and the one place that maps errors to HTTP responses. Every error body has the
+ * shape from the brief: {"error": {"code", "message", "requestId"}}, with Retry-After on 429/503.
+ */
+import type { HttpResponseInit } from '@azure/functions';
+import type { Served } from '../chat-service';
+import { ChatError } from '../errors';
+import type { Logger } from '../logger';
+
+export interface ErrorBody {
+  readonly error: {
+    readonly code: string;
+    readonly message: string;
+    readonly requestId: string;
+    readonly details?: {
+      readonly diagnosis?: string;
+      readonly attempts?: ChatError['attempts'];
+      readonly fields?: ChatError['fields'];
+    };
+  };
+}
+
+/** Headers that say which region answered and how many tries it took. */
+export function servedHeaders(served: Pick<Served, 'region' | 'attempts' | 'requestId'>): Record<string, string> {
+  return {
+    'x-request-id': served.requestId,
+    'x-chat-region': served.region,
+    'x-chat-attempts': String(
+      served.attempts.filter(
+        (a) => typeof a.status === 'number' || a.status === 'timeout' || a.status === 'connection-error',
+      ).length,
+    ),
+  };
+}
+
+export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponseInit {
+  return { status, jsonBody: body, headers: { 'content-type': 'application/json; charset=utf-8', ...headers } };
+}
+
+export interface ErrorContext {
+  readonly requestId: string;
+  /** Include the operator diagnosis and attempts in the body (local development). */
+  readonly exposeDiagnostics: boolean;
+  readonly logger?: Logger;
+}
+
+/** Normalises anything thrown into a ChatError (unknown errors become a 500 that says nothing internal). */
+export function toChatError(error: unknown, requestId: string): ChatError {
+  if (error instanceof ChatError) return error.requestId ? error : error.with({ requestId });
+  return new ChatError('internal_error', {
+    message: 'Something went wrong in the backend. Quote the request id when you report it.',
+    diagnosis: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    requestId,
+    cause: error,
+  });
+}
+
+export function errorBody(error: ChatError, ctx: ErrorContext): ErrorBody {
+  const details = {
+    ...(ctx.exposeDiagnostics && error.diagnosis ? { diagnosis: error.diagnosis } : {}),
+    ...(ctx.exposeDiagnostics && error.attempts ? { attempts: error.attempts } : {}),
+    ...(error.fields ? { fields: error.fields } : {}),
+  };
+  return {
+    error: {
+      code: error.code,
+      message: error.message,
+      requestId: error.requestId ?? ctx.requestId,
+      ...(Object.keys(details).length > 0 ? { details } : {}),
+    },
+  };
+}
+
+export function errorHeaders(error: ChatError, requestId: string): Record<string, string> {
+  const headers: Record<string, string> = { 'x-request-id': error.requestId ?? requestId };
+  if ((error.status === 429 || error.status === 503) && error.retryAfterMs !== undefined) {
+    headers['retry-after'] = String(Math.max(1, Math.ceil(error.retryAfterMs / 1000)));
+  } else if (error.status === 429 || error.status === 503) {
+    headers['retry-after'] = '5';
+  }
+  if (error.attempts)
+    headers['x-chat-attempts'] = String(error.attempts.filter((a) => !String(a.status).startsWith('skipped')).length);
+  return headers;
+}
+
+export function errorResponse(thrown: unknown, ctx: ErrorContext): HttpResponseInit {
+  const error = toChatError(thrown, ctx.requestId);
+  const line = `${error.status} ${error.code}: ${error.message}`;
+  const properties = {
+    ...(error.diagnosis ? { diagnosis: error.diagnosis } : {}),
+    ...(error.attempts ? { attempts: error.attempts } : {}),
+  };
+  if (error.status >= 500) ctx.logger?.error(line, properties);
+  else ctx.logger?.warn(line, properties);
+  // 499 is nginx's "client closed request": nobody reads it, but logs show what happened.
+  return jsonResponse(error.status, errorBody(error, ctx), errorHeaders(error, ctx.requestId));
+}

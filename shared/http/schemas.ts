@@ -1,0 +1,163 @@
+/**
+ * Request schemas (zod): the same definitions validate requests and generate the OpenAPI document.
+ * Limits are deliberately finite so careless or hostile input gets a 4xx, never a 500 or a hang.
+ */
+import { z } from 'zod';
+
+export const LIMITS = {
+  /** Messages in one request. */
+  maxMessages: 256,
+  /** Characters in one message's text. */
+  maxMessageChars: 100_000,
+  /** Largest max_tokens a client may ask for. */
+  maxTokens: 16_384,
+  maxModelNameChars: 64,
+} as const;
+
+const text = z.string().max(LIMITS.maxMessageChars, `must be at most ${LIMITS.maxMessageChars} characters`);
+const maxTokens = z.number().int().min(1).max(LIMITS.maxTokens);
+const temperature = z.number().min(0).max(2);
+const modelName = z
+  .string()
+  .min(1)
+  .max(LIMITS.maxModelNameChars)
+  .regex(/^[A-Za-z0-9._:-]+$/, 'must be a model name like gpt-4o');
+
+/** Microsoft AI Chat Protocol (`@microsoft/ai-chat-protocol`) request. */
+export const chatProtocolMessage = z
+  .object({
+    role: z.enum(['user', 'assistant', 'system']),
+    content: text,
+    context: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+
+export const chatProtocolRequest = z
+  .object({
+    messages: z.array(chatProtocolMessage).min(1, 'must have at least one message').max(LIMITS.maxMessages),
+    stream: z.boolean().optional(),
+    context: z
+      .object({
+        model: modelName.optional(),
+        max_tokens: maxTokens.optional(),
+        temperature: temperature.optional(),
+      })
+      .strict()
+      .optional(),
+    sessionState: z.unknown().optional(),
+  })
+  .strict();
+
+export type ChatProtocolRequest = z.infer<typeof chatProtocolRequest>;
+
+const textPart = z.object({ type: z.literal('text'), text }).strict();
+const imagePart = z
+  .object({
+    type: z.literal('image_url'),
+    image_url: z
+      .object({
+        url: z
+          .string()
+          .max(200_000)
+          .regex(/^(https:\/\/|data:image\/)/, 'must be an https URL or a data:image URL'),
+        detail: z.enum(['auto', 'low', 'high']).optional(),
+      })
+      .strict(),
+  })
+  .strict();
+const contentParts = z
+  .array(z.union([textPart, imagePart]))
+  .min(1)
+  .max(64);
+
+const toolCall = z.object({
+  id: z.string().max(256),
+  type: z.literal('function'),
+  function: z.object({ name: z.string().max(256), arguments: z.string().max(LIMITS.maxMessageChars) }),
+});
+
+const openAIMessage = z.discriminatedUnion('role', [
+  z
+    .object({
+      role: z.literal('system'),
+      content: z.union([text, z.array(textPart).min(1)]),
+      name: z.string().max(64).optional(),
+    })
+    .strict(),
+  z
+    .object({
+      role: z.literal('developer'),
+      content: z.union([text, z.array(textPart).min(1)]),
+      name: z.string().max(64).optional(),
+    })
+    .strict(),
+  z
+    .object({ role: z.literal('user'), content: z.union([text, contentParts]), name: z.string().max(64).optional() })
+    .strict(),
+  z
+    .object({
+      role: z.literal('assistant'),
+      content: z.union([text, z.array(textPart), z.null()]).optional(),
+      name: z.string().max(64).optional(),
+      tool_calls: z.array(toolCall).max(128).optional(),
+      refusal: z.string().nullable().optional(),
+    })
+    .strict(),
+  z
+    .object({ role: z.literal('tool'), content: z.union([text, z.array(textPart)]), tool_call_id: z.string().max(256) })
+    .strict(),
+]);
+
+/** OpenAI Chat Completions request, as any OpenAI SDK sends it. */
+export const openAIChatRequest = z
+  .object({
+    model: modelName,
+    messages: z.array(openAIMessage).min(1, 'must have at least one message').max(LIMITS.maxMessages),
+    stream: z.boolean().nullable().optional(),
+    stream_options: z.object({ include_usage: z.boolean().optional() }).strict().nullable().optional(),
+    max_tokens: maxTokens.nullable().optional(),
+    max_completion_tokens: maxTokens.nullable().optional(),
+    temperature: temperature.nullable().optional(),
+    top_p: z.number().min(0).max(1).nullable().optional(),
+    n: z.literal(1).nullable().optional(),
+    stop: z
+      .union([z.string().max(256), z.array(z.string().max(256)).max(4)])
+      .nullable()
+      .optional(),
+    presence_penalty: z.number().min(-2).max(2).nullable().optional(),
+    frequency_penalty: z.number().min(-2).max(2).nullable().optional(),
+    seed: z.number().int().nullable().optional(),
+    user: z.string().max(256).optional(),
+    logit_bias: z.record(z.string(), z.number().min(-100).max(100)).nullable().optional(),
+    response_format: z
+      .union([
+        z.object({ type: z.literal('text') }).strict(),
+        z.object({ type: z.literal('json_object') }).strict(),
+        z.object({ type: z.literal('json_schema'), json_schema: z.record(z.string(), z.unknown()) }).strict(),
+      ])
+      .optional(),
+    tools: z
+      .array(
+        z.object({
+          type: z.literal('function'),
+          function: z.object({
+            name: z.string().max(64),
+            description: z.string().max(4096).optional(),
+            parameters: z.record(z.string(), z.unknown()).optional(),
+            strict: z.boolean().nullable().optional(),
+          }),
+        }),
+      )
+      .max(128)
+      .optional(),
+    tool_choice: z
+      .union([
+        z.enum(['none', 'auto', 'required']),
+        z.object({ type: z.literal('function'), function: z.object({ name: z.string().max(64) }) }),
+      ])
+      .optional(),
+    parallel_tool_calls: z.boolean().optional(),
+  })
+  .strict();
+
+export type OpenAIChatRequest = z.infer<typeof openAIChatRequest>;
