@@ -222,6 +222,10 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
     }
 
     const body = await readBody(req);
+    if (body === undefined) {
+      logger.warn(`Client closed the connection before sending the whole body; '${functionLabel}' not invoked.`);
+      return;
+    }
     try {
       const { response } = await invokeFunction(app, route.fn, toHttpInvocationRequest({ ...rpcInput, body }));
       const result = fromHttpInvocationResponse(response, route.httpOutputName);
@@ -334,9 +338,14 @@ function stringOption(binding: RpcBindingInfo, name: string): string | undefined
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
-async function readBody(req: http.IncomingMessage): Promise<Buffer> {
+/** The whole request body, or undefined when the client went away while sending it. */
+async function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
+  try {
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+  } catch {
+    return undefined;
+  }
   return Buffer.concat(chunks);
 }
 

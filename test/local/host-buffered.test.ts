@@ -5,6 +5,12 @@ import { recordedEvents } from './fixtures/signals';
 // One host per process (the core module hook and @azure/functions state are process-global); vitest gives each
 // test file its own module state, so this file owns the non-streaming host.
 let host: LocalHost;
+const logs: string[] = [];
+const capturingLogger = {
+  info: (message: string) => logs.push(`info ${message}`),
+  warn: (message: string) => logs.push(`warn ${message}`),
+  error: (message: string) => logs.push(`error ${message}`),
+};
 
 beforeAll(async () => {
   host = await startLocalHost({
@@ -13,7 +19,7 @@ beforeAll(async () => {
     functionKeys: ['fn-key'],
     masterKey: 'master-key',
     cors: { allowedOrigins: ['http://app.example'] },
-    logger: silentLogger,
+    logger: capturingLogger,
   });
 });
 
@@ -127,6 +133,21 @@ describe('startLocalHost (non-streaming)', () => {
     expect(events).toContain('pre:items-list');
     expect(events).toContain('post:items-list:ok:shared');
     expect(events).toContain('post:boom:error:shared');
+  });
+
+  it('logs one Executing and one Executed line per invocation, like func', async () => {
+    logs.length = 0;
+    await fetch(`${host.url}/api/items`);
+    await fetch(`${host.url}/api/boom`);
+    const id = /Id=([0-9a-f-]{36})/;
+    expect(logs[0]).toMatch(
+      /^info Executing 'Functions\.items-list' \(Reason='This function was programmatically called via the host APIs\.', Id=[0-9a-f-]{36}\)$/,
+    );
+    expect(logs[1]).toBe('info [hooked] listing items');
+    expect(logs[2]).toMatch(/^info Executed 'Functions\.items-list' \(Succeeded, Id=[0-9a-f-]{36}, Duration=\d+ms\)$/);
+    expect(id.exec(logs[2] ?? '')?.[1]).toBe(id.exec(logs[0] ?? '')?.[1]);
+    expect(logs).toContainEqual(expect.stringMatching(/^error Executed 'Functions\.boom' \(Failed, Id=.*\)$/));
+    expect(logs).toContainEqual(expect.stringMatching(/kaboom/));
   });
 
   it('answers a CORS preflight from an allowed origin with 204 and echoes the requested method and headers', async () => {
