@@ -1,3 +1,5 @@
+/* eslint-disable @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call --
+   ARM template JSON is untyped; these helpers and tests walk it as `any` on purpose. */
 /**
  * Just enough of Azure Resource Manager's template expression language to evaluate the compiled
  * infra/main.bicep offline: the parameters, variables, module parameters, outputs and app settings
@@ -10,11 +12,11 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const repoRoot = join(import.meta.dirname, '..', '..');
+export const repoRoot = join(__dirname, '..', '..');
 export const SUBSCRIPTION_ID = '00000000-0000-0000-0000-000000000001';
 export const TENANT_ID = '00000000-0000-0000-0000-0000000000aa';
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- ARM JSON is untyped by nature. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- ARM JSON is untyped by nature.
 export type Json = any;
 
 export interface Template {
@@ -179,7 +181,10 @@ function call(node: Extract<Node, { kind: 'call' }>, scope: Scope): Json {
     const names = lazy.slice(0, -1).map((n) => evalNode(n, scope) as string);
     const body = lazy[lazy.length - 1]!;
     return (...values: Json[]) =>
-      evalNode(body, { ...scope, lambdas: { ...scope.lambdas, ...Object.fromEntries(names.map((n, i) => [n, values[i]])) } });
+      evalNode(body, {
+        ...scope,
+        lambdas: { ...scope.lambdas, ...Object.fromEntries(names.map((n, i) => [n, values[i]])) },
+      });
   }
   const args = lazy.map((n) => evalNode(n, scope));
   switch (node.name) {
@@ -278,9 +283,7 @@ export function evaluateModuleParameters(module: Json, scope: Scope): Record<str
     if (spec.copy) {
       const loop = spec.copy[0];
       const count = evaluate(loop.count, scope) as number;
-      result[name] = Array.from({ length: count }, (_, i) =>
-        evaluate(loop.input, { ...scope, copyIndex: i }),
-      );
+      result[name] = Array.from({ length: count }, (_, i) => evaluate(loop.input, { ...scope, copyIndex: i }));
     } else {
       result[name] = evaluate(spec.value, scope);
     }
@@ -289,7 +292,11 @@ export function evaluateModuleParameters(module: Json, scope: Scope): Record<str
 }
 
 /** Fills in a template's parameter defaults. */
-export function withDefaults(template: Template, given: Record<string, Json>, scope: Omit<Scope, 'parameters'>): Record<string, Json> {
+export function withDefaults(
+  template: Template,
+  given: Record<string, Json>,
+  scope: Omit<Scope, 'parameters'>,
+): Record<string, Json> {
   const parameters = { ...given };
   for (const [name, spec] of Object.entries(template.parameters ?? {})) {
     if (!(name in parameters) && spec.defaultValue !== undefined) {

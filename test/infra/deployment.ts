@@ -1,3 +1,5 @@
+/* eslint-disable @typescript-eslint/no-unsafe-return --
+   ARM template JSON is untyped; these helpers and tests walk it as `any` on purpose. */
 /**
  * Walks the compiled main template the way Resource Manager would, module by module, with the
  * expression evaluator in arm.ts: module parameters, variables, resources and outputs, using stubs
@@ -49,7 +51,9 @@ function evaluateModule(symbol: string, module: Json, outer: Scope): EvaluatedMo
     reference: (resourceSymbol: string) => {
       const resource = template.resources[resourceSymbol];
       if (!resource) throw new Error(`module ${symbol} has no resource ${resourceSymbol}`);
-      const name = String(evaluate(resource.name, { parameters, variables, reference: noRef })).split('/').pop()!;
+      const name = String(evaluate(resource.name, { parameters, variables, reference: noRef }))
+        .split('/')
+        .pop()!;
       return resourceStub(name);
     },
   };

@@ -1,3 +1,5 @@
+/* eslint-disable @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument --
+   ARM template JSON is untyped; these helpers and tests walk it as `any` on purpose. */
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { loadConfig } from '../../shared/config.js';
@@ -45,7 +47,11 @@ beforeAll(() => {
   fileParameters = compiled.parameters;
   deployment = evaluateDeployment(template, fileParameters);
   withDeveloper = evaluateDeployment(template, { ...fileParameters, developerPrincipalId: DEVELOPER });
-  token = uniqueString(`/subscriptions/${SUBSCRIPTION_ID}`, fileParameters.environmentName, fileParameters.primaryLocation);
+  token = uniqueString(
+    `/subscriptions/${SUBSCRIPTION_ID}`,
+    fileParameters.environmentName,
+    fileParameters.primaryLocation,
+  );
 }, 180_000);
 
 describe('infra/main.bicep compiled with the pinned Bicep CLI', () => {
@@ -59,10 +65,20 @@ describe('infra/main.bicep compiled with the pinned Bicep CLI', () => {
   it('deploys at subscription scope and creates the resource group in the primary region', () => {
     expect(template).toHaveProperty('$schema', expect.stringContaining('subscriptionDeploymentTemplate.json'));
     const rg = evaluateResource(
-      { symbol: 'main', template, parameters: deployment.parameters, outputs: {}, scope: { parameters: deployment.parameters, variables: deployment.variables, reference: () => ({}) } },
+      {
+        symbol: 'main',
+        template,
+        parameters: deployment.parameters,
+        outputs: {},
+        scope: { parameters: deployment.parameters, variables: deployment.variables, reference: () => ({}) },
+      },
       'rg',
     );
-    expect(rg).toMatchObject({ type: 'Microsoft.Resources/resourceGroups', name: `rg-${fileParameters.environmentName}`, location: 'eastus2' });
+    expect(rg).toMatchObject({
+      type: 'Microsoft.Resources/resourceGroups',
+      name: `rg-${fileParameters.environmentName}`,
+      location: 'eastus2',
+    });
   });
 
   it('uses local modules only, no registry modules', () => {
@@ -73,7 +89,10 @@ describe('infra/main.bicep compiled with the pinned Bicep CLI', () => {
 
 describe('Azure OpenAI accounts', () => {
   it('loops one module over the regions parameter, primary first', () => {
-    expect(template.variables?.regions).toEqual(["[parameters('primaryLocation')]", "[parameters('secondaryLocation')]"]);
+    expect(template.variables?.regions).toEqual([
+      "[parameters('primaryLocation')]",
+      "[parameters('secondaryLocation')]",
+    ]);
     expect(template.resources.openAi.copy).toEqual({ name: 'openAi', count: "[length(variables('regions'))]" });
     expect(deployment.variables.regions).toEqual(['eastus2', 'swedencentral']);
   });
@@ -104,7 +123,13 @@ describe('Azure OpenAI accounts', () => {
   });
 
   it('deploys every model on each account one at a time (batchSize 1)', () => {
-    const models = fileParameters.models as { modelName: string; modelVersion: string; deploymentName: string; skuName: string; capacity: number }[];
+    const models = fileParameters.models as {
+      modelName: string;
+      modelVersion: string;
+      deploymentName: string;
+      skuName: string;
+      capacity: number;
+    }[];
     expect(models.map((m) => m.modelName)).toEqual(['gpt-4o', 'gpt-4o-mini']);
     for (const m of openAiModules(deployment)) {
       const loop = m.template.resources.deployments;
@@ -140,10 +165,42 @@ describe('role assignments', () => {
   const identityId = () => resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', `id-api-${token}`);
 
   it.each([
-    { module: 'openAi[0]', symbol: 'appCallsOpenAi', roleName: 'Cognitive Services OpenAI User', target: 'the eastus2 account', role: ROLE.cognitiveServicesOpenAiUser, type: 'Microsoft.CognitiveServices/accounts', name: (t: string) => `oai-${t}-eastus2` },
-    { module: 'openAi[1]', symbol: 'appCallsOpenAi', roleName: 'Cognitive Services OpenAI User', target: 'the swedencentral account', role: ROLE.cognitiveServicesOpenAiUser, type: 'Microsoft.CognitiveServices/accounts', name: (t: string) => `oai-${t}-swedencentral` },
-    { module: 'storage', symbol: 'appOwnsBlobs', roleName: 'Storage Blob Data Owner', target: 'the storage account', role: ROLE.storageBlobDataOwner, type: 'Microsoft.Storage/storageAccounts', name: (t: string) => `st${t}` },
-    { module: 'monitoring', symbol: 'appPublishesTelemetry', roleName: 'Monitoring Metrics Publisher', target: 'Application Insights', role: ROLE.monitoringMetricsPublisher, type: 'Microsoft.Insights/components', name: (t: string) => `appi-${t}` },
+    {
+      module: 'openAi[0]',
+      symbol: 'appCallsOpenAi',
+      roleName: 'Cognitive Services OpenAI User',
+      target: 'the eastus2 account',
+      role: ROLE.cognitiveServicesOpenAiUser,
+      type: 'Microsoft.CognitiveServices/accounts',
+      name: (t: string) => `oai-${t}-eastus2`,
+    },
+    {
+      module: 'openAi[1]',
+      symbol: 'appCallsOpenAi',
+      roleName: 'Cognitive Services OpenAI User',
+      target: 'the swedencentral account',
+      role: ROLE.cognitiveServicesOpenAiUser,
+      type: 'Microsoft.CognitiveServices/accounts',
+      name: (t: string) => `oai-${t}-swedencentral`,
+    },
+    {
+      module: 'storage',
+      symbol: 'appOwnsBlobs',
+      roleName: 'Storage Blob Data Owner',
+      target: 'the storage account',
+      role: ROLE.storageBlobDataOwner,
+      type: 'Microsoft.Storage/storageAccounts',
+      name: (t: string) => `st${t}`,
+    },
+    {
+      module: 'monitoring',
+      symbol: 'appPublishesTelemetry',
+      roleName: 'Monitoring Metrics Publisher',
+      target: 'Application Insights',
+      role: ROLE.monitoringMetricsPublisher,
+      type: 'Microsoft.Insights/components',
+      name: (t: string) => `appi-${t}`,
+    },
   ])('the app identity gets $roleName on $target', ({ module: symbol, symbol: ra, role, type, name }) => {
     const assignment = evaluateResource(module(deployment, symbol), ra);
     const scope = resourceId(type, name(token));
@@ -157,19 +214,46 @@ describe('role assignments', () => {
   });
 
   it.each([
-    { module: 'openAi[0]', symbol: 'developerCallsOpenAi', roleName: 'Cognitive Services OpenAI User', target: 'the eastus2 account', role: ROLE.cognitiveServicesOpenAiUser, type: 'Microsoft.CognitiveServices/accounts', name: (t: string) => `oai-${t}-eastus2` },
-    { module: 'openAi[1]', symbol: 'developerCallsOpenAi', roleName: 'Cognitive Services OpenAI User', target: 'the swedencentral account', role: ROLE.cognitiveServicesOpenAiUser, type: 'Microsoft.CognitiveServices/accounts', name: (t: string) => `oai-${t}-swedencentral` },
-    { module: 'keyVault', symbol: 'developerReadsSecrets', roleName: 'Key Vault Secrets User', target: 'the vault', role: ROLE.keyVaultSecretsUser, type: 'Microsoft.KeyVault/vaults', name: (t: string) => `kv-${t}` },
-  ])('the developer principal gets $roleName on $target, and nobody does when developerPrincipalId is empty', ({ module: symbol, symbol: ra, role, type, name }) => {
-    const scope = resourceId(type, name(token));
-    expect(evaluateResource(module(withDeveloper, symbol), ra)).toMatchObject({
-      condition: true,
-      scope,
-      name: `guid(${scope}, ${DEVELOPER}, ${roleId(role)})`,
-      properties: { roleDefinitionId: roleId(role), principalId: DEVELOPER, principalType: 'User' },
-    });
-    expect(evaluateResource(module(deployment, symbol), ra).condition).toBe(false);
-  });
+    {
+      module: 'openAi[0]',
+      symbol: 'developerCallsOpenAi',
+      roleName: 'Cognitive Services OpenAI User',
+      target: 'the eastus2 account',
+      role: ROLE.cognitiveServicesOpenAiUser,
+      type: 'Microsoft.CognitiveServices/accounts',
+      name: (t: string) => `oai-${t}-eastus2`,
+    },
+    {
+      module: 'openAi[1]',
+      symbol: 'developerCallsOpenAi',
+      roleName: 'Cognitive Services OpenAI User',
+      target: 'the swedencentral account',
+      role: ROLE.cognitiveServicesOpenAiUser,
+      type: 'Microsoft.CognitiveServices/accounts',
+      name: (t: string) => `oai-${t}-swedencentral`,
+    },
+    {
+      module: 'keyVault',
+      symbol: 'developerReadsSecrets',
+      roleName: 'Key Vault Secrets User',
+      target: 'the vault',
+      role: ROLE.keyVaultSecretsUser,
+      type: 'Microsoft.KeyVault/vaults',
+      name: (t: string) => `kv-${t}`,
+    },
+  ])(
+    'the developer principal gets $roleName on $target, and nobody does when developerPrincipalId is empty',
+    ({ module: symbol, symbol: ra, role, type, name }) => {
+      const scope = resourceId(type, name(token));
+      expect(evaluateResource(module(withDeveloper, symbol), ra)).toMatchObject({
+        condition: true,
+        scope,
+        name: `guid(${scope}, ${DEVELOPER}, ${roleId(role)})`,
+        properties: { roleDefinitionId: roleId(role), principalId: DEVELOPER, principalType: 'User' },
+      });
+      expect(evaluateResource(module(deployment, symbol), ra).condition).toBe(false);
+    },
+  );
 
   it('grants nothing beyond the roles listed above', () => {
     const granted = Object.values(deployment.modules).flatMap((m) =>
@@ -184,7 +268,10 @@ describe('role assignments', () => {
 describe('Function App', () => {
   it('runs Node 22 on Flex Consumption with deployment storage reached by the user-assigned identity', () => {
     const fa = module(deployment, 'functionApp');
-    expect(evaluateResource(fa, 'plan')).toMatchObject({ sku: { name: 'FC1', tier: 'FlexConsumption' }, properties: { reserved: true } });
+    expect(evaluateResource(fa, 'plan')).toMatchObject({
+      sku: { name: 'FC1', tier: 'FlexConsumption' },
+      properties: { reserved: true },
+    });
     const site = evaluateResource(fa, 'site');
     expect(site).toMatchObject({
       kind: 'functionapp,linux',
@@ -241,7 +328,9 @@ describe('Function App', () => {
 
   it('builds CHAT_REGIONS from the real account endpoints, in priority order, and the backend config loader accepts it', () => {
     const settings = appSettings(deployment);
-    expect(module(deployment, 'functionApp').template.variables?.chatRegionsJson).toBe("[string(parameters('chatRegions'))]");
+    expect(module(deployment, 'functionApp').template.variables?.chatRegionsJson).toBe(
+      "[string(parameters('chatRegions'))]",
+    );
     const config = loadConfig({ ...settings, WEBSITE_INSTANCE_ID: 'azure' });
     expect(config.regions).toEqual([
       {
@@ -330,6 +419,9 @@ describe('security properties', () => {
         .filter(([, r]) => JSON.stringify(r).includes('listKeys('))
         .map(([symbol, r]) => `${symbol}:${r.type}`),
     );
-    expect(uses).toEqual(['keySecret:Microsoft.KeyVault/vaults/secrets', 'keySecret:Microsoft.KeyVault/vaults/secrets']);
+    expect(uses).toEqual([
+      'keySecret:Microsoft.KeyVault/vaults/secrets',
+      'keySecret:Microsoft.KeyVault/vaults/secrets',
+    ]);
   });
 });
