@@ -1,3 +1,4 @@
+/* global console, process -- Node globals; the repo ESLint config declares none for .mjs files. */
 // Turns the outputs of the infra deployment (az deployment sub show --query properties.outputs)
 // into local.settings.json for `func start` / `npm start` against the real Azure OpenAI regions.
 //
