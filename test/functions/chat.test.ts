@@ -3,7 +3,7 @@ import { createChatPostHandler } from '../../functions/chat-post';
 import { createChatStreamHandler } from '../../functions/chat-stream-post';
 import { createHealthHandler } from '../../functions/health-get';
 import { startTwoRegions, type TwoRegions } from '../shared/two-regions';
-import { bodyText, getRequest, header, invocation, jsonRequest } from './http';
+import { bodyText, header, invocation, jsonRequest } from './http';
 
 let regions: TwoRegions;
 beforeEach(async () => {
@@ -22,12 +22,19 @@ describe('POST /api/chat', () => {
     expect(response.status).toBe(200);
     expect(header(response, 'x-chat-region')).toBe('eastus2');
     expect(header(response, 'x-chat-attempts')).toBe('1');
-    const body = response.jsonBody as { message: { role: string; content: string }; context: Record<string, unknown>; sessionState: unknown };
+    const body = response.jsonBody as {
+      message: { role: string; content: string };
+      context: Record<string, unknown>;
+      sessionState: unknown;
+    };
     expect(body.message.role).toBe('assistant');
     expect(body.message.content.length).toBeGreaterThan(0);
     expect(body.sessionState).toEqual({ id: 42 });
     expect(body.context).toMatchObject({ model: 'gpt-4o', region: 'eastus2', attempts: 1, finishReason: 'stop' });
-    expect(body.context.usage).toMatchObject({ promptTokens: expect.any(Number), completionTokens: expect.any(Number) });
+    expect(body.context.usage).toMatchObject({
+      promptTokens: expect.any(Number),
+      completionTokens: expect.any(Number),
+    });
   });
 
   it('carries the caller request id to the upstream call and back', async () => {
@@ -74,7 +81,10 @@ describe('POST /api/chat', () => {
 
   it('names the field that is wrong', async () => {
     const handler = createChatPostHandler({ chat: regions.service() });
-    const response = await handler(jsonRequest('/api/chat', { messages: [{ role: 'user', content: 7 }] }), invocation());
+    const response = await handler(
+      jsonRequest('/api/chat', { messages: [{ role: 'user', content: 7 }] }),
+      invocation(),
+    );
     const error = (response.jsonBody as { error: { details: { fields: { path: string }[] } } }).error;
     expect(error.details.fields[0]?.path).toBe('messages.0.content');
   });
@@ -113,18 +123,29 @@ describe('POST /api/chat/stream', () => {
       .map((l) => JSON.parse(l) as { delta: { content?: string }; context?: Record<string, unknown> });
     expect(lines.length).toBeGreaterThan(3);
     const text = lines.map((l) => l.delta.content ?? '').join('');
-    const full = await createChatPostHandler({ chat: regions.service() })(jsonRequest('/api/chat', question), invocation());
+    const full = await createChatPostHandler({ chat: regions.service() })(
+      jsonRequest('/api/chat', question),
+      invocation(),
+    );
     expect(text).toBe((full.jsonBody as { message: { content: string } }).message.content);
     expect(lines.at(-1)?.context).toMatchObject({ region: 'eastus2', finishReason: 'stop', usage: expect.any(Object) });
   });
 
   it('speaks server-sent events when the client asks for them', async () => {
     const handler = createChatStreamHandler({ chat: regions.service() });
-    const response = await handler(jsonRequest('/api/chat/stream', question, { accept: 'text/event-stream' }), invocation());
+    const response = await handler(
+      jsonRequest('/api/chat/stream', question, { accept: 'text/event-stream' }),
+      invocation(),
+    );
     expect(header(response, 'content-type')).toContain('text/event-stream');
     const text = await bodyText(response);
     expect(text.startsWith('data: {')).toBe(true);
-    expect(text.split('\n\n').filter(Boolean).every((event) => event.startsWith('data: '))).toBe(true);
+    expect(
+      text
+        .split('\n\n')
+        .filter(Boolean)
+        .every((event) => event.startsWith('data: ')),
+    ).toBe(true);
   });
 
   it('ends the stream with an error line when the region drops mid-answer', async () => {
@@ -147,7 +168,7 @@ describe('POST /api/chat/stream', () => {
 describe('GET /api/health', () => {
   it('lists every region with its state without calling a model', async () => {
     const handler = createHealthHandler({ chat: regions.service() });
-    const response = await handler(getRequest('/api/health'), invocation());
+    const response = await handler();
     expect(response.status).toBe(200);
     const body = response.jsonBody as { regions: { name: string; state: string }[] };
     expect(body.regions.map((r) => [r.name, r.state])).toEqual([
@@ -163,8 +184,12 @@ describe('GET /api/health', () => {
     const post = createChatPostHandler({ chat });
     await post(jsonRequest('/api/chat', question), invocation());
     await post(jsonRequest('/api/chat', question), invocation());
-    const response = await createHealthHandler({ chat })(getRequest('/api/health'), invocation());
+    const response = await createHealthHandler({ chat })();
     const body = response.jsonBody as { regions: { name: string; state: string; lastError?: { code: string } }[] };
-    expect(body.regions[0]).toMatchObject({ name: 'eastus2', state: 'open', lastError: { code: 'region_unavailable' } });
+    expect(body.regions[0]).toMatchObject({
+      name: 'eastus2',
+      state: 'open',
+      lastError: { code: 'region_unavailable' },
+    });
   });
 });

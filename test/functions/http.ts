@@ -20,7 +20,8 @@ export function invocation(functionName = 'test'): InvocationContext {
 
 export async function bodyText(response: HttpResponseInit): Promise<string> {
   const body = response.body;
-  if (body === undefined || body === null) return response.jsonBody === undefined ? '' : JSON.stringify(response.jsonBody);
+  if (body === undefined || body === null)
+    return response.jsonBody === undefined ? '' : JSON.stringify(response.jsonBody);
   if (typeof body === 'string') return body;
   if (typeof (body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === 'function') {
     const decoder = new TextDecoder();
