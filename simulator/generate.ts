@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { FinishReason } from './chat';
 import { tokenizer } from './tokens';
 
 // Small fixed vocabularies: answers read like plain English and every word is a common single token,
@@ -46,6 +47,20 @@ export function generateAnswer(seed: number, minTokens: number): GeneratedAnswer
   } while (ids.length < minTokens);
   const tokens = ids.map((id) => tokenizer().decode([id]));
   return { tokens, text: tokens.join('') };
+}
+
+/**
+ * The part of `full` actually sent: at most `maxTokens` tokens (finish_reason `length` when that cuts it), and
+ * only the first half when the output filter fires, as Azure's asynchronous filter stops an answer part way.
+ */
+export function cutAnswer(
+  full: GeneratedAnswer,
+  maxTokens: number | undefined,
+  filterOutput: boolean,
+): { readonly tokens: readonly string[]; readonly finishReason: FinishReason } {
+  const tokens = full.tokens.slice(0, maxTokens ?? full.tokens.length);
+  if (filterOutput) return { tokens: tokens.slice(0, Math.ceil(tokens.length / 2)), finishReason: 'content_filter' };
+  return { tokens, finishReason: tokens.length < full.tokens.length ? 'length' : 'stop' };
 }
 
 /** Small, well-known 32-bit PRNG; quality is irrelevant here, only reproducibility. */

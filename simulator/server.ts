@@ -4,21 +4,11 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AuthConfig, Operation } from './auth';
 import { authenticate } from './auth';
-import type { CompletionMeta, FinishReason } from './chat';
-import {
-  completionBody,
-  completionId,
-  contentChunk,
-  contentFilterFinishChunk,
-  finishChunk,
-  promptFilterChunk,
-  roleChunk,
-  sseEvent,
-  usageChunk,
-} from './chat';
+import type { CompletionMeta } from './chat';
+import { completionBody, completionId } from './chat';
 import { DEFAULT_FAULT_LATENCY_MS, DEFAULT_THROTTLE_RETRY_AFTER_MS, parseFault } from './faults';
-import { generateAnswer, requestSeed } from './generate';
-import { abortableSleep, parseJson, readBody, sendJson, writeFlushed } from './http';
+import { cutAnswer, generateAnswer, requestSeed } from './generate';
+import { abortableSleep, parseJson, readBody, sendJson } from './http';
 import { RateLimiter } from './rate-limit';
 import { regionDisplayName } from './regions';
 import type { ChatRequest } from './request';
@@ -36,6 +26,7 @@ import {
   serviceUnavailable,
 } from './responses';
 import { StatsRecorder } from './stats';
+import { writeStream } from './stream';
 import { contentText, countPromptTokens } from './tokens';
 import type { Fault, LatencyModel, RunningSimulator, SimulatorOptions } from './types';
 import { LATENCY_PRESETS } from './types';
@@ -287,14 +278,7 @@ class Simulator {
     filterOutput: boolean,
   ): Promise<void> {
     const full = generateAnswer(requestSeed(deployment, request.messages), this.#config.answerTokens);
-    const limit = request.maxTokens ?? Number.POSITIVE_INFINITY;
-    let tokens = full.tokens.slice(0, limit);
-    let finishReason: FinishReason = tokens.length < full.tokens.length ? 'length' : 'stop';
-    if (filterOutput) {
-      // The output filter cuts the answer part way, like Azure's asynchronous filter.
-      tokens = tokens.slice(0, Math.ceil(tokens.length / 2));
-      finishReason = 'content_filter';
-    }
+    const { tokens, finishReason } = cutAnswer(full, request.maxTokens, filterOutput);
     const meta: CompletionMeta = {
       id: completionId(),
       created: Math.floor(this.#config.now() / 1000),
@@ -310,36 +294,19 @@ class Simulator {
     }
 
     await this.#delay(firstTokenMs);
-    const { res } = exchange;
-    res.writeHead(200, {
-      ...this.#headers(exchange),
-      'content-type': 'text/event-stream',
-      'cache-control': 'no-cache, must-revalidate',
-      'x-accel-buffering': 'no',
+    if (exchange.res.destroyed) return;
+    const outcome = await writeStream(exchange.res, this.#headers(exchange), {
+      meta,
+      tokens,
+      finishReason,
+      fullTextLength: full.text.length,
+      usage,
+      includeUsage: request.includeUsage,
+      reset: this.#fault.kind === 'reset-midstream',
+      perTokenMs,
+      delay: (ms) => this.#delay(ms),
     });
-    res.write(sseEvent(promptFilterChunk()));
-    res.write(sseEvent(roleChunk(meta)));
-    const reset = this.#fault.kind === 'reset-midstream';
-    for (const [index, token] of (reset ? tokens.slice(0, 2) : tokens).entries()) {
-      if (index > 0) await this.#delay(perTokenMs);
-      if (res.destroyed) return;
-      // Before a reset, let each chunk reach the client first, as when a front end dies mid-answer.
-      if (reset) await writeFlushed(res, sseEvent(contentChunk(meta, token)));
-      else res.write(sseEvent(contentChunk(meta, token)));
-    }
-    if (reset) {
-      res.socket?.destroy();
-      return;
-    }
-    if (finishReason === 'content_filter') {
-      const streamed = tokens.join('').length;
-      res.write(sseEvent(contentFilterFinishChunk(streamed, full.text.length)));
-    } else {
-      res.write(sseEvent(finishChunk(meta, finishReason)));
-    }
-    if (request.includeUsage) res.write(sseEvent(usageChunk(meta, usage)));
-    this.#stats.addTokens(usage.promptTokens, usage.completionTokens);
-    res.end(sseEvent('[DONE]'));
+    if (outcome === 'complete') this.#stats.addTokens(usage.promptTokens, usage.completionTokens);
   }
 
   #hasDeployment(name: string): boolean {

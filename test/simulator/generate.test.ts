@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { generateAnswer, requestSeed } from '../../simulator/generate';
+import { cutAnswer, generateAnswer, requestSeed } from '../../simulator/generate';
 import { countPromptTokens, countTokens } from '../../simulator/tokens';
 
 describe('generateAnswer', () => {
@@ -46,4 +46,22 @@ describe('countPromptTokens', () => {
   ])('counts %s the way OpenAI does', (_what, messages, expected) => {
     expect(countPromptTokens(messages)).toBe(expected);
   });
+});
+
+describe('cutAnswer', () => {
+  const full = { tokens: ['A', ' b', ' c', ' d', '.'], text: 'A b c d.' };
+  it.each([
+    { maxTokens: undefined, filter: false, tokens: 5, finishReason: 'stop' },
+    { maxTokens: 5, filter: false, tokens: 5, finishReason: 'stop' },
+    { maxTokens: 3, filter: false, tokens: 3, finishReason: 'length' },
+    { maxTokens: undefined, filter: true, tokens: 3, finishReason: 'content_filter' },
+    { maxTokens: 2, filter: true, tokens: 1, finishReason: 'content_filter' },
+  ])(
+    'sends $tokens tokens with $finishReason for max $maxTokens, filter $filter',
+    ({ maxTokens, filter, tokens, finishReason }) => {
+      const cut = cutAnswer(full, maxTokens, filter);
+      expect(cut.tokens).toHaveLength(tokens);
+      expect(cut.finishReason).toBe(finishReason);
+    },
+  );
 });
