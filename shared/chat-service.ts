@@ -266,7 +266,13 @@ export class ChatService {
   }
 }
 
-/** Azure opens a stream with a chunk that has no choices and only prompt filter results. */
+/**
+ * Azure opens a stream with a chunk that has no choices and only prompt filter results: not worth
+ * forwarding. Its asynchronous filter verdict chunk has a choice without `delta`
+ * (aoai_stream_sse_async_filter_content_filter_finish.json); give it an empty one so consumers can
+ * rely on the SDK's type.
+ */
 function isForwardable(chunk: ChatCompletionChunk): boolean {
+  for (const choice of chunk.choices) (choice as { delta?: object }).delta ??= {};
   return chunk.choices.length > 0 || chunk.usage != null;
 }

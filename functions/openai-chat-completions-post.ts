@@ -1,0 +1,85 @@
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import type { ChatService, ModelParams, StreamResult } from '../shared/chat-service';
+import { app, wired } from '../shared/functions-app';
+import { readJsonBody, validate } from '../shared/http/body';
+import { requestIdFrom } from '../shared/http/request-id';
+import { errorBody, errorResponse, jsonResponse, servedHeaders, toChatError } from '../shared/http/responses';
+import { openAIChatRequest } from '../shared/http/schemas';
+import { frame, rawFrame, streamHeaders } from '../shared/http/streaming';
+import { requestLogger, type Logger } from '../shared/logger';
+
+export interface OpenAIChatHandlerDeps {
+  readonly chat: ChatService;
+}
+
+/**
+ * POST /api/v1/chat/completions: the OpenAI Chat Completions API, so any OpenAI SDK works with its
+ * base URL set to this backend. `model` is the logical model name; each region maps it to its
+ * deployment. `stream: true` answers server-sent events ending with `data: [DONE]`.
+ */
+export function createOpenAIChatHandler(deps: OpenAIChatHandlerDeps) {
+  return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    const requestId = requestIdFrom(request.headers);
+    const logger = requestLogger(context, requestId);
+    const exposeDiagnostics = deps.chat.config.exposeDiagnostics;
+    try {
+      const { model, messages, stream, stream_options, ...rest } = validate(
+        openAIChatRequest,
+        await readJsonBody(request),
+      );
+      const chatRequest = {
+        model,
+        // The schema admits exactly the OpenAI message shapes.
+        messages: messages as ChatCompletionMessageParam[],
+        params: dropNulls(rest) as ModelParams,
+        requestId,
+        logger,
+      };
+      if (stream !== true) {
+        const result = await deps.chat.complete(chatRequest);
+        return jsonResponse(200, result.completion, servedHeaders(result));
+      }
+      const result = await deps.chat.stream(chatRequest);
+      return {
+        status: 200,
+        headers: { ...streamHeaders('sse'), ...servedHeaders(result) },
+        body: events(result, stream_options?.include_usage === true, { requestId, exposeDiagnostics, logger }),
+      };
+    } catch (error) {
+      return errorResponse(error, { requestId, exposeDiagnostics, logger });
+    }
+  };
+}
+
+/** OpenAI SDKs send `null` for "not set"; the upstream call should not. */
+function dropNulls(value: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null && v !== undefined));
+}
+
+async function* events(
+  result: StreamResult,
+  includeUsage: boolean,
+  ctx: { requestId: string; exposeDiagnostics: boolean; logger: Logger },
+): AsyncGenerator<Uint8Array> {
+  try {
+    for await (const chunk of result.chunks) {
+      // The backend always asks upstream for usage; pass the usage chunk on only if the client did.
+      if (chunk.choices.length === 0 && !includeUsage) continue;
+      yield frame('sse', chunk);
+    }
+    yield rawFrame('data: [DONE]\n\n');
+  } catch (thrown) {
+    // OpenAI SDKs raise an APIError for a `data: {"error": ...}` event.
+    const error = toChatError(thrown, ctx.requestId);
+    ctx.logger.warn(`Stream ended with ${error.code}`, error.diagnosis ? { diagnosis: error.diagnosis } : undefined);
+    yield frame('sse', errorBody(error, ctx));
+  }
+}
+
+app.http('openai-chat-completions-post', {
+  route: 'v1/chat/completions',
+  methods: ['POST'],
+  authLevel: 'function',
+  handler: wired(createOpenAIChatHandler),
+});

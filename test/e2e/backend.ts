@@ -1,0 +1,55 @@
+/**
+ * The whole backend as `npm start` runs it: two simulated regions and the local host loading the real
+ * function files, configured through the environment as in Azure. One per test file (the host is
+ * process-wide; vitest gives each file its own).
+ */
+import OpenAI from 'openai';
+import { startLocalHost, type LocalHost } from '../../local/host';
+import { silentLogger } from '../../local/host/logger';
+import { startSimulator, type RunningSimulator } from '../../simulator';
+import { regionsSetting } from '../shared/two-regions';
+
+export const FUNCTION_KEY = 'e2e-function-key';
+
+export interface Backend {
+  readonly primary: RunningSimulator;
+  readonly secondary: RunningSimulator;
+  readonly host: LocalHost;
+  /** The official openai client pointed at the backend's OpenAI-compatible endpoint. */
+  readonly openai: OpenAI;
+  close(): Promise<void>;
+}
+
+export async function startBackend(settings: Record<string, string> = {}): Promise<Backend> {
+  const primary = await startSimulator({ port: 0, region: 'eastus2' });
+  const secondary = await startSimulator({ port: 0, region: 'swedencentral' });
+  Object.assign(process.env, {
+    CHAT_REGIONS: regionsSetting(primary, secondary),
+    CHAT_AUTH_MODE: 'api-key',
+    AZURE_OPENAI_API_KEY: 'simulator-key',
+    ...settings,
+  });
+  const host = await startLocalHost({
+    cwd: process.cwd(),
+    entry: 'functions/*.ts',
+    port: 0,
+    functionKeys: [FUNCTION_KEY],
+    logger: silentLogger,
+  });
+  const openai = new OpenAI({
+    baseURL: `${host.url}/api/v1/`,
+    apiKey: 'unused',
+    defaultHeaders: { 'x-functions-key': FUNCTION_KEY },
+    maxRetries: 0,
+  });
+  return {
+    primary,
+    secondary,
+    host,
+    openai,
+    async close() {
+      await host.close();
+      await Promise.all([primary.close(), secondary.close()]);
+    },
+  };
+}
