@@ -1,6 +1,7 @@
 import { createServer } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ChatError } from '../../shared/errors';
+import { rejection } from './rejection';
 import { collect, hello, startTwoRegions, type TwoRegions } from './two-regions';
 
 let regions: TwoRegions;
@@ -11,14 +12,6 @@ afterEach(async () => {
   await regions.close();
 });
 
-async function rejection(promise: Promise<unknown>): Promise<ChatError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ChatError);
-  return error as ChatError;
-}
 
 describe('failover between two regions', () => {
   it('serves from the primary when it is healthy', async () => {

@@ -4,7 +4,7 @@ import { fakeEntraToken, startSimulator } from '../../simulator';
 import { ChatService } from '../../shared/chat-service';
 import { loadConfig } from '../../shared/config';
 import { createCredentials } from '../../shared/credentials';
-import { ChatError } from '../../shared/errors';
+import { rejection } from './rejection';
 import { startKeyVaultStandIn, type KeyVaultStandIn } from '../stand-ins/key-vault';
 import { hello, startTwoRegions, type TwoRegions } from './two-regions';
 
@@ -70,14 +70,6 @@ function keyVaultService(credential = developerCredential()) {
   });
 }
 
-async function rejection(promise: Promise<unknown>): Promise<ChatError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ChatError);
-  return error as ChatError;
-}
 
 describe('API keys from Key Vault', () => {
   it('reads each region key with the real SecretClient after the bearer challenge, once', async () => {

@@ -4,7 +4,7 @@ import { fakeEntraToken, startSimulator, type RunningSimulator, type SimulatorOp
 import { ChatService } from '../../shared/chat-service';
 import { loadConfig } from '../../shared/config';
 import { COGNITIVE_SERVICES_SCOPE, createCredentials } from '../../shared/credentials';
-import { ChatError } from '../../shared/errors';
+import { rejection } from './rejection';
 import { hello } from './two-regions';
 
 const APP_IDENTITY = '7d3c2f9e-5a1b-4c8d-9e0f-112233445566';
@@ -37,14 +37,6 @@ async function keylessService(credential: TokenCredential, simOptions: Simulator
   return new ChatService({ config, credentials: createCredentials(config, { credential }) });
 }
 
-async function rejection(promise: Promise<unknown>): Promise<ChatError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ChatError);
-  return error as ChatError;
-}
 
 describe('keyless auth with a managed identity', () => {
   it('sends a bearer token for Cognitive Services and caches it across requests', async () => {
