@@ -12,7 +12,6 @@ afterEach(async () => {
   await regions.close();
 });
 
-
 describe('failover between two regions', () => {
   it('serves from the primary when it is healthy', async () => {
     const chat = regions.service();

@@ -70,7 +70,6 @@ function keyVaultService(credential = developerCredential()) {
   });
 }
 
-
 describe('API keys from Key Vault', () => {
   it('reads each region key with the real SecretClient after the bearer challenge, once', async () => {
     const credential = developerCredential();

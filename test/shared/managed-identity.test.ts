@@ -37,7 +37,6 @@ async function keylessService(credential: TokenCredential, simOptions: Simulator
   return new ChatService({ config, credentials: createCredentials(config, { credential }) });
 }
 
-
 describe('keyless auth with a managed identity', () => {
   it('sends a bearer token for Cognitive Services and caches it across requests', async () => {
     const credential = identity();
