@@ -1,6 +1,6 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { ChatService } from '../shared/chat-service';
-import { app, wired } from '../shared/functions-app';
+import { app, chatAuthLevel, wired } from '../shared/functions-app';
 import { completionResponse, toModelMessages, toModelParams } from '../shared/http/chat-protocol';
 import { readJsonBody, validate } from '../shared/http/body';
 import { requestIdFrom } from '../shared/http/request-id';
@@ -36,6 +36,6 @@ export function createChatPostHandler(deps: ChatHandlerDeps) {
 app.http('chat-post', {
   route: 'chat',
   methods: ['POST'],
-  authLevel: 'function',
+  authLevel: chatAuthLevel,
   handler: wired(createChatPostHandler),
 });

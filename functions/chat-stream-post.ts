@@ -1,6 +1,6 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { ChatService, StreamResult } from '../shared/chat-service';
-import { app, wired } from '../shared/functions-app';
+import { app, chatAuthLevel, wired } from '../shared/functions-app';
 import { readJsonBody, validate } from '../shared/http/body';
 import { chatContext, toModelMessages, toModelParams } from '../shared/http/chat-protocol';
 import { requestIdFrom } from '../shared/http/request-id';
@@ -76,6 +76,6 @@ async function* frames(
 app.http('chat-stream-post', {
   route: 'chat/stream',
   methods: ['POST'],
-  authLevel: 'function',
+  authLevel: chatAuthLevel,
   handler: wired(createChatStreamHandler),
 });

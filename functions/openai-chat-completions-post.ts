@@ -1,7 +1,7 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type { ChatService, ModelParams, StreamResult } from '../shared/chat-service';
-import { app, wired } from '../shared/functions-app';
+import { app, chatAuthLevel, wired } from '../shared/functions-app';
 import { readJsonBody, validate } from '../shared/http/body';
 import { requestIdFrom } from '../shared/http/request-id';
 import { errorBody, errorResponse, jsonResponse, servedHeaders, toChatError } from '../shared/http/responses';
@@ -80,6 +80,6 @@ async function* events(
 app.http('openai-chat-completions-post', {
   route: 'v1/chat/completions',
   methods: ['POST'],
-  authLevel: 'function',
+  authLevel: chatAuthLevel,
   handler: wired(createOpenAIChatHandler),
 });

@@ -1,6 +1,6 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { ChatService } from '../shared/chat-service';
-import { app, wired } from '../shared/functions-app';
+import { app, chatAuthLevel, wired } from '../shared/functions-app';
 import { requestIdFrom } from '../shared/http/request-id';
 import { jsonResponse } from '../shared/http/responses';
 
@@ -26,6 +26,6 @@ export function createOpenAIModelsHandler(deps: OpenAIModelsHandlerDeps) {
 app.http('openai-models-get', {
   route: 'v1/models',
   methods: ['GET'],
-  authLevel: 'function',
+  authLevel: chatAuthLevel,
   handler: wired(createOpenAIModelsHandler),
 });

@@ -41,6 +41,12 @@ export interface AppConfig {
   readonly exposeDiagnostics: boolean;
   /** Application Insights connection string; telemetry is off without it. */
   readonly appInsightsConnectionString?: string;
+  /**
+   * `CHAT_HEARTBEAT_MS`: a streamed answer sends a keep-alive (an SSE comment, or a blank JSON line) after
+   * this many ms without data, so proxies and the Azure front end keep the connection open. Default 15 000;
+   * 0 turns heartbeats off.
+   */
+  readonly heartbeatMs: number;
 }
 
 export class ConfigError extends Error {
@@ -212,9 +218,25 @@ export function loadConfig(env: Env): AppConfig {
     breakerFailureThreshold: intSetting(env, 'CHAT_BREAKER_FAILURES', 3, 1, 100),
     breakerCooldownMs: intSetting(env, 'CHAT_BREAKER_COOLDOWN_MS', 30_000, 100, 3_600_000),
     exposeDiagnostics: diagnostics === undefined ? !isRunningInAzure(env) : diagnostics === 'true',
+    heartbeatMs: intSetting(env, 'CHAT_HEARTBEAT_MS', 15_000, 0, 120_000),
     ...(connectionString === undefined ? {} : { appInsightsConnectionString: connectionString }),
   };
   return Object.freeze({ ...config, regions: Object.freeze(config.regions) });
+}
+
+export type ChatAuthLevel = 'function' | 'anonymous';
+
+/**
+ * `CHAT_AUTH_LEVEL`: `function` (default) makes chat endpoints need a function key; `anonymous` drops the
+ * key for deployments where App Service authentication or API Management guards the app. Read apart from
+ * {@link loadConfig} because function registrations need it when the function files load.
+ */
+export function chatAuthLevel(env: Env): ChatAuthLevel {
+  const value = setting(env, 'CHAT_AUTH_LEVEL') ?? 'function';
+  if (value !== 'function' && value !== 'anonymous') {
+    throw new ConfigError('CHAT_AUTH_LEVEL', `must be function or anonymous, got "${value}"`, 'function');
+  }
+  return value;
 }
 
 /** All model names any region deploys, in first-seen order. */

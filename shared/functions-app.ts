@@ -4,6 +4,7 @@
  * message instead of failing the first chat.
  */
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { chatAuthLevel as parseChatAuthLevel } from './config';
 import { productionServices, type Services } from './production';
 
 app.setup({ enableHttpStream: true });
@@ -12,6 +13,13 @@ app.hook.appStart(() => {
 });
 
 export { app };
+
+/**
+ * Auth level of the chat endpoints: `function` (a function key is needed) unless `CHAT_AUTH_LEVEL=anonymous`,
+ * for deployments behind App Service authentication or API Management. Read once, when the function files
+ * register; a bad value stops the app at load with a message naming the setting.
+ */
+export const chatAuthLevel = parseChatAuthLevel(process.env);
 
 type Handler = (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
 
