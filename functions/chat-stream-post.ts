@@ -6,18 +6,26 @@ import { chatContext, toModelMessages, toModelParams } from '../shared/http/chat
 import { requestIdFrom } from '../shared/http/request-id';
 import { errorBody, errorResponse, servedHeaders, toChatError } from '../shared/http/responses';
 import { chatProtocolRequest } from '../shared/http/schemas';
-import { frame, streamFormat, streamHeaders, type StreamFormat } from '../shared/http/streaming';
+import { frame, streamFormat, streamResponse, type StreamFormat, type Timers } from '../shared/http/streaming';
 import { requestLogger, type Logger } from '../shared/logger';
 
 export interface ChatStreamHandlerDeps {
   readonly chat: ChatService;
+  /** Heartbeat clock (default: the real one). */
+  readonly timers?: Timers;
+}
+
+interface FrameContext {
+  readonly requestId: string;
+  readonly exposeDiagnostics: boolean;
+  readonly logger: Logger;
 }
 
 /**
  * POST /api/chat/stream: the answer token by token, as AI Chat Protocol JSON lines
  * (`{delta, context?, sessionState?}`), or as server-sent events when the client sends
  * `Accept: text/event-stream`. Failover happens before the first byte; after it, a broken
- * upstream ends the stream with an error frame.
+ * upstream ends the stream with an error frame. Keep-alives while waiting: see {@link streamResponse}.
  */
 export function createChatStreamHandler(deps: ChatStreamHandlerDeps) {
   return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
@@ -26,19 +34,24 @@ export function createChatStreamHandler(deps: ChatStreamHandlerDeps) {
     const exposeDiagnostics = deps.chat.config.exposeDiagnostics;
     try {
       const body = validate(chatProtocolRequest, await readJsonBody(request));
-      const result = await deps.chat.stream({
-        ...(body.context?.model !== undefined ? { model: body.context.model } : {}),
-        messages: toModelMessages(body),
-        params: toModelParams(body),
-        requestId,
-        logger,
-      });
       const format = streamFormat(request.headers.get('accept'));
-      return {
-        status: 200,
-        headers: { ...streamHeaders(format), ...servedHeaders(result) },
-        body: frames(result, format, body.sessionState, { requestId, exposeDiagnostics, logger }),
-      };
+      const ctx = { requestId, exposeDiagnostics, logger };
+      return await streamResponse({
+        pending: deps.chat.stream({
+          ...(body.context?.model !== undefined ? { model: body.context.model } : {}),
+          messages: toModelMessages(body),
+          params: toModelParams(body),
+          requestId,
+          logger,
+        }),
+        format,
+        heartbeatMs: deps.chat.config.heartbeatMs,
+        ...(deps.timers ? { timers: deps.timers } : {}),
+        headers: { 'x-request-id': requestId },
+        servedHeaders,
+        frames: (result) => frames(result, format, body.sessionState, ctx),
+        errorFrame: (thrown) => errorFrame(format, thrown, ctx),
+      });
     } catch (error) {
       return errorResponse(error, { requestId, exposeDiagnostics, logger });
     }
@@ -49,7 +62,7 @@ async function* frames(
   result: StreamResult,
   format: StreamFormat,
   sessionState: unknown,
-  ctx: { requestId: string; exposeDiagnostics: boolean; logger: Logger },
+  ctx: FrameContext,
 ): AsyncGenerator<Uint8Array> {
   let finishReason: string | null = null;
   let usage = null;
@@ -67,10 +80,15 @@ async function* frames(
       ...(sessionState !== undefined ? { sessionState } : {}),
     });
   } catch (thrown) {
-    const error = toChatError(thrown, ctx.requestId);
-    ctx.logger.warn(`Stream ended with ${error.code}`, error.diagnosis ? { diagnosis: error.diagnosis } : undefined);
-    yield frame(format, errorBody(error, ctx), 'error');
+    yield errorFrame(format, thrown, ctx);
   }
+}
+
+/** The stream's last frame when upstream fails after the response started: `{"error": {...}}`. */
+function errorFrame(format: StreamFormat, thrown: unknown, ctx: FrameContext): Uint8Array {
+  const error = toChatError(thrown, ctx.requestId);
+  ctx.logger.warn(`Stream ended with ${error.code}`, error.diagnosis ? { diagnosis: error.diagnosis } : undefined);
+  return frame(format, errorBody(error, ctx), 'error');
 }
 
 app.http('chat-stream-post', {

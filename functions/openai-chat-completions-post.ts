@@ -6,17 +6,26 @@ import { readJsonBody, validate } from '../shared/http/body';
 import { requestIdFrom } from '../shared/http/request-id';
 import { errorBody, errorResponse, jsonResponse, servedHeaders, toChatError } from '../shared/http/responses';
 import { openAIChatRequest } from '../shared/http/schemas';
-import { frame, rawFrame, streamHeaders } from '../shared/http/streaming';
+import { frame, rawFrame, streamResponse, type Timers } from '../shared/http/streaming';
 import { requestLogger, type Logger } from '../shared/logger';
 
 export interface OpenAIChatHandlerDeps {
   readonly chat: ChatService;
+  /** Heartbeat clock (default: the real one). */
+  readonly timers?: Timers;
+}
+
+interface FrameContext {
+  readonly requestId: string;
+  readonly exposeDiagnostics: boolean;
+  readonly logger: Logger;
 }
 
 /**
  * POST /api/v1/chat/completions: the OpenAI Chat Completions API, so any OpenAI SDK works with its
  * base URL set to this backend. `model` is the logical model name; each region maps it to its
- * deployment. `stream: true` answers server-sent events ending with `data: [DONE]`.
+ * deployment. `stream: true` answers server-sent events ending with `data: [DONE]`, with keep-alive comments
+ * while waiting (see {@link streamResponse}).
  */
 export function createOpenAIChatHandler(deps: OpenAIChatHandlerDeps) {
   return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
@@ -40,12 +49,17 @@ export function createOpenAIChatHandler(deps: OpenAIChatHandlerDeps) {
         const result = await deps.chat.complete(chatRequest);
         return jsonResponse(200, result.completion, servedHeaders(result));
       }
-      const result = await deps.chat.stream(chatRequest);
-      return {
-        status: 200,
-        headers: { ...streamHeaders('sse'), ...servedHeaders(result) },
-        body: events(result, stream_options?.include_usage === true, { requestId, exposeDiagnostics, logger }),
-      };
+      const ctx = { requestId, exposeDiagnostics, logger };
+      return await streamResponse({
+        pending: deps.chat.stream(chatRequest),
+        format: 'sse',
+        heartbeatMs: deps.chat.config.heartbeatMs,
+        ...(deps.timers ? { timers: deps.timers } : {}),
+        headers: { 'x-request-id': requestId },
+        servedHeaders,
+        frames: (result) => events(result, stream_options?.include_usage === true, ctx),
+        errorFrame: (thrown) => errorEvent(thrown, ctx),
+      });
     } catch (error) {
       return errorResponse(error, { requestId, exposeDiagnostics, logger });
     }
@@ -57,11 +71,7 @@ function dropNulls(value: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null && v !== undefined));
 }
 
-async function* events(
-  result: StreamResult,
-  includeUsage: boolean,
-  ctx: { requestId: string; exposeDiagnostics: boolean; logger: Logger },
-): AsyncGenerator<Uint8Array> {
+async function* events(result: StreamResult, includeUsage: boolean, ctx: FrameContext): AsyncGenerator<Uint8Array> {
   try {
     for await (const chunk of result.chunks) {
       // The backend always asks upstream for usage; pass the usage chunk on only if the client did.
@@ -70,11 +80,15 @@ async function* events(
     }
     yield rawFrame('data: [DONE]\n\n');
   } catch (thrown) {
-    // OpenAI SDKs raise an APIError for a `data: {"error": ...}` event.
-    const error = toChatError(thrown, ctx.requestId);
-    ctx.logger.warn(`Stream ended with ${error.code}`, error.diagnosis ? { diagnosis: error.diagnosis } : undefined);
-    yield frame('sse', errorBody(error, ctx));
+    yield errorEvent(thrown, ctx);
   }
+}
+
+/** OpenAI SDKs raise an APIError for a `data: {"error": ...}` event. */
+function errorEvent(thrown: unknown, ctx: FrameContext): Uint8Array {
+  const error = toChatError(thrown, ctx.requestId);
+  ctx.logger.warn(`Stream ended with ${error.code}`, error.diagnosis ? { diagnosis: error.diagnosis } : undefined);
+  return frame('sse', errorBody(error, ctx));
 }
 
 app.http('openai-chat-completions-post', {

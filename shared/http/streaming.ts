@@ -2,6 +2,7 @@
  * Encoders for streamed bodies: server-sent events and JSON lines. The body is an async iterable
  * of bytes, which the Functions library writes out chunk by chunk (HTTP streaming is on).
  */
+import type { HttpResponseInit } from '@azure/functions';
 
 const encoder = new TextEncoder();
 
@@ -30,4 +31,123 @@ export function frame(format: StreamFormat, value: unknown, event?: string): Uin
 
 export function rawFrame(text: string): Uint8Array {
   return encoder.encode(text);
+}
+
+/** The clock heartbeats run on; injectable so tests step time by hand. */
+export interface Timers {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const realTimers: Timers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+/**
+ * A keep-alive: an SSE comment line, which EventSource and SSE parsers ignore; for JSON lines a blank
+ * line, which the AI Chat Protocol client (and any reader that skips empty lines) ignores.
+ */
+export function heartbeatFrame(format: StreamFormat): Uint8Array {
+  return encoder.encode(format === 'sse' ? ': keep-alive\n\n' : '\n');
+}
+
+/** The value if `pending` settles within `ms`, undefined if not; a rejection within `ms` is rethrown. */
+export function settledWithin<T>(pending: Promise<T>, ms: number, timers: Timers): Promise<{ value: T } | undefined> {
+  return new Promise((resolve, reject) => {
+    const handle = timers.setTimeout(() => resolve(undefined), ms);
+    pending.then(
+      (value) => {
+        timers.clearTimeout(handle);
+        resolve({ value });
+      },
+      (error: unknown) => {
+        timers.clearTimeout(handle);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
+
+/**
+ * `source` with `beat` sent whenever it is silent for `ms` (0: never). Stopping early (the consumer
+ * calls `return()`) stops `source` too, so its `finally` can abort the upstream call.
+ */
+export async function* withHeartbeats(
+  source: AsyncIterable<Uint8Array>,
+  beat: Uint8Array,
+  ms: number,
+  timers: Timers,
+): AsyncGenerator<Uint8Array> {
+  if (ms <= 0) {
+    yield* source;
+    return;
+  }
+  const iterator = source[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const next = iterator.next();
+      let step = await settledWithin(next, ms, timers);
+      while (step === undefined) {
+        yield beat;
+        step = await settledWithin(next, ms, timers);
+      }
+      if (step.value.done === true) return;
+      yield step.value.value;
+    }
+  } finally {
+    await iterator.return?.();
+  }
+}
+
+export interface StreamResponseOptions<T> {
+  /** The service call; it settles when the first chunk worth forwarding arrived (or failover gave up). */
+  readonly pending: Promise<T>;
+  readonly format: StreamFormat;
+  /** Keep-alive interval, ms; 0 turns heartbeats off. */
+  readonly heartbeatMs: number;
+  readonly timers?: Timers;
+  /** Headers known once the service answered (region, attempts). */
+  readonly servedHeaders: (result: T) => Record<string, string>;
+  /** Headers known up front (request id), for a stream started before the service answered. */
+  readonly headers: Record<string, string>;
+  /** The answer's frames; they end with an error frame themselves if upstream breaks mid-stream. */
+  readonly frames: (result: T) => AsyncIterable<Uint8Array>;
+  /** The frame that ends a stream started early when the service call fails. */
+  readonly errorFrame: (error: unknown) => Uint8Array;
+}
+
+/**
+ * A streamed answer with heartbeats. The trade-off: until the first byte goes out, a failure can still be
+ * a proper 4xx/5xx (with `Retry-After`) and failover stays invisible; but a silent connection may be cut
+ * by a proxy or the Azure front end while regions are tried. So the handler waits up to one heartbeat
+ * interval for the service: if it answers (or fails) in time, the response is what it was without
+ * heartbeats. If not, the 200 stream starts now with heartbeats, without `x-chat-region` (the final
+ * frame's `context.region` still says), and a later failure (e.g. all regions throttled) becomes the
+ * stream's error frame instead of a status. Rejects when the service fails within the interval.
+ */
+export async function streamResponse<T>(options: StreamResponseOptions<T>): Promise<HttpResponseInit> {
+  const { pending, format, heartbeatMs } = options;
+  const timers = options.timers ?? realTimers;
+  const beat = heartbeatFrame(format);
+  const headers = { ...streamHeaders(format), ...options.headers };
+  const early = heartbeatMs > 0 ? await settledWithin(pending, heartbeatMs, timers) : { value: await pending };
+  if (early !== undefined) {
+    return {
+      status: 200,
+      headers: { ...headers, ...options.servedHeaders(early.value) },
+      body: withHeartbeats(options.frames(early.value), beat, heartbeatMs, timers),
+    };
+  }
+  async function* late(): AsyncGenerator<Uint8Array> {
+    let result: T;
+    try {
+      result = await pending;
+    } catch (error) {
+      yield options.errorFrame(error);
+      return;
+    }
+    yield* options.frames(result);
+  }
+  return { status: 200, headers, body: withHeartbeats(late(), beat, heartbeatMs, timers) };
 }
