@@ -1,0 +1,126 @@
+/** Load generation with the official `openai` client, the same way for the simulator and for the backend. */
+import OpenAI from 'openai';
+import { BENCH_FUNCTION_KEY } from './protocol';
+import { monotonicMs } from './stats';
+import type { TapEvent } from './tap';
+
+export const MODEL = 'gpt-4o';
+const messages = [{ role: 'user' as const, content: 'Summarise the benefits of a circuit breaker in two sentences.' }];
+
+/** A client for one simulated region, called directly (no backend). */
+export function directClient(simulatorUrl: string): OpenAI {
+  return new OpenAI({ baseURL: `${simulatorUrl}/openai/v1/`, apiKey: 'simulator-key', maxRetries: 0 });
+}
+
+/** A client for the backend's OpenAI-compatible endpoint. */
+export function backendClient(backendUrl: string): OpenAI {
+  return new OpenAI({
+    baseURL: `${backendUrl}/api/v1/`,
+    apiKey: 'unused',
+    defaultHeaders: { 'x-functions-key': BENCH_FUNCTION_KEY },
+    maxRetries: 0,
+  });
+}
+
+export interface ClosedLoopResult {
+  /** Latency of each successful request, ms. */
+  readonly latencies: number[];
+  readonly failures: number;
+  readonly elapsedMs: number;
+}
+
+/** `requests` non-streamed chats, `concurrency` at a time (each worker sends the next when its last is answered). */
+export async function closedLoop(client: OpenAI, concurrency: number, requests: number): Promise<ClosedLoopResult> {
+  const latencies: number[] = [];
+  let failures = 0;
+  let issued = 0;
+  const started = performance.now();
+  const worker = async () => {
+    while (issued < requests) {
+      issued++;
+      const sent = performance.now();
+      try {
+        await client.chat.completions.create({ model: MODEL, messages });
+        latencies.push(performance.now() - sent);
+      } catch {
+        failures++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return { latencies, failures, elapsedMs: performance.now() - started };
+}
+
+/** One answered request of {@link chatOnce}. */
+export interface ChatOutcome {
+  readonly ok: boolean;
+  readonly latencyMs: number;
+  readonly region?: string;
+  readonly error?: string;
+}
+
+/** One non-streamed chat, with the region that answered (`x-chat-region`, backend only). */
+export async function chatOnce(client: OpenAI): Promise<ChatOutcome> {
+  const sent = performance.now();
+  try {
+    const { response } = await client.chat.completions.create({ model: MODEL, messages }).withResponse();
+    return { ok: true, latencyMs: performance.now() - sent, region: response.headers.get('x-chat-region') ?? '' };
+  } catch (error) {
+    return {
+      ok: false,
+      latencyMs: performance.now() - sent,
+      error: error instanceof Error ? error.message : String(error),
+    };
+  }
+}
+
+export interface StreamOutcome {
+  readonly ok: boolean;
+  /** Request sent to first chunk with answer text, ms. */
+  readonly ttftMs: number;
+  /** Each chunk with answer text as it reached the client: characters so far, monotonic ms. */
+  readonly events: TapEvent[];
+}
+
+/** One streamed chat; `requestId` is sent as `x-request-id` (the backend carries it upstream). */
+export async function streamOnce(client: OpenAI, requestId: string): Promise<StreamOutcome> {
+  const sent = monotonicMs();
+  const events: TapEvent[] = [];
+  try {
+    const stream = await client.chat.completions.create(
+      { model: MODEL, messages, stream: true },
+      { headers: { 'x-request-id': requestId } },
+    );
+    let chars = 0;
+    for await (const chunk of stream) {
+      const at = monotonicMs();
+      const added = chunk.choices[0]?.delta.content?.length ?? 0;
+      if (added === 0) continue;
+      chars += added;
+      events.push({ chars, at });
+    }
+    return { ok: events.length > 0, ttftMs: (events[0]?.at ?? Number.NaN) - sent, events };
+  } catch {
+    return { ok: false, ttftMs: Number.NaN, events };
+  }
+}
+
+/** Gaps between consecutive chunks of one stream, ms. */
+export function gaps(events: readonly TapEvent[]): number[] {
+  return events.slice(1).map((e, i) => e.at - (events[i]?.at ?? e.at));
+}
+
+/**
+ * How long the backend held each chunk: for every chunk the client saw, its arrival minus the arrival
+ * upstream (in the backend process) of the event that brought the answer to the same length.
+ */
+export function holdTimes(client: readonly TapEvent[], upstream: readonly TapEvent[]): number[] {
+  const held: number[] = [];
+  let j = 0;
+  for (const event of client) {
+    while (j < upstream.length && (upstream[j]?.chars ?? 0) < event.chars) j++;
+    const source = upstream[j];
+    if (source !== undefined) held.push(event.at - source.at);
+  }
+  return held;
+}

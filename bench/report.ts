@@ -1,0 +1,259 @@
+/** The benchmark's results and their rendering as bench/results/RESULTS.md. */
+import type { ChatOutcome } from './load';
+import { mean, ms, percentile } from './stats';
+
+export interface SideResult {
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly failures: number;
+  readonly requests: number;
+}
+
+export interface LevelResult {
+  readonly concurrency: number;
+  readonly direct: SideResult;
+  readonly backend: SideResult;
+  /** CPU time (user + system) the backend process spent per request, ms. */
+  readonly backendCpuMsPerRequest: number;
+}
+
+export interface StreamSide {
+  readonly streams: number;
+  readonly failures: number;
+  readonly chunks: number;
+  readonly ttftP50: number;
+  readonly ttftP99: number;
+  readonly gapP50: number;
+  readonly gapP99: number;
+  /** Backend only: per chunk, time from its arrival from the region to its arrival at the client, ms. */
+  readonly held?: number[];
+}
+
+export interface FailoverSample extends ChatOutcome {
+  /** When the request was sent, ms from the start of the run. */
+  readonly at: number;
+}
+
+export interface Results {
+  readonly date: string;
+  readonly cores: number;
+  readonly cpuModel: string;
+  readonly memoryGiB: number;
+  readonly node: string;
+  readonly quick: boolean;
+  readonly durationS: number;
+  readonly nonStreamed: readonly LevelResult[];
+  readonly streaming: {
+    readonly sequential: { readonly direct: StreamSide; readonly backend: StreamSide };
+    readonly concurrent: { readonly direct: StreamSide; readonly backend: StreamSide };
+    readonly concurrentStreams: number;
+    readonly memory: {
+      readonly streams: number;
+      readonly failures: number;
+      readonly idleRssBytes: number;
+      readonly peakRssBytes: number;
+      readonly afterRssBytes: number;
+      readonly elapsedMs: number;
+      readonly ttftP50: number;
+    };
+  };
+  readonly coldStart: {
+    readonly runs: number;
+    readonly firstAnswerMs: readonly number[];
+    readonly readyMs: readonly number[];
+    readonly importRuns: number;
+    readonly bareImportMs: number;
+    readonly entryImportMs: number;
+    readonly breakdown: readonly { readonly name: string; readonly ms: number }[];
+  };
+  readonly failover: {
+    readonly rps: number;
+    readonly durationMs: number;
+    readonly killAtMs: number;
+    readonly restartAtMs: number;
+    readonly cooldownMs: number;
+    readonly requests: number;
+    readonly lost: number;
+    readonly lostErrors: readonly string[];
+    readonly killedAt: number;
+    readonly restartedAt: number;
+    readonly restartReadyAt: number;
+    readonly backOnPrimaryAt: number;
+    readonly servedBySecondary: number;
+    readonly p50Before: number;
+    readonly p99Before: number;
+    readonly p99During: number;
+    readonly p99After: number;
+    readonly maxDuring: number;
+    readonly samples: readonly FailoverSample[];
+  };
+}
+
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+const signed = (value: number) => `${value >= 0 ? '+' : ''}${ms(value)}`;
+const verdict = (met: boolean) => (met ? '**met**' : '**missed**');
+
+/** The goals of issue 7, each with what was measured. */
+export function goals(r: Results) {
+  const c64 = r.nonStreamed.find((l) => l.concurrency === 64);
+  const addedP50 = c64 ? c64.backend.p50 - c64.direct.p50 : Number.NaN;
+  const addedP99 = c64 ? c64.backend.p99 - c64.direct.p99 : Number.NaN;
+  const held = r.streaming.sequential.backend.held ?? [];
+  const within = held.filter((h) => h <= 1).length / Math.max(1, held.length);
+  const ratio = r.coldStart.entryImportMs / r.coldStart.bareImportMs;
+  return {
+    addedP50,
+    addedP99,
+    held,
+    within,
+    ratio,
+    rows: [
+      ['Added p50 latency at concurrency 64', '< 1 ms', `${signed(addedP50)} ms`, addedP50 < 1],
+      ['Added p99 latency at concurrency 64', '< 5 ms', `${signed(addedP99)} ms`, addedP99 < 5],
+      [
+        'Each streamed chunk passed on within 1 ms of arrival (one stream at a time)',
+        '100 % ≤ 1 ms',
+        `${(within * 100).toFixed(1)} % ≤ 1 ms; p50 ${ms(percentile(held, 50))}, p99 ${ms(percentile(held, 99))}, max ${ms(Math.max(...held))} ms`,
+        within === 1,
+      ],
+      ['Requests lost in the failover run', '0', `${r.failover.lost} of ${r.failover.requests}`, r.failover.lost === 0],
+      [
+        'Entry import vs `@azure/functions` + `openai`',
+        '≤ 1.5×',
+        `${ratio.toFixed(2)}× (${ms(r.coldStart.entryImportMs)} vs ${ms(r.coldStart.bareImportMs)} ms)`,
+        ratio <= 1.5,
+      ],
+    ] as [string, string, string, boolean][],
+  };
+}
+
+export function renderResults(r: Results): string {
+  const g = goals(r);
+  const s = r.streaming;
+  const f = r.failover;
+  const c = r.coldStart;
+  const lines: string[] = [];
+  const push = (...text: string[]) => lines.push(...text);
+
+  push(
+    '# Benchmark results',
+    '',
+    `Written by \`npm run bench\` on ${r.date.slice(0, 10)}${r.quick ? ' with `BENCH_QUICK=1` (a tenth of the requests: indicative only)' : ''}. ` +
+      `Machine: **${r.cores} cores** (${r.cpuModel}), ${r.memoryGiB.toFixed(0)} GiB, **Node ${r.node}** on ${process.platform}. ` +
+      `The whole run took ${r.durationS.toFixed(0)} s.`,
+    '',
+    `Everything runs on this one machine over loopback: the load generator (this process, the official \`openai\` ` +
+      'client), the simulated regions (one process each) and the backend (the local Functions host loading the ' +
+      `compiled function files, one process). They share the ${r.cores} cores, so absolute numbers drift from run to ` +
+      'run; compare the two sides of each row, which were measured in the same run, interleaved (direct, backend, ' +
+      'backend, direct halves for the non-streamed levels). The backend logs to nowhere here (Azure ships logs off ' +
+      'the request path).',
+    '',
+    '## Goals',
+    '',
+    '| Goal | Target | Measured | |',
+    '| --- | --- | --- | --- |',
+    ...g.rows.map(([name, target, measured, met]) => `| ${name} | ${target} | ${measured} | ${verdict(met)} |`),
+    '',
+    '## Non-streamed chat: direct to the simulator vs through the backend',
+    '',
+    'Simulator latency preset `none` (it answers at once), so the backend’s own cost is all there is to see. ' +
+      'Closed loop: each of *c* workers sends its next request when its last is answered.',
+    '',
+    '| Concurrency | Requests per side | Direct rps | Backend rps | Throughput ratio | Direct p50 | Backend p50 | Added p50 | Direct p99 | Backend p99 | Added p99 | Backend CPU per request | Failures (direct / backend) |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...r.nonStreamed.map(
+      (l) =>
+        `| ${l.concurrency} | ${l.backend.requests} | ${l.direct.rps.toFixed(0)} | ${l.backend.rps.toFixed(0)} | ` +
+        `${(l.backend.rps / l.direct.rps).toFixed(2)} | ${ms(l.direct.p50)} ms | ${ms(l.backend.p50)} ms | ${signed(l.backend.p50 - l.direct.p50)} ms | ` +
+        `${ms(l.direct.p99)} ms | ${ms(l.backend.p99)} ms | ${signed(l.backend.p99 - l.direct.p99)} ms | ` +
+        `${ms(l.backendCpuMsPerRequest)} ms | ${l.direct.failures} / ${l.backend.failures} |`,
+    ),
+    '',
+    '## Streamed chat with realistic latency',
+    '',
+    'Simulator preset `realistic` (300 ms to the first token, then 15 ms per token). TTFT: request sent to the first ' +
+      'chunk with answer text. Gap: between consecutive chunks with text, as the client sees them. *Held*: per chunk, ' +
+      'the time from its arrival in the backend process (a tap on the backend’s `fetch`, bench/tap.ts) to its arrival ' +
+      'in the client, on the machine’s monotonic clock; it includes the loopback hop and the client’s own SSE parsing, ' +
+      'so it is an upper bound of what the backend adds.',
+    '',
+    '| Streams | Path | Streams (failed) | Chunks | TTFT p50 | TTFT p99 | Gap p50 | Gap p99 | Held p50 | Held p99 | Held max |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...(
+      [
+        ['one at a time', s.sequential],
+        [`${s.concurrentStreams} at once`, s.concurrent],
+      ] as const
+    ).flatMap(([label, pair]) =>
+      (['direct', 'backend'] as const).map((side) => {
+        const x = pair[side];
+        const held = x.held ?? [];
+        return (
+          `| ${label} | ${side} | ${x.streams} (${x.failures}) | ${x.chunks} | ${ms(x.ttftP50)} ms | ${ms(x.ttftP99)} ms | ` +
+          `${ms(x.gapP50)} ms | ${ms(x.gapP99)} ms | ${held.length ? `${ms(percentile(held, 50))} ms` : '—'} | ` +
+          `${held.length ? `${ms(percentile(held, 99))} ms` : '—'} | ${held.length ? `${ms(Math.max(...held))} ms` : '—'} |`
+        );
+      }),
+    ),
+    '',
+    `Added TTFT, one at a time: ${signed(s.sequential.backend.ttftP50 - s.sequential.direct.ttftP50)} ms at p50; ` +
+      `${s.concurrentStreams} at once: ${signed(s.concurrent.backend.ttftP50 - s.concurrent.direct.ttftP50)} ms.`,
+    '',
+    '## Memory',
+    '',
+    '| Backend resident set | |',
+    '| --- | ---: |',
+    `| idle, after the runs above | ${mib(s.memory.idleRssBytes)} |`,
+    `| peak with ${s.memory.streams} concurrent streams (sampled every 50 ms) | ${mib(s.memory.peakRssBytes)} |`,
+    `| after they ended | ${mib(s.memory.afterRssBytes)} |`,
+    '',
+    `${s.memory.streams} streams, ${s.memory.failures} failed, all done in ${(s.memory.elapsedMs / 1000).toFixed(1)} s ` +
+      `(TTFT p50 ${ms(s.memory.ttftP50)} ms); about ${mib((s.memory.peakRssBytes - s.memory.idleRssBytes) / s.memory.streams)} ` +
+      'per stream above idle.',
+    '',
+    '## Cold start',
+    '',
+    '| | Median | Runs |',
+    '| --- | ---: | --- |',
+    `| process start to first answered chat (simulated region already up) | ${ms(median(c.firstAnswerMs))} ms | ${c.firstAnswerMs.map(ms).join(', ')} |`,
+    `| process start to host listening | ${ms(median(c.readyMs))} ms | ${c.readyMs.map(ms).join(', ')} |`,
+    `| import \`@azure/functions\` + \`openai\` (fresh process) | ${ms(c.bareImportMs)} ms | median of ${c.importRuns} |`,
+    `| import the entry (\`dist/functions/*.js\`, fresh process) | ${ms(c.entryImportMs)} ms | median of ${c.importRuns} |`,
+    '',
+    'Where the entry’s import time goes (one process, each step after the previous ones, medians):',
+    '',
+    '| Step | ms |',
+    '| --- | ---: |',
+    ...c.breakdown.map((b) => `| ${b.name} | ${ms(b.ms)} |`),
+    '',
+    '## Failover under load',
+    '',
+    `Open loop: ${f.rps} non-streamed chats per second through the backend for ${f.durationMs / 1000} s (simulators ` +
+      `at latency \`none\`, each in its own process). The primary region’s process (eastus2) was killed with SIGKILL at ` +
+      `${(f.killedAt / 1000).toFixed(2)} s and started again on the same port at ${(f.restartedAt / 1000).toFixed(2)} s ` +
+      `(listening at ${(f.restartReadyAt / 1000).toFixed(2)} s). Settings: \`CHAT_BREAKER_COOLDOWN_MS=${f.cooldownMs}\` ` +
+      '(30000 by default; shortened so the return fits the run), `CHAT_BREAKER_FAILURES=3` (default).',
+    '',
+    '| Requests | Lost | Served by swedencentral | p50 before | p99 before | p99 during (kill to back on primary) | max during | p99 after | Back on primary |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    `| ${f.requests} | ${f.lost} | ${f.servedBySecondary} | ${ms(f.p50Before)} ms | ${ms(f.p99Before)} ms | ${ms(f.p99During)} ms | ${ms(f.maxDuring)} ms | ${ms(f.p99After)} ms | ` +
+      `${((f.backOnPrimaryAt - f.restartReadyAt) / 1000).toFixed(2)} s after it listened again |`,
+    '',
+    ...(f.lostErrors.length > 0
+      ? ['Errors of lost requests: ' + f.lostErrors.map((e) => `\`${e}\``).join(', '), '']
+      : []),
+    'Latency of every request over the run (log scale; kill, restart and return to the primary marked):',
+    '',
+    '![Latency over time in the failover run](failover.svg)',
+    '',
+    `Mean latency over the whole run: ${ms(mean(f.samples.filter((x) => x.ok).map((x) => x.latencyMs)))} ms.`,
+    '',
+  );
+  return lines.join('\n');
+}
+
+function median(values: readonly number[]): number {
+  return percentile(values, 50);
+}

@@ -1,0 +1,417 @@
+/**
+ * `npm run bench`: the backend measured beside a direct call to the simulator, in one run on one machine
+ * (issue 7). Starts the simulated regions and the backend as child processes on loopback, runs each
+ * measurement with fixed request counts, prints progress, and writes bench/results/RESULTS.md and
+ * bench/results/failover.svg. `BENCH_QUICK=1` runs a tenth of the requests (for trying the bench itself).
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { failoverChart } from './chart';
+import {
+  backendClient,
+  chatOnce,
+  closedLoop,
+  directClient,
+  gaps,
+  holdTimes,
+  streamOnce,
+  type ChatOutcome,
+  type ClosedLoopResult,
+  type StreamOutcome,
+} from './load';
+import {
+  freePort,
+  regionsSetting,
+  startBackendProcess,
+  startSimulatorProcess,
+  type BackendProcess,
+  type SimulatorProcess,
+} from './processes';
+import { renderResults, type Results, type FailoverSample, type LevelResult, type StreamSide } from './report';
+import { median, ms, percentile, sleep } from './stats';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const scale = (n: number) => (QUICK ? Math.max(10, Math.round(n / 10)) : n);
+const RESULTS_DIR = path.resolve(__dirname, '..', '..', 'bench', 'results');
+
+/** Non-streamed levels: concurrency and requests per side. */
+const LEVELS = [
+  { concurrency: 1, requests: scale(400) },
+  { concurrency: 16, requests: scale(2000) },
+  { concurrency: 64, requests: scale(3000) },
+  { concurrency: 256, requests: scale(3000) },
+];
+const SEQUENTIAL_STREAMS = QUICK ? 3 : 12;
+const CONCURRENT_STREAMS = QUICK ? 8 : 32;
+const MEMORY_STREAMS = 256;
+const COLD_STARTS = QUICK ? 1 : 3;
+const IMPORT_RUNS = QUICK ? 2 : 5;
+/** Failover run: open-loop rate, duration, and when the primary is killed and restarted (ms from start). */
+const FAILOVER = { rps: 100, durationMs: 12_000, killAtMs: 3_000, restartAtMs: 7_000, cooldownMs: 2_000 };
+
+function log(message: string): void {
+  console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
+}
+
+async function startRegions(latency: 'none' | 'realistic'): Promise<[SimulatorProcess, SimulatorProcess]> {
+  return Promise.all([
+    startSimulatorProcess({ region: 'eastus2', latency }),
+    startSimulatorProcess({ region: 'swedencentral', latency }),
+  ]);
+}
+
+async function stopAll(...things: { stop(): Promise<void> }[]): Promise<void> {
+  await Promise.all(things.map((t) => t.stop()));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Cold start and import time
+
+async function coldStart(regions: readonly SimulatorProcess[]): Promise<Results['coldStart']> {
+  const firstAnswerMs: number[] = [];
+  const readyMs: number[] = [];
+  for (let run = 0; run < COLD_STARTS; run++) {
+    const port = await freePort();
+    const client = backendClient(`http://127.0.0.1:${port}`);
+    const started = performance.now();
+    let ready = Number.NaN;
+    const backend = startBackendProcess({ settings: { CHAT_REGIONS: regionsSetting(regions) }, port }).then((b) => {
+      ready = performance.now() - started;
+      return b;
+    });
+    backend.catch(() => undefined);
+    // Poll until the first chat is answered: connection refused until the host listens.
+    let answered = Number.NaN;
+    for (let i = 0; i < 5_000 && Number.isNaN(answered); i++) {
+      const outcome = await chatOnce(client);
+      if (outcome.ok) answered = performance.now() - started;
+      else await sleep(2);
+    }
+    firstAnswerMs.push(answered);
+    readyMs.push(ready);
+    await (await backend).stop();
+    log(`cold start ${run + 1}/${COLD_STARTS}: first answer after ${ms(answered)} ms (host ready ${ms(ready)} ms)`);
+  }
+
+  const run = async (which: string) => {
+    const { stdout } = await promisify(execFile)(process.execPath, [path.join(__dirname, 'import-time.js'), which]);
+    return JSON.parse(stdout) as { ms?: number; steps?: [string, number][] };
+  };
+  const bare: number[] = [];
+  const entry: number[] = [];
+  const steps = new Map<string, number[]>();
+  for (let i = 0; i < IMPORT_RUNS; i++) {
+    bare.push((await run('bare')).ms ?? Number.NaN);
+    entry.push((await run('entry')).ms ?? Number.NaN);
+    for (const [name, value] of (await run('breakdown')).steps ?? [])
+      steps.set(name, [...(steps.get(name) ?? []), value]);
+  }
+  log(
+    `import: @azure/functions + openai ${ms(median(bare))} ms, entry ${ms(median(entry))} ms (median of ${IMPORT_RUNS})`,
+  );
+  return {
+    runs: COLD_STARTS,
+    firstAnswerMs,
+    readyMs,
+    importRuns: IMPORT_RUNS,
+    bareImportMs: median(bare),
+    entryImportMs: median(entry),
+    breakdown: [...steps].map(([name, values]) => ({ name, ms: median(values) })),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Non-streamed throughput and latency
+
+async function nonStreamed(regions: readonly SimulatorProcess[], backend: BackendProcess): Promise<LevelResult[]> {
+  const direct = directClient(regions[0]?.url ?? '');
+  const through = backendClient(backend.url);
+  log('non-streamed: warming up both paths');
+  await closedLoop(direct, 16, scale(300));
+  await closedLoop(through, 16, scale(300));
+  const results: LevelResult[] = [];
+  for (const { concurrency, requests } of LEVELS) {
+    // ABBA order (direct, backend, backend, direct), half the requests each: drift in the machine's speed
+    // during the level falls on both sides alike.
+    const half = Math.ceil(requests / 2);
+    const sides: Record<'direct' | 'backend', ClosedLoopResult[]> = { direct: [], backend: [] };
+    let cpuMicros = 0;
+    for (const side of ['direct', 'backend', 'backend', 'direct'] as const) {
+      const before = side === 'backend' ? await backend.stats() : undefined;
+      const result = await closedLoop(side === 'direct' ? direct : through, concurrency, half);
+      if (before) cpuMicros += (await backend.stats()).cpuMicros - before.cpuMicros;
+      sides[side].push(result);
+    }
+    const merge = (parts: ClosedLoopResult[]) => {
+      const latencies = parts.flatMap((p) => p.latencies);
+      const elapsed = parts.reduce((a, p) => a + p.elapsedMs, 0);
+      return {
+        rps: (latencies.length / elapsed) * 1000,
+        p50: percentile(latencies, 50),
+        p99: percentile(latencies, 99),
+        failures: parts.reduce((a, p) => a + p.failures, 0),
+        requests: latencies.length + parts.reduce((a, p) => a + p.failures, 0),
+      };
+    };
+    const level: LevelResult = {
+      concurrency,
+      direct: merge(sides.direct),
+      backend: merge(sides.backend),
+      backendCpuMsPerRequest: cpuMicros / 1000 / (2 * half),
+    };
+    results.push(level);
+    log(
+      `non-streamed c=${concurrency}: direct ${level.direct.rps.toFixed(0)} rps p50 ${ms(level.direct.p50)} p99 ${ms(level.direct.p99)} ms | ` +
+        `backend ${level.backend.rps.toFixed(0)} rps p50 ${ms(level.backend.p50)} p99 ${ms(level.backend.p99)} ms | ` +
+        `failures ${level.direct.failures}/${level.backend.failures}`,
+    );
+  }
+  return results;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Streaming (realistic latency) and memory
+
+function streamSide(outcomes: readonly StreamOutcome[], held?: number[]): StreamSide {
+  const allGaps = outcomes.flatMap((o) => gaps(o.events));
+  const ttft = outcomes.filter((o) => o.ok).map((o) => o.ttftMs);
+  return {
+    streams: outcomes.length,
+    failures: outcomes.filter((o) => !o.ok).length,
+    chunks: outcomes.reduce((a, o) => a + o.events.length, 0),
+    ttftP50: percentile(ttft, 50),
+    ttftP99: percentile(ttft, 99),
+    gapP50: percentile(allGaps, 50),
+    gapP99: percentile(allGaps, 99),
+    ...(held ? { held } : {}),
+  };
+}
+
+async function streamed(regions: readonly SimulatorProcess[], backend: BackendProcess): Promise<Results['streaming']> {
+  const direct = directClient(regions[0]?.url ?? '');
+  const through = backendClient(backend.url);
+  await backend.setTap(true);
+  await streamOnce(direct, 'warm-direct');
+  await streamOnce(through, 'warm-backend');
+  await backend.taps();
+
+  const held = async (outcomes: readonly { id: string; outcome: StreamOutcome }[]) => {
+    const taps = await backend.taps();
+    return outcomes.flatMap(({ id, outcome }) => holdTimes(outcome.events, taps[id] ?? []));
+  };
+
+  log(
+    `streamed, one at a time: ${SEQUENTIAL_STREAMS} direct and ${SEQUENTIAL_STREAMS} through the backend, alternating`,
+  );
+  const seqDirect: StreamOutcome[] = [];
+  const seqBackend: { id: string; outcome: StreamOutcome }[] = [];
+  for (let i = 0; i < SEQUENTIAL_STREAMS; i++) {
+    seqDirect.push(await streamOnce(direct, `seq-direct-${i}`));
+    const id = `seq-backend-${i}`;
+    seqBackend.push({ id, outcome: await streamOnce(through, id) });
+  }
+  const sequential = {
+    direct: streamSide(seqDirect),
+    backend: streamSide(
+      seqBackend.map((s) => s.outcome),
+      await held(seqBackend),
+    ),
+  };
+
+  log(`streamed, ${CONCURRENT_STREAMS} at once: direct, then through the backend`);
+  const conDirect = await Promise.all(
+    Array.from({ length: CONCURRENT_STREAMS }, (_, i) => streamOnce(direct, `con-direct-${i}`)),
+  );
+  const conBackend = await Promise.all(
+    Array.from({ length: CONCURRENT_STREAMS }, async (_, i) => {
+      const id = `con-backend-${i}`;
+      return { id, outcome: await streamOnce(through, id) };
+    }),
+  );
+  const concurrent = {
+    direct: streamSide(conDirect),
+    backend: streamSide(
+      conBackend.map((s) => s.outcome),
+      await held(conBackend),
+    ),
+  };
+  await backend.setTap(false);
+  for (const [name, r] of [
+    ['one at a time', sequential],
+    [`${CONCURRENT_STREAMS} at once`, concurrent],
+  ] as const) {
+    log(
+      `streamed ${name}: TTFT p50 direct ${ms(r.direct.ttftP50)} / backend ${ms(r.backend.ttftP50)} ms, ` +
+        `gap p50 ${ms(r.direct.gapP50)} / ${ms(r.backend.gapP50)} ms, held p50 ${ms(percentile(r.backend.held ?? [], 50))} ` +
+        `p99 ${ms(percentile(r.backend.held ?? [], 99))} ms`,
+    );
+  }
+
+  log(`memory: ${MEMORY_STREAMS} concurrent streams through the backend`);
+  const idleRss = (await backend.stats()).rss;
+  let peakRss = idleRss;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      peakRss = Math.max(peakRss, (await backend.stats()).rss);
+      await sleep(50);
+    }
+  })();
+  const started = performance.now();
+  const memoryOutcomes = await Promise.all(
+    Array.from({ length: MEMORY_STREAMS }, (_, i) => streamOnce(through, `mem-${i}`)),
+  );
+  const memoryElapsed = performance.now() - started;
+  sampling = false;
+  await sampler;
+  const afterRss = (await backend.stats()).rss;
+  const memory = {
+    streams: MEMORY_STREAMS,
+    failures: memoryOutcomes.filter((o) => !o.ok).length,
+    idleRssBytes: idleRss,
+    peakRssBytes: peakRss,
+    afterRssBytes: afterRss,
+    elapsedMs: memoryElapsed,
+    ttftP50: percentile(
+      memoryOutcomes.map((o) => o.ttftMs),
+      50,
+    ),
+  };
+  log(
+    `memory: idle ${(idleRss / 2 ** 20).toFixed(0)} MiB, peak ${(peakRss / 2 ** 20).toFixed(0)} MiB with ${MEMORY_STREAMS} streams ` +
+      `(${memory.failures} failed, ${(memoryElapsed / 1000).toFixed(1)} s)`,
+  );
+  return { sequential, concurrent, concurrentStreams: CONCURRENT_STREAMS, memory };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Failover under load
+
+async function failover(): Promise<Results['failover']> {
+  const [primary, secondary] = await startRegions('none');
+  const backend = await startBackendProcess({
+    settings: {
+      CHAT_REGIONS: regionsSetting([primary, secondary]),
+      CHAT_BREAKER_COOLDOWN_MS: String(FAILOVER.cooldownMs),
+    },
+  });
+  const client = backendClient(backend.url);
+  await closedLoop(client, 8, scale(200));
+  log(
+    `failover: ${FAILOVER.rps} requests/s for ${FAILOVER.durationMs / 1000} s; primary killed at ${FAILOVER.killAtMs / 1000} s, ` +
+      `restarted at ${FAILOVER.restartAtMs / 1000} s (CHAT_BREAKER_COOLDOWN_MS=${FAILOVER.cooldownMs})`,
+  );
+  const samples: Promise<FailoverSample>[] = [];
+  const started = performance.now();
+  let killedAt = Number.NaN;
+  let restartedAt = Number.NaN;
+  let restartReadyAt = Number.NaN;
+  const chaos = (async () => {
+    await sleep(FAILOVER.killAtMs);
+    killedAt = performance.now() - started;
+    await primary.kill();
+    log(`failover: primary killed at ${ms(killedAt / 1000)} s`);
+    await sleep(Math.max(0, FAILOVER.restartAtMs - (performance.now() - started)));
+    restartedAt = performance.now() - started;
+    await primary.restart();
+    restartReadyAt = performance.now() - started;
+    log(`failover: primary restarted at ${ms(restartedAt / 1000)} s, listening at ${ms(restartReadyAt / 1000)} s`);
+  })();
+  const total = Math.round((FAILOVER.rps * FAILOVER.durationMs) / 1000);
+  for (let i = 0; i < total; i++) {
+    const due = (i * 1000) / FAILOVER.rps;
+    const wait = due - (performance.now() - started);
+    if (wait > 0) await sleep(wait);
+    const at = performance.now() - started;
+    samples.push(chatOnce(client).then((outcome: ChatOutcome) => ({ ...outcome, at })));
+  }
+  const all = await Promise.all(samples);
+  await chaos;
+  await stopAll(backend, primary, secondary);
+
+  const lost = all.filter((s) => !s.ok);
+  // Back on the primary: the first request after the restart from which every later answer came from eastus2.
+  let back = Number.NaN;
+  for (let i = all.length - 1; i >= 0; i--) {
+    const s = all[i];
+    if (!s || s.at < restartedAt || s.region !== 'eastus2') break;
+    back = s.at;
+  }
+  const window = (from: number, to: number) =>
+    all.filter((s) => s.ok && s.at >= from && s.at < to).map((s) => s.latencyMs);
+  const result: Results['failover'] = {
+    ...FAILOVER,
+    requests: all.length,
+    lost: lost.length,
+    lostErrors: [...new Set(lost.map((s) => s.error ?? ''))].slice(0, 5),
+    killedAt,
+    restartedAt,
+    restartReadyAt,
+    backOnPrimaryAt: back,
+    servedBySecondary: all.filter((s) => s.region === 'swedencentral').length,
+    p99Before: percentile(window(0, killedAt), 99),
+    p99During: percentile(window(killedAt, Number.isNaN(back) ? Infinity : back), 99),
+    p99After: percentile(window(Number.isNaN(back) ? Infinity : back, Infinity), 99),
+    p50Before: percentile(window(0, killedAt), 50),
+    maxDuring: Math.max(...window(killedAt, Number.isNaN(back) ? Infinity : back)),
+    samples: all,
+  };
+  log(
+    `failover: ${result.lost} of ${result.requests} lost; p99 before ${ms(result.p99Before)} / during ${ms(result.p99During)} / ` +
+      `after ${ms(result.p99After)} ms; back on primary ${ms((back - restartReadyAt) / 1000)} s after it listened again`,
+  );
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const begun = performance.now();
+  log(`${os.cpus().length} cores, Node ${process.version}${QUICK ? ' (BENCH_QUICK: a tenth of the requests)' : ''}`);
+
+  log('phase 1/4: cold start and import time');
+  const quiet = await startRegions('none');
+  const cold = await coldStart(quiet);
+
+  log('phase 2/4: non-streamed chat, direct vs through the backend');
+  const backendA = await startBackendProcess({ settings: { CHAT_REGIONS: regionsSetting(quiet) } });
+  const levels = await nonStreamed(quiet, backendA);
+  await stopAll(backendA, ...quiet);
+
+  log('phase 3/4: streamed chat with realistic latency, and memory');
+  const realistic = await startRegions('realistic');
+  const backendB = await startBackendProcess({ settings: { CHAT_REGIONS: regionsSetting(realistic) } });
+  const streaming = await streamed(realistic, backendB);
+  await stopAll(backendB, ...realistic);
+
+  log('phase 4/4: failover under load');
+  const fail = await failover();
+
+  const results: Results = {
+    date: new Date().toISOString(),
+    cores: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memoryGiB: os.totalmem() / 2 ** 30,
+    node: process.version,
+    quick: QUICK,
+    durationS: (performance.now() - begun) / 1000,
+    nonStreamed: levels,
+    streaming,
+    coldStart: cold,
+    failover: fail,
+  };
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  writeFileSync(path.join(RESULTS_DIR, 'RESULTS.md'), renderResults(results));
+  writeFileSync(path.join(RESULTS_DIR, 'failover.svg'), failoverChart(fail));
+  log(
+    `wrote ${path.relative(process.cwd(), RESULTS_DIR)}/RESULTS.md and failover.svg in ${results.durationS.toFixed(0)} s`,
+  );
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
