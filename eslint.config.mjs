@@ -25,4 +25,18 @@ export default tseslint.config(
     },
   },
   { files: ['**/*.mjs'], ...tseslint.configs.disableTypeChecked },
+  {
+    // The demo page: plain browser JavaScript, no build step, no type information.
+    files: ['web/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      sourceType: 'script',
+      parserOptions: { projectService: false },
+      globals: Object.fromEntries(
+        ['document', 'window', 'location', 'localStorage', 'fetch', 'URL', 'TextDecoderStream', 'console'].map(
+          (name) => [name, 'readonly'],
+        ),
+      ),
+    },
+  },
 );

@@ -78,6 +78,8 @@ async function main(): Promise<void> {
   for (const f of host.functions)
     console.log(`  ${f.methods.join(',').padEnd(9)} ${host.url}${f.route}  (${f.authLevel})`);
   console.log(`\nFunction key for chat endpoints: x-functions-key: ${functionKeys[0] ?? '(none)'}`);
+  const web = host.functions.find((f) => f.name === 'web-get');
+  if (web) console.log(`Demo chat page: ${host.url}${web.route.replace('{*path}', '')}`);
   console.log(
     `Try: curl -N ${host.url}/api/chat/stream -H "x-functions-key: ${functionKeys[0] ?? ''}" -H "content-type: application/json" -d '{"messages":[{"role":"user","content":"Hello"}]}'`,
   );

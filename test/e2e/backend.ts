@@ -6,7 +6,7 @@
 import OpenAI from 'openai';
 import { startLocalHost, type LocalHost } from '../../local/host';
 import { silentLogger } from '../../local/host/logger';
-import { startSimulator, type RunningSimulator } from '../../simulator';
+import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../simulator';
 import { regionsSetting } from '../shared/two-regions';
 
 export const FUNCTION_KEY = 'e2e-function-key';
@@ -20,9 +20,18 @@ export interface Backend {
   close(): Promise<void>;
 }
 
-export async function startBackend(settings: Record<string, string> = {}): Promise<Backend> {
-  const primary = await startSimulator({ port: 0, region: 'eastus2' });
-  const secondary = await startSimulator({ port: 0, region: 'swedencentral' });
+export interface BackendOptions {
+  /** Simulator latency; default none. */
+  readonly latency?: SimulatorOptions['latency'];
+}
+
+export async function startBackend(
+  settings: Record<string, string> = {},
+  options: BackendOptions = {},
+): Promise<Backend> {
+  const latency = options.latency ? { latency: options.latency } : {};
+  const primary = await startSimulator({ port: 0, region: 'eastus2', ...latency });
+  const secondary = await startSimulator({ port: 0, region: 'swedencentral', ...latency });
   Object.assign(process.env, {
     CHAT_REGIONS: regionsSetting(primary, secondary),
     CHAT_AUTH_MODE: 'api-key',

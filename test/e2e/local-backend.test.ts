@@ -15,13 +15,16 @@ const question = [{ role: 'user' as const, content: 'What is the capital of Fran
 
 describe('the backend on the local host', () => {
   it('registers every function file with its route', () => {
-    expect(backend.host.functions.map((f) => `${f.methods.join(',')} ${f.route} ${f.authLevel}`).sort()).toEqual([
-      'GET /api/health anonymous',
-      'GET /api/v1/models function',
-      'POST /api/chat function',
-      'POST /api/chat/stream function',
-      'POST /api/v1/chat/completions function',
-    ]);
+    expect(backend.host.functions.map((f) => `${f.methods.join(',')} ${f.route} ${f.authLevel}`).sort()).toEqual(
+      [
+        'GET /api/health anonymous',
+        'GET /api/v1/models function',
+        'POST /api/chat function',
+        'POST /api/chat/stream function',
+        'POST /api/v1/chat/completions function',
+        'GET /api/web/{*path} anonymous',
+      ].sort(),
+    );
   });
 
   it('streams a chat answer chunk by chunk as JSON lines', async () => {
