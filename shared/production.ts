@@ -1,15 +1,19 @@
 /**
- * Production wiring, done once per process: configuration from app settings, the credential, the
- * chat service with its shared region health. Function files take what they need from here.
+ * Production wiring, done once per process: configuration from app settings, the credential,
+ * telemetry (Application Insights when a connection string is set), the chat service with its shared
+ * region health. Function files take what they need from here.
  */
 import { ChatService } from './chat-service';
 import { loadConfig, type AppConfig } from './config';
 import { createCredentials } from './credentials';
 import { consoleLogger } from './logger';
+import { createTelemetry, telemetrySettings, type Telemetry } from './telemetry';
 
 export interface Services {
   readonly config: AppConfig;
   readonly chat: ChatService;
+  /** Application Insights, or off; `ready()` resolves once the SDK has started. */
+  readonly telemetry: Telemetry;
 }
 
 let services: Services | undefined;
@@ -18,8 +22,10 @@ let services: Services | undefined;
 export function productionServices(): Services {
   if (services === undefined) {
     const config = loadConfig(process.env);
-    const chat = new ChatService({ config, credentials: createCredentials(config), logger: consoleLogger() });
-    services = Object.freeze({ config, chat });
+    const logger = consoleLogger();
+    const telemetry = createTelemetry(telemetrySettings(process.env), { logger });
+    const chat = new ChatService({ config, credentials: createCredentials(config), logger, observer: telemetry });
+    services = Object.freeze({ config, chat, telemetry });
   }
   return services;
 }

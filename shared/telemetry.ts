@@ -1,0 +1,195 @@
+/**
+ * Application Insights for this backend (issue 6): a dependency per upstream attempt, token and
+ * latency metrics, breaker and all-regions-failed events. What the Functions host already records
+ * (requests, console logs, host metrics) is left to the host.
+ *
+ * This module is light on purpose: with no connection string telemetry is off and the SDK
+ * (applicationinsights and OpenTelemetry, a few hundred modules) is never loaded. With one, the SDK
+ * is loaded once, asynchronously, by `./telemetry/azure-monitor.ts`; whatever the chat service
+ * reports before it is ready is queued and replayed with its original timestamps.
+ */
+import type { ChatObserver, AttemptReport, CompletionReport, FailureReport } from './chat-service';
+import { ConfigError } from './config';
+import { silentLogger, type Logger } from './logger';
+import type { BreakerChange } from './region-health';
+// Type only (erased from the output): the SDK side is loaded with import() below, never statically.
+import type * as AzureMonitor from './telemetry/azure-monitor.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export interface TelemetrySettings {
+  /** APPLICATIONINSIGHTS_CONNECTION_STRING; telemetry is off without it. */
+  readonly connectionString?: string;
+  /**
+   * Entra ID (AAD) ingestion from APPLICATIONINSIGHTS_AUTHENTICATION_STRING: `Authorization=AAD`
+   * (system-assigned identity) or `Authorization=AAD;ClientId=<id>` (user-assigned).
+   */
+  readonly entra?: { readonly clientId?: string };
+  /** CHAT_LOG_CONTENT=true: prompt and answer text go to telemetry (ChatContent events). Default false. */
+  readonly logContent: boolean;
+}
+
+const AUTH_EXAMPLE = 'Authorization=AAD;ClientId=<client id of the user-assigned identity>';
+
+function setting(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === '' ? undefined : value;
+}
+
+/** Reads the telemetry settings; throws {@link ConfigError} naming a bad one. */
+export function telemetrySettings(env: Env): TelemetrySettings {
+  const connectionString = setting(env, 'APPLICATIONINSIGHTS_CONNECTION_STRING');
+  const logContent = setting(env, 'CHAT_LOG_CONTENT');
+  if (logContent !== undefined && !['true', 'false'].includes(logContent)) {
+    throw new ConfigError('CHAT_LOG_CONTENT', `must be true or false, got "${logContent}"`, 'false');
+  }
+  const auth = setting(env, 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING');
+  let entra: TelemetrySettings['entra'];
+  if (auth !== undefined) {
+    const fields = new Map(
+      auth
+        .split(';')
+        .map((pair) => pair.split('='))
+        .filter((kv): kv is [string, string] => kv.length === 2)
+        .map(([k, v]) => [k.trim().toLowerCase(), v.trim()] as const),
+    );
+    if (fields.get('authorization')?.toUpperCase() !== 'AAD') {
+      // Never echo the value back: it is not a secret, but it sits beside ones that are.
+      throw new ConfigError(
+        'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
+        'must start with Authorization=AAD',
+        AUTH_EXAMPLE,
+      );
+    }
+    const clientId = fields.get('clientid');
+    entra = clientId ? { clientId } : {};
+  }
+  return {
+    ...(connectionString === undefined ? {} : { connectionString }),
+    ...(entra === undefined ? {} : { entra }),
+    logContent: logContent === 'true',
+  };
+}
+
+/** What the SDK-facing side implements; see ./telemetry/azure-monitor.ts. */
+export interface TelemetrySink {
+  attempt(report: AttemptReport): void;
+  completed(report: CompletionReport): void;
+  failed(report: FailureReport): void;
+  breakerChanged(change: BreakerChange): void;
+  /** Sends everything recorded so far and waits for the ingestion endpoint to take it. */
+  flush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/** The chat service's observer, plus the controls a host or a test needs. */
+export interface Telemetry extends ChatObserver {
+  readonly enabled: boolean;
+  /** Resolves once the SDK is started (at once when telemetry is off); never rejects. */
+  ready(): Promise<void>;
+  /** Sends everything recorded so far (force-flushes traces, metrics and logs). */
+  flush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+export const telemetryOff: Telemetry = Object.freeze({
+  enabled: false,
+  ready: () => Promise.resolve(),
+  flush: () => Promise.resolve(),
+  shutdown: () => Promise.resolve(),
+});
+
+/** Reports kept while the SDK loads; beyond this the oldest are dropped (a stuck load must not grow memory). */
+const MAX_QUEUED = 1_000;
+
+class DeferredTelemetry implements Telemetry {
+  readonly enabled = true;
+  readonly captureContent: boolean;
+  readonly #ready: Promise<void>;
+  #sink: TelemetrySink | undefined;
+  #queue: ((sink: TelemetrySink) => void)[] | undefined = [];
+
+  constructor(sink: Promise<TelemetrySink>, settings: TelemetrySettings, logger: Logger) {
+    this.captureContent = settings.logContent;
+    this.#ready = sink.then(
+      (started) => {
+        this.#sink = started;
+        for (const report of this.#queue ?? []) this.#safely(logger, () => report(started));
+        this.#queue = undefined;
+      },
+      (error: unknown) => {
+        // Telemetry that cannot start must not stop the app: say so once and drop reports.
+        this.#queue = undefined;
+        logger.error('Application Insights could not start; telemetry is off', {
+          error: error instanceof Error ? error.message : String(error),
+        });
+      },
+    );
+  }
+
+  ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  onAttempt(report: AttemptReport): void {
+    this.#dispatch((sink) => sink.attempt(report));
+  }
+  onCompleted(report: CompletionReport): void {
+    this.#dispatch((sink) => sink.completed(report));
+  }
+  onFailed(report: FailureReport): void {
+    this.#dispatch((sink) => sink.failed(report));
+  }
+  onBreakerChange(change: BreakerChange): void {
+    this.#dispatch((sink) => sink.breakerChanged(change));
+  }
+
+  async flush(): Promise<void> {
+    await this.#ready;
+    await this.#sink?.flush();
+  }
+
+  async shutdown(): Promise<void> {
+    await this.#ready;
+    await this.#sink?.shutdown();
+  }
+
+  #dispatch(report: (sink: TelemetrySink) => void): void {
+    if (this.#sink) return report(this.#sink);
+    if (this.#queue === undefined) return; // failed to start
+    if (this.#queue.length >= MAX_QUEUED) this.#queue.shift();
+    this.#queue.push(report);
+  }
+
+  #safely(logger: Logger, fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      logger.warn('Telemetry report failed', { error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+}
+
+type AzureMonitorModule = typeof AzureMonitor;
+
+export interface CreateTelemetryOptions {
+  readonly logger?: Logger;
+  /** Loads the SDK side; injectable so a test can prove it is not loaded when telemetry is off. */
+  readonly load?: () => Promise<AzureMonitorModule>;
+}
+
+/**
+ * Telemetry for the process: off (nothing loaded) without a connection string, else Application
+ * Insights started once. Call once per process (see production.ts): the SDK's providers are global.
+ */
+export function createTelemetry(settings: TelemetrySettings, options: CreateTelemetryOptions = {}): Telemetry {
+  if (settings.connectionString === undefined) return telemetryOff;
+  const logger = options.logger ?? silentLogger;
+  // A real dynamic import (kept as import() in the CommonJS output): the SDK loads only here.
+  const load = options.load ?? (() => import('./telemetry/azure-monitor.js'));
+  return new DeferredTelemetry(
+    load().then((sdk) => sdk.startAzureMonitor(settings)),
+    settings,
+    logger,
+  );
+}
