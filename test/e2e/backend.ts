@@ -4,7 +4,7 @@
  * process-wide; vitest gives each file its own).
  */
 import OpenAI from 'openai';
-import { startLocalHost, type LocalHost } from '../../local/host';
+import { startLocalHost, type CorsOptions, type LocalHost } from '../../local/host';
 import { silentLogger } from '../../local/host/logger';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../simulator';
 import { regionsSetting } from '../shared/two-regions';
@@ -23,6 +23,8 @@ export interface Backend {
 export interface BackendOptions {
   /** Simulator latency; default none. */
   readonly latency?: SimulatorOptions['latency'];
+  /** CORS as `Host.CORS` in local.settings.json gives it; default none. */
+  readonly cors?: CorsOptions;
 }
 
 export async function startBackend(
@@ -44,6 +46,7 @@ export async function startBackend(
     port: 0,
     functionKeys: [FUNCTION_KEY],
     logger: silentLogger,
+    ...(options.cors ? { cors: options.cors } : {}),
   });
   const openai = new OpenAI({
     baseURL: `${host.url}/api/v1/`,
