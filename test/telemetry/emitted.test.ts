@@ -77,7 +77,8 @@ function apimRequestIds(sim: TwoRegions['primary']): string[] {
   return sim.stats().recent.map((r) => r.requestId);
 }
 
-function metric(envelopes: readonly Envelope[], name: string) {
+/** Metric points of one name, flattened: value, count and the dimensions. */
+function metric(envelopes: readonly Envelope[], name: string): Record<string, string | number | undefined>[] {
   return metricPoints(envelopes, name).map((p) => ({ value: p.value, count: p.count, ...p.dimensions }));
 }
 
