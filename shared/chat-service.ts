@@ -71,6 +71,8 @@ export interface AttemptReport extends Attempt {
   readonly upstreamRequestId?: string;
   /** Wall-clock time the attempt ended, epoch ms (its start is `endedAt - durationMs`). */
   readonly endedAt: number;
+  /** The attempt that answered: from the start of the request (all attempts) to its first byte, ms. */
+  readonly firstTokenMs?: number;
 }
 
 /** A request that got an answer, once the answer (or the stream) has ended. */
@@ -334,6 +336,7 @@ export class ChatService {
               endpoint: upstream.region.endpoint,
               ...(id === undefined ? {} : { upstreamRequestId: id }),
               endedAt: Date.now(),
+              ...(attempt.status === 200 ? { firstTokenMs: performance.now() - startedAt } : {}),
             }),
           );
         },

@@ -105,6 +105,8 @@ export function dependencyRecord(attempt: AttemptReport): DependencyRecord {
       requestId: attempt.requestId,
       ...(attempt.upstreamRequestId === undefined ? {} : { upstreamRequestId: attempt.upstreamRequestId }),
       ...(attempt.error === undefined ? {} : { errorCode: attempt.error.code }),
+      // Per request, so Kusto can take percentiles (the metric is pre-aggregated).
+      ...(attempt.firstTokenMs === undefined ? {} : { timeToFirstTokenMs: Math.round(attempt.firstTokenMs) }),
     },
   };
 }

@@ -110,6 +110,7 @@ describe('telemetry of a normal chat', () => {
       tags: { 'ai.operation.id': TRACE_ID, 'ai.operation.parentId': PARENT_ID },
     });
     expect(dependency?.properties).not.toHaveProperty('errorCode');
+    expect(Number(dependency?.properties?.timeToFirstTokenMs)).toBeGreaterThanOrEqual(0);
 
     const usage = result.completion.usage;
     expect(metric(envelopes, 'chat.prompt_tokens')).toEqual([
@@ -226,6 +227,9 @@ describe('telemetry of a failover', () => {
       properties: { region: 'eastus2', outcome: 'timeout', status: 'timeout', errorCode: 'upstream_timeout' },
     });
     expect(slow?.properties).not.toHaveProperty('upstreamRequestId');
+    expect(slow?.properties).not.toHaveProperty('timeToFirstTokenMs');
+    // The time to first token of the answer includes the attempt that timed out.
+    expect(Number(served?.properties?.timeToFirstTokenMs)).toBeGreaterThanOrEqual(200);
     expect(served).toMatchObject({ success: true, properties: { region: 'swedencentral' } });
     expect(metric(envelopes, 'chat.failovers')).toEqual([
       { value: 1, count: 1, model: 'gpt-4o', region: 'eastus2', reason: 'timeout' },
