@@ -14,6 +14,11 @@ export interface Attempt {
   readonly code?: string;
 }
 
+/** How many regions were really called (skipped regions do not count). */
+export function triedCount(attempts: readonly Attempt[]): number {
+  return attempts.filter((a) => a.status !== 'skipped-open' && a.status !== 'skipped-throttled').length;
+}
+
 /** Stable codes with the status the client gets and whether another region may do better. */
 export const ERROR_CODES = {
   // The request itself.

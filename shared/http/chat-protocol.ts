@@ -5,6 +5,7 @@
  */
 import type { CompletionUsage } from 'openai/resources/completions';
 import type { CompletionResult, Served } from '../chat-service';
+import { triedCount } from '../errors';
 import type { ChatProtocolRequest } from './schemas';
 
 export interface ChatContext {
@@ -19,7 +20,7 @@ export function chatContext(served: Served, finishReason?: string | null, usage?
   return {
     model: served.model,
     region: served.region,
-    attempts: served.attempts.filter((a) => !String(a.status).startsWith('skipped')).length,
+    attempts: triedCount(served.attempts),
     ...(finishReason !== undefined ? { finishReason } : {}),
     ...(usage
       ? {

@@ -4,7 +4,7 @@
  */
 import type { HttpResponseInit } from '@azure/functions';
 import type { Served } from '../chat-service';
-import { ChatError } from '../errors';
+import { ChatError, triedCount } from '../errors';
 import type { Logger } from '../logger';
 
 export interface ErrorBody {
@@ -20,16 +20,19 @@ export interface ErrorBody {
   };
 }
 
+/**
+ * Lets cross-origin front-ends read our headers: CORS hides every response header but a few
+ * unless the response names them (App Service CORS does not add this).
+ */
+const EXPOSED_HEADERS = 'x-request-id, x-chat-region, x-chat-attempts, retry-after';
+
 /** Headers that say which region answered and how many tries it took. */
 export function servedHeaders(served: Pick<Served, 'region' | 'attempts' | 'requestId'>): Record<string, string> {
   return {
     'x-request-id': served.requestId,
     'x-chat-region': served.region,
-    'x-chat-attempts': String(
-      served.attempts.filter(
-        (a) => typeof a.status === 'number' || a.status === 'timeout' || a.status === 'connection-error',
-      ).length,
-    ),
+    'x-chat-attempts': String(triedCount(served.attempts)),
+    'access-control-expose-headers': EXPOSED_HEADERS,
   };
 }
 
@@ -72,14 +75,16 @@ export function errorBody(error: ChatError, ctx: ErrorContext): ErrorBody {
 }
 
 export function errorHeaders(error: ChatError, requestId: string): Record<string, string> {
-  const headers: Record<string, string> = { 'x-request-id': error.requestId ?? requestId };
+  const headers: Record<string, string> = {
+    'x-request-id': error.requestId ?? requestId,
+    'access-control-expose-headers': EXPOSED_HEADERS,
+  };
   if ((error.status === 429 || error.status === 503) && error.retryAfterMs !== undefined) {
     headers['retry-after'] = String(Math.max(1, Math.ceil(error.retryAfterMs / 1000)));
   } else if (error.status === 429 || error.status === 503) {
     headers['retry-after'] = '5';
   }
-  if (error.attempts)
-    headers['x-chat-attempts'] = String(error.attempts.filter((a) => !String(a.status).startsWith('skipped')).length);
+  if (error.attempts) headers['x-chat-attempts'] = String(triedCount(error.attempts));
   return headers;
 }
 

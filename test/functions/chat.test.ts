@@ -22,6 +22,8 @@ describe('POST /api/chat', () => {
     expect(response.status).toBe(200);
     expect(header(response, 'x-chat-region')).toBe('eastus2');
     expect(header(response, 'x-chat-attempts')).toBe('1');
+    // Cross-origin front-ends may read them.
+    expect(header(response, 'access-control-expose-headers')).toContain('x-chat-region');
     const body = response.jsonBody as {
       message: { role: string; content: string };
       context: Record<string, unknown>;
