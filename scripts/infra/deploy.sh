@@ -140,7 +140,7 @@ if (( skip_app == 0 )); then
   run rm -rf "$staging" "$package"
   run mkdir -p "$staging/dist"
   run cp -R dist/functions dist/shared "$staging/dist/"
-  run cp host.json package.json package-lock.json "$staging/"
+  run cp -R host.json package.json package-lock.json web "$staging/"
   run npm ci --omit=dev --ignore-scripts --no-audit --no-fund --prefix "$staging"
   run_in "$staging" zip -qr ../app.zip .
   run az functionapp deploy \

@@ -44,7 +44,7 @@ describe('scripts/infra/deploy.sh --dry-run', () => {
       '+ rm -rf .deploy/app .deploy/app.zip',
       '+ mkdir -p .deploy/app/dist',
       '+ cp -R dist/functions dist/shared .deploy/app/dist/',
-      '+ cp host.json package.json package-lock.json .deploy/app/',
+      '+ cp -R host.json package.json package-lock.json web .deploy/app/',
       '+ npm ci --omit=dev --ignore-scripts --no-audit --no-fund --prefix .deploy/app',
       '+ (cd .deploy/app && zip -qr ../app.zip .)',
       '+ az functionapp deploy --resource-group <RESOURCE_GROUP> --name <FUNCTION_APP_NAME> --src-path .deploy/app.zip --type zip',
