@@ -34,6 +34,8 @@ import { renderResults, type Results, type FailoverSample, type LevelResult, typ
 import { median, ms, percentile, sleep } from './stats';
 
 const QUICK = process.env.BENCH_QUICK === '1';
+/** `BENCH_ONLY=failover` runs the failover phase alone and writes only its chart. */
+const ONLY = process.env.BENCH_ONLY;
 const scale = (n: number) => (QUICK ? Math.max(10, Math.round(n / 10)) : n);
 const RESULTS_DIR = path.resolve(__dirname, '..', '..', 'bench', 'results');
 
@@ -49,8 +51,19 @@ const CONCURRENT_STREAMS = QUICK ? 8 : 32;
 const MEMORY_STREAMS = 256;
 const COLD_STARTS = QUICK ? 1 : 3;
 const IMPORT_RUNS = QUICK ? 2 : 5;
-/** Failover run: open-loop rate, duration, and when the primary is killed and restarted (ms from start). */
-const FAILOVER = { rps: 100, durationMs: 12_000, killAtMs: 3_000, restartAtMs: 7_000, cooldownMs: 2_000 };
+/**
+ * Failover run: open-loop rate, when the primary is killed and restarted (ms from start), and how long traffic
+ * runs: at least `durationMs`, and on until `tailMs` after the primary answers again (at most `maxDurationMs`).
+ */
+const FAILOVER = {
+  rps: 50,
+  durationMs: 12_000,
+  maxDurationMs: 25_000,
+  tailMs: 2_000,
+  killAtMs: 3_000,
+  restartAtMs: 7_000,
+  cooldownMs: 2_000,
+};
 
 function log(message: string): void {
   console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
@@ -175,7 +188,7 @@ async function nonStreamed(regions: readonly SimulatorProcess[], backend: Backen
 // ---------------------------------------------------------------------------------------------------------------
 // Streaming (realistic latency) and memory
 
-function streamSide(outcomes: readonly StreamOutcome[], held?: number[]): StreamSide {
+function streamSide(outcomes: readonly StreamOutcome[], held?: number[], cpuMicros?: number): StreamSide {
   const allGaps = outcomes.flatMap((o) => gaps(o.events));
   const ttft = outcomes.filter((o) => o.ok).map((o) => o.ttftMs);
   return {
@@ -187,6 +200,17 @@ function streamSide(outcomes: readonly StreamOutcome[], held?: number[]): Stream
     gapP50: percentile(allGaps, 50),
     gapP99: percentile(allGaps, 99),
     ...(held ? { held } : {}),
+    ...(cpuMicros === undefined
+      ? {}
+      : {
+          backendCpuMsPerChunk:
+            cpuMicros /
+            1000 /
+            Math.max(
+              1,
+              outcomes.reduce((a, o) => a + o.events.length, 0),
+            ),
+        }),
   };
 }
 
@@ -208,16 +232,20 @@ async function streamed(regions: readonly SimulatorProcess[], backend: BackendPr
   );
   const seqDirect: StreamOutcome[] = [];
   const seqBackend: { id: string; outcome: StreamOutcome }[] = [];
+  let seqCpu = 0;
   for (let i = 0; i < SEQUENTIAL_STREAMS; i++) {
     seqDirect.push(await streamOnce(direct, `seq-direct-${i}`));
     const id = `seq-backend-${i}`;
+    const before = (await backend.stats()).cpuMicros;
     seqBackend.push({ id, outcome: await streamOnce(through, id) });
+    seqCpu += (await backend.stats()).cpuMicros - before;
   }
   const sequential = {
     direct: streamSide(seqDirect),
     backend: streamSide(
       seqBackend.map((s) => s.outcome),
       await held(seqBackend),
+      seqCpu,
     ),
   };
 
@@ -225,17 +253,20 @@ async function streamed(regions: readonly SimulatorProcess[], backend: BackendPr
   const conDirect = await Promise.all(
     Array.from({ length: CONCURRENT_STREAMS }, (_, i) => streamOnce(direct, `con-direct-${i}`)),
   );
+  const conCpuBefore = (await backend.stats()).cpuMicros;
   const conBackend = await Promise.all(
     Array.from({ length: CONCURRENT_STREAMS }, async (_, i) => {
       const id = `con-backend-${i}`;
       return { id, outcome: await streamOnce(through, id) };
     }),
   );
+  const conCpu = (await backend.stats()).cpuMicros - conCpuBefore;
   const concurrent = {
     direct: streamSide(conDirect),
     backend: streamSide(
       conBackend.map((s) => s.outcome),
       await held(conBackend),
+      conCpu,
     ),
   };
   await backend.setTap(false);
@@ -301,7 +332,7 @@ async function failover(): Promise<Results['failover']> {
   const client = backendClient(backend.url);
   await closedLoop(client, 8, scale(200));
   log(
-    `failover: ${FAILOVER.rps} requests/s for ${FAILOVER.durationMs / 1000} s; primary killed at ${FAILOVER.killAtMs / 1000} s, ` +
+    `failover: ${FAILOVER.rps} requests/s for at least ${FAILOVER.durationMs / 1000} s; primary killed at ${FAILOVER.killAtMs / 1000} s, ` +
       `restarted at ${FAILOVER.restartAtMs / 1000} s (CHAT_BREAKER_COOLDOWN_MS=${FAILOVER.cooldownMs})`,
   );
   const samples: Promise<FailoverSample>[] = [];
@@ -320,13 +351,23 @@ async function failover(): Promise<Results['failover']> {
     restartReadyAt = performance.now() - started;
     log(`failover: primary restarted at ${ms(restartedAt / 1000)} s, listening at ${ms(restartReadyAt / 1000)} s`);
   })();
-  const total = Math.round((FAILOVER.rps * FAILOVER.durationMs) / 1000);
-  for (let i = 0; i < total; i++) {
+  // When an answer from the restarted primary came back (ms from start): traffic runs on a little past it.
+  let primaryAnsweredAt = Number.NaN;
+  const keepGoing = (elapsed: number) =>
+    elapsed < FAILOVER.durationMs ||
+    (elapsed < FAILOVER.maxDurationMs && !(elapsed >= primaryAnsweredAt + FAILOVER.tailMs));
+  for (let i = 0; keepGoing(performance.now() - started); i++) {
     const due = (i * 1000) / FAILOVER.rps;
     const wait = due - (performance.now() - started);
     if (wait > 0) await sleep(wait);
     const at = performance.now() - started;
-    samples.push(chatOnce(client).then((outcome: ChatOutcome) => ({ ...outcome, at })));
+    samples.push(
+      chatOnce(client).then((outcome: ChatOutcome) => {
+        if (outcome.region === 'eastus2' && at >= restartReadyAt && Number.isNaN(primaryAnsweredAt))
+          primaryAnsweredAt = performance.now() - started;
+        return { ...outcome, at };
+      }),
+    );
   }
   const all = await Promise.all(samples);
   await chaos;
@@ -370,8 +411,16 @@ async function failover(): Promise<Results['failover']> {
 
 async function main(): Promise<void> {
   const begun = performance.now();
+  const loadAtStart = os.loadavg()[0] ?? 0;
   log(`${os.cpus().length} cores, Node ${process.version}${QUICK ? ' (BENCH_QUICK: a tenth of the requests)' : ''}`);
 
+  if (ONLY === 'failover') {
+    await failover().then((fail) => {
+      writeFileSync(path.join(RESULTS_DIR, 'failover.svg'), failoverChart(fail));
+      log('wrote failover.svg (BENCH_ONLY=failover)');
+    });
+    return;
+  }
   log('phase 1/4: cold start and import time');
   const quiet = await startRegions('none');
   const cold = await coldStart(quiet);
@@ -398,6 +447,7 @@ async function main(): Promise<void> {
     node: process.version,
     quick: QUICK,
     durationS: (performance.now() - begun) / 1000,
+    loadAverage: [loadAtStart, os.loadavg()[0] ?? 0],
     nonStreamed: levels,
     streaming,
     coldStart: cold,
