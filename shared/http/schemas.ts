@@ -14,14 +14,28 @@ export const LIMITS = {
   maxModelNameChars: 64,
 } as const;
 
-const text = z.string().max(LIMITS.maxMessageChars, `must be at most ${LIMITS.maxMessageChars} characters`);
-const maxTokens = z.number().int().min(1).max(LIMITS.maxTokens);
+/** An unpaired UTF-16 surrogate: not Unicode, and upstream tokenizers choke on it. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+const text = z
+  .string()
+  .max(LIMITS.maxMessageChars, `must be at most ${LIMITS.maxMessageChars} characters`)
+  .refine((s) => !LONE_SURROGATE.test(s), 'must be valid Unicode text (it has a lone surrogate)');
+const maxTokens = z
+  .number()
+  .int()
+  .min(1)
+  .max(LIMITS.maxTokens)
+  .describe(`Largest answer, in tokens (at most ${LIMITS.maxTokens}).`);
 const temperature = z.number().min(0).max(2);
 const modelName = z
   .string()
   .min(1)
   .max(LIMITS.maxModelNameChars)
-  .regex(/^[A-Za-z0-9._:-]+$/, 'must be a model name like gpt-4o');
+  .regex(/^[A-Za-z0-9._:-]+$/, 'must be a model name like gpt-4o')
+  .describe('Logical model name, e.g. gpt-4o (GET /api/v1/models lists them); each region maps it to its deployment.');
+/** OpenAI's rule for participant and function names. */
+const name = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -');
 
 /** Microsoft AI Chat Protocol (`@microsoft/ai-chat-protocol`) request. */
 export const chatProtocolMessage = z
@@ -44,7 +58,7 @@ export const chatProtocolRequest = z
       })
       .strict()
       .optional(),
-    sessionState: z.unknown().optional(),
+    sessionState: z.unknown().optional().describe('Any JSON; returned as sent.'),
   })
   .strict();
 
@@ -81,24 +95,22 @@ const openAIMessage = z.discriminatedUnion('role', [
     .object({
       role: z.literal('system'),
       content: z.union([text, z.array(textPart).min(1)]),
-      name: z.string().max(64).optional(),
+      name: name.optional(),
     })
     .strict(),
   z
     .object({
       role: z.literal('developer'),
       content: z.union([text, z.array(textPart).min(1)]),
-      name: z.string().max(64).optional(),
+      name: name.optional(),
     })
     .strict(),
-  z
-    .object({ role: z.literal('user'), content: z.union([text, contentParts]), name: z.string().max(64).optional() })
-    .strict(),
+  z.object({ role: z.literal('user'), content: z.union([text, contentParts]), name: name.optional() }).strict(),
   z
     .object({
       role: z.literal('assistant'),
       content: z.union([text, z.array(textPart), z.null()]).optional(),
-      name: z.string().max(64).optional(),
+      name: name.optional(),
       tool_calls: z.array(toolCall).max(128).optional(),
       refusal: z.string().nullable().optional(),
     })
@@ -128,7 +140,14 @@ export const openAIChatRequest = z
     frequency_penalty: z.number().min(-2).max(2).nullable().optional(),
     seed: z.number().int().nullable().optional(),
     user: z.string().max(256).optional(),
-    logit_bias: z.record(z.string(), z.number().min(-100).max(100)).nullable().optional(),
+    logit_bias: z
+      .record(z.string().regex(/^\d{1,7}$/, 'must be a token id'), z.number().min(-100).max(100))
+      .refine((bias) => Object.keys(bias).length <= 300, 'must have at most 300 entries')
+      .nullable()
+      .optional(),
+    logprobs: z.boolean().nullable().optional(),
+    top_logprobs: z.number().int().min(0).max(20).nullable().optional(),
+    reasoning_effort: z.enum(['minimal', 'low', 'medium', 'high']).nullable().optional(),
     response_format: z
       .union([
         z.object({ type: z.literal('text') }).strict(),
@@ -141,7 +160,7 @@ export const openAIChatRequest = z
         z.object({
           type: z.literal('function'),
           function: z.object({
-            name: z.string().max(64),
+            name,
             description: z.string().max(4096).optional(),
             parameters: z.record(z.string(), z.unknown()).optional(),
             strict: z.boolean().nullable().optional(),
@@ -153,7 +172,7 @@ export const openAIChatRequest = z
     tool_choice: z
       .union([
         z.enum(['none', 'auto', 'required']),
-        z.object({ type: z.literal('function'), function: z.object({ name: z.string().max(64) }) }),
+        z.object({ type: z.literal('function'), function: z.object({ name }) }),
       ])
       .optional(),
     parallel_tool_calls: z.boolean().optional(),
