@@ -72,65 +72,81 @@ export async function runWithFailover<T>(options: FailoverOptions<T>): Promise<F
   const attempts: Attempt[] = [];
   const errors: ChatError[] = [];
 
+  /** One attempt on one region: the result, or undefined when it failed in a way another region may fix. */
+  const tryRegion = async (region: string): Promise<FailoverResult<T> | undefined> => {
+    const remaining = options.deadline - health.now();
+    if (remaining <= 0) return undefined;
+    const started = health.now();
+    const firstByteMs = Math.min(options.attemptTimeoutMs, remaining);
+    const attempt = startAttempt(firstByteMs, options.deadline - started, options.signal);
+    try {
+      const value = await options.attempt(region, attempt.signal);
+      attempt.firstByte();
+      health.recordSuccess(region);
+      const record: Attempt = { region, status: 200, durationMs: health.now() - started };
+      attempts.push(record);
+      options.observer?.onAttempt?.({ ...record, attemptNumber: attempts.length });
+      return { value, region, attempts, signal: attempt.signal, done: attempt.release };
+    } catch (thrown) {
+      attempt.release();
+      if (options.signal?.aborted) throw clientClosed(requestId, attempts);
+      const error = attempt.timedOut()
+        ? new ChatError('upstream_timeout', {
+            message: 'The model did not answer in time.',
+            diagnosis: `Region ${region} sent no first byte within ${firstByteMs} ms.`,
+            cause: thrown,
+          })
+        : options.toError(thrown, region);
+      const record: Attempt = {
+        region,
+        status: error.upstreamStatus ?? (error.code === 'upstream_timeout' ? 'timeout' : 'connection-error'),
+        durationMs: health.now() - started,
+        code: error.code,
+      };
+      attempts.push(record);
+      errors.push(error);
+      options.observer?.onAttempt?.({ ...record, error, attemptNumber: attempts.length });
+
+      if (error.code === 'throttled' || error.code === 'quota_exhausted') {
+        health.recordThrottle(region, health.now() + (error.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS), error.code);
+      } else if (error.failover) {
+        health.recordFailure(region, error.code);
+      } else {
+        health.recordNeutral(region, error.code);
+        throw error.with({ requestId, attempts });
+      }
+      return undefined;
+    }
+  };
+
+  const keptOut: string[] = [];
   for (let pass = 0; pass < 2; pass++) {
     for (const region of options.regions) {
       if (options.signal?.aborted) throw clientClosed(requestId, attempts);
       const admission = health.admit(region);
       if (admission.kind === 'skip') {
         // Record a skip once per region, not on the second pass.
-        if (pass === 0)
+        if (pass === 0) {
           attempts.push({
             region,
             status: admission.reason === 'open' ? 'skipped-open' : 'skipped-throttled',
             durationMs: 0,
           });
+          if (admission.reason === 'open') keptOut.push(region);
+        }
         continue;
       }
-      const remaining = options.deadline - health.now();
-      if (remaining <= 0) break;
+      const result = await tryRegion(region);
+      if (result) return result;
+    }
 
-      const started = health.now();
-      const attempt = startAttempt(
-        Math.min(options.attemptTimeoutMs, remaining),
-        options.deadline - started,
-        options.signal,
-      );
-      try {
-        const value = await options.attempt(region, attempt.signal);
-        attempt.firstByte();
-        health.recordSuccess(region);
-        const record: Attempt = { region, status: 200, durationMs: health.now() - started };
-        attempts.push(record);
-        options.observer?.onAttempt?.({ ...record, attemptNumber: attempts.length });
-        return { value, region, attempts, signal: attempt.signal, done: attempt.release };
-      } catch (thrown) {
-        attempt.release();
+    // Every region that could be tried has failed. A region kept out by its breaker may have
+    // recovered before its cool-down ends: trying it is better than losing the chat.
+    if (pass === 0) {
+      for (const region of keptOut) {
         if (options.signal?.aborted) throw clientClosed(requestId, attempts);
-        const error = attempt.timedOut()
-          ? new ChatError('upstream_timeout', {
-              message: 'The model did not answer in time.',
-              diagnosis: `Region ${region} sent no first byte within ${Math.min(options.attemptTimeoutMs, remaining)} ms.`,
-              cause: thrown,
-            })
-          : options.toError(thrown, region);
-        const record: Attempt = {
-          region,
-          status: error.upstreamStatus ?? (error.code === 'upstream_timeout' ? 'timeout' : 'connection-error'),
-          durationMs: health.now() - started,
-          code: error.code,
-        };
-        attempts.push(record);
-        errors.push(error);
-        options.observer?.onAttempt?.({ ...record, error, attemptNumber: attempts.length });
-
-        if (error.code === 'throttled' || error.code === 'quota_exhausted') {
-          health.recordThrottle(region, health.now() + (error.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS), error.code);
-        } else if (error.failover) {
-          health.recordFailure(region, error.code);
-        } else {
-          health.recordNeutral(region, error.code);
-          throw error.with({ requestId, attempts });
-        }
+        const result = await tryRegion(region);
+        if (result) return result;
       }
     }
 

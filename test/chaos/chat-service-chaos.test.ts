@@ -146,11 +146,9 @@ describe('chaos: a fault on the secondary alone', () => {
 });
 
 describe('chaos: faults that move from one region to the other', () => {
-  // Known gap, reported with issue 7: a region whose breaker is open is skipped even when every other region
-  // has just failed, so a request is lost while the recovered primary could have answered it (until the
-  // cool-down ends). `it.fails` records today's behaviour; it turns red once shared/failover.ts tries
-  // open-breaker regions as a last resort, and then `.fails` should go.
-  it.fails('serves from the recovered primary when the secondary fails while the primary breaker is open', async () => {
+  // A region whose breaker is open is tried as a last resort when every other region has just failed:
+  // the recovered primary answers before its cool-down ends instead of the request being lost.
+  it('serves from the recovered primary when the secondary fails while the primary breaker is open', async () => {
     const chat = regions.service();
     regions.primary.setFault({ kind: 'outage' });
     await Promise.all(wave(chat, cases[0] as Case, 'open-primary', 4));
