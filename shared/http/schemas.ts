@@ -79,8 +79,9 @@ const imagePart = z
       .strict(),
   })
   .strict();
+const TEXT_ONLY = 'must be text, or an array of {"type":"text"} parts (images only in user messages)';
 const contentParts = z
-  .array(z.union([textPart, imagePart]))
+  .array(z.union([textPart, imagePart], { error: 'must be a {"type":"text"} or {"type":"image_url"} part' }))
   .min(1)
   .max(64);
 
@@ -94,29 +95,39 @@ const openAIMessage = z.discriminatedUnion('role', [
   z
     .object({
       role: z.literal('system'),
-      content: z.union([text, z.array(textPart).min(1)]),
+      content: z.union([text, z.array(textPart).min(1)], { error: TEXT_ONLY }),
       name: name.optional(),
     })
     .strict(),
   z
     .object({
       role: z.literal('developer'),
-      content: z.union([text, z.array(textPart).min(1)]),
+      content: z.union([text, z.array(textPart).min(1)], { error: TEXT_ONLY }),
       name: name.optional(),
     })
     .strict(),
-  z.object({ role: z.literal('user'), content: z.union([text, contentParts]), name: name.optional() }).strict(),
+  z
+    .object({
+      role: z.literal('user'),
+      content: z.union([text, contentParts], { error: 'must be text, or an array of text and image_url parts' }),
+      name: name.optional(),
+    })
+    .strict(),
   z
     .object({
       role: z.literal('assistant'),
-      content: z.union([text, z.array(textPart), z.null()]).optional(),
+      content: z.union([text, z.array(textPart), z.null()], { error: TEXT_ONLY }).optional(),
       name: name.optional(),
       tool_calls: z.array(toolCall).max(128).optional(),
       refusal: z.string().nullable().optional(),
     })
     .strict(),
   z
-    .object({ role: z.literal('tool'), content: z.union([text, z.array(textPart)]), tool_call_id: z.string().max(256) })
+    .object({
+      role: z.literal('tool'),
+      content: z.union([text, z.array(textPart)], { error: TEXT_ONLY }),
+      tool_call_id: z.string().max(256),
+    })
     .strict(),
 ]);
 
