@@ -2,7 +2,8 @@
  * Property-based fuzz test: thousands of random and hostile requests at every endpoint through the
  * real handlers (real HttpRequest objects; upstream calls go to two simulated regions on loopback).
  * Every answer must be a 2xx or a 4xx with the one error body, read to its end within a time limit:
- * never a 5xx, a hang or a crash. FUZZ_RUNS sets the runs per endpoint (default 2500).
+ * never a 5xx, a hang or a crash. FUZZ_RUNS sets the runs per endpoint (default 2500); FUZZ_SEED and
+ * FUZZ_TRACE help to replay and locate a failure.
  */
 import { appendFileSync } from 'node:fs';
 import { HttpRequest, type HttpResponseInit } from '@azure/functions';
@@ -22,6 +23,8 @@ import { startTwoRegions, type TwoRegions } from '../shared/two-regions';
 import { describeRequest, fuzzHeaders, fuzzRequest, type FuzzRequest } from './arbitraries';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 2500);
+/** FUZZ_SEED replays a failing run (fast-check prints the seed with the counterexample). */
+const SEED = process.env.FUZZ_SEED === undefined ? {} : { seed: Number(process.env.FUZZ_SEED) };
 /** Longest any one request may take, body included, ms: far above a normal answer, far below a hang. */
 const ANSWER_LIMIT_MS = 5_000;
 
@@ -131,7 +134,7 @@ describe('fuzzing every endpoint with random and hostile requests', () => {
         trace(input);
         statuses.add(await exchange(handler, post(path, input), name));
       }),
-      { numRuns: RUNS },
+      { numRuns: RUNS, ...SEED },
     );
     assertNoPollution();
     // The generators reach both sides: answers and every kind of rejection.
@@ -159,7 +162,7 @@ describe('fuzzing every endpoint with random and hostile requests', () => {
       fc.asyncProperty(fuzzHeaders, async (headers) => {
         expect(await exchange(handler, get(path, headers), name)).toBe(200);
       }),
-      { numRuns: runs },
+      { numRuns: runs, ...SEED },
     );
   });
 });
