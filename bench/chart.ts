@@ -24,7 +24,8 @@ export function failoverChart(f: Results['failover']): string {
     `<text x="${WIDTH / 2}" y="18" text-anchor="middle" font-size="14">Failover under load: latency of each request (${f.rps} req/s, ${f.lost} lost)</text>`,
   );
   // Axes and grid.
-  for (let decade = yMin; decade <= yMax; decade *= 10) {
+  for (let exponent = Math.log10(yMin); exponent <= Math.round(Math.log10(yMax)); exponent++) {
+    const decade = 10 ** exponent;
     const yy = fmt(y(decade));
     out.push(
       `<line x1="${PAD.left}" x2="${WIDTH - PAD.right}" y1="${yy}" y2="${yy}" stroke="#ddd"/>`,

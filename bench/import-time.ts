@@ -34,7 +34,7 @@ async function main(): Promise<void> {
     case 'breakdown': {
       const steps: [string, number][] = [['@azure/functions + openai', await timed(bare)]];
       for (const name of EXTRA_DEPENDENCIES) steps.push([name, await timed([require.resolve(name)])]);
-      steps.push(['the app itself (functions/, shared/)', await timed(entry)]);
+      steps.push(['the rest: functions/, shared/ and what else they import', await timed(entry)]);
       process.stdout.write(JSON.stringify({ steps }));
       return;
     }

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
 import type { FromBackend, ToBackend } from './protocol';
-import type { TapEvent } from './tap';
+import type { StreamTaps } from './tap';
 
 const SIMULATOR_CLI = path.join(__dirname, '..', 'simulator', 'cli.js');
 const BACKEND_SERVER = path.join(__dirname, 'server.js');
@@ -100,7 +100,7 @@ export interface BackendProcess {
   /** Resident set (bytes) and CPU time used so far (user + system, microseconds). */
   stats(): Promise<{ rss: number; cpuMicros: number }>;
   setTap(enabled: boolean): Promise<void>;
-  taps(): Promise<Record<string, TapEvent[]>>;
+  taps(): Promise<Record<string, StreamTaps>>;
   stop(): Promise<void>;
 }
 

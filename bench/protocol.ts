@@ -1,5 +1,5 @@
 /** Messages between the benchmark and its backend process (the IPC channel of `child_process.fork`). */
-import type { TapEvent } from './tap';
+import type { StreamTaps } from './tap';
 
 export type ToBackend =
   | { readonly type: 'stats'; readonly id: number }
@@ -14,7 +14,7 @@ export type FromBackend =
       readonly id: number;
       readonly rss?: number;
       readonly cpuMicros?: number;
-      readonly taps?: Record<string, TapEvent[]>;
+      readonly taps?: Record<string, StreamTaps>;
     };
 
 /** The function key the benchmark's backend accepts. */

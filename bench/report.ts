@@ -28,6 +28,10 @@ export interface StreamSide {
   readonly gapP99: number;
   /** Backend only: per chunk, time from its arrival from the region to its arrival at the client, ms. */
   readonly held?: number[];
+  /** Backend only: per chunk, arrival from the region to the handler's write into the library's proxy, ms. */
+  readonly heldToProxy?: number[];
+  /** Backend only: per chunk, arrival from the region to the host's write to the client's socket, ms. */
+  readonly heldToSocket?: number[];
   /** Backend only: CPU time of the backend process per chunk passed on, ms. */
   readonly backendCpuMsPerChunk?: number;
 }
@@ -107,6 +111,8 @@ export function goals(r: Results) {
   const addedP99 = c64 ? c64.backend.p99 - c64.direct.p99 : Number.NaN;
   const held = r.streaming.sequential.backend.held ?? [];
   const within = held.filter((h) => h <= 1).length / Math.max(1, held.length);
+  const toProxy = r.streaming.sequential.backend.heldToProxy ?? [];
+  const withinToProxy = toProxy.filter((h) => h <= 1).length / Math.max(1, toProxy.length);
   const ratio = r.coldStart.entryImportMs / r.coldStart.bareImportMs;
   return {
     addedP50,
@@ -120,7 +126,9 @@ export function goals(r: Results) {
       [
         'Each streamed chunk passed on within 1 ms of arrival (one stream at a time)',
         '100 % ≤ 1 ms',
-        `${(within * 100).toFixed(1)} % ≤ 1 ms; p50 ${ms(percentile(held, 50))}, p99 ${ms(percentile(held, 99))}, max ${ms(Math.max(...held))} ms`,
+        `at the client: ${(within * 100).toFixed(1)} % ≤ 1 ms (p50 ${ms(percentile(held, 50))}, p99 ${ms(percentile(held, 99))}, ` +
+          `max ${ms(Math.max(...held))} ms); written by the handler: ${(withinToProxy * 100).toFixed(1)} % ≤ 1 ms ` +
+          `(p50 ${ms(percentile(toProxy, 50))}, p99 ${ms(percentile(toProxy, 99))} ms)`,
         within === 1,
       ],
       ['Requests lost in the failover run', '0', `${r.failover.lost} of ${r.failover.requests}`, r.failover.lost === 0],
@@ -206,6 +214,23 @@ export function renderResults(r: Results): string {
         );
       }),
     ),
+    '',
+    'Where a chunk waits, by the taps in the backend process (p50 / p99 / max, ms from its arrival from the region):',
+    '',
+    '| Streams | handler → library proxy | host → client socket | client has it |',
+    '| --- | ---: | ---: | ---: |',
+    ...(
+      [
+        ['one at a time', s.sequential.backend],
+        [`${s.concurrentStreams} at once`, s.concurrent.backend],
+      ] as const
+    ).map(([label, x]) => {
+      const cell = (values: readonly number[] | undefined) =>
+        values && values.length > 0
+          ? `${ms(percentile(values, 50))} / ${ms(percentile(values, 99))} / ${ms(Math.max(...values))}`
+          : '—';
+      return `| ${label} | ${cell(x.heldToProxy)} | ${cell(x.heldToSocket)} | ${cell(x.held)} |`;
+    }),
     '',
     `Added TTFT, one at a time: ${signed(s.sequential.backend.ttftP50 - s.sequential.direct.ttftP50)} ms at p50; ` +
       `${s.concurrentStreams} at once: ${signed(s.concurrent.backend.ttftP50 - s.concurrent.direct.ttftP50)} ms. ` +
@@ -293,14 +318,23 @@ function notes(r: Results, g: ReturnType<typeof goals>): string[] {
   }
   if (g.within < 1 && g.held.length > 0) {
     const sq = r.streaming.sequential;
+    const con = r.streaming.concurrent.backend;
+    const p = (values: readonly number[] | undefined, q: number) => ms(percentile(values ?? [], q));
     out.push(
-      `- **Chunks passed on within 1 ms**: ${(g.within * 100).toFixed(1)} % were (p50 ${ms(percentile(g.held, 50))} ms, ` +
-        `p99 ${ms(percentile(g.held, 99))} ms). The hold time is measured from the chunk’s arrival in the backend to ` +
-        'its arrival in the client process, so it includes a loopback hop into the host’s HTTP-streaming proxy and ' +
-        'out again, and the client’s own SSE parsing; the tail is the backend or the client process waiting for a ' +
-        `CPU. Nothing is batched: the chunk gap is the same both ways (p50 ${ms(sq.direct.gapP50)} ms direct, ` +
-        `${ms(sq.backend.gapP50)} ms through the backend, the simulator’s 15 ms per token) and every chunk arrives ` +
-        'on its own.',
+      `- **Chunks passed on within 1 ms**: one stream at a time, ${(g.within * 100).toFixed(1)} % reached the client ` +
+        `within 1 ms of reaching the backend (p50 ${p(g.held, 50)} ms, p99 ${p(g.held, 99)} ms). The taps split the ` +
+        `hold: the handler writes a chunk into the \`@azure/functions\` HTTP-streaming proxy ${p(sq.backend.heldToProxy, 50)} ms ` +
+        `after it arrived (p99 ${p(sq.backend.heldToProxy, 99)} ms); the local host writes it to the client's socket ` +
+        `${p(sq.backend.heldToSocket, 50)} ms after (p99 ${p(sq.backend.heldToSocket, 99)} ms). With ` +
+        `${r.streaming.concurrentStreams} streams at once the handler still writes at p50 ${p(con.heldToProxy, 50)} ms, but ` +
+        `the host's write comes at p50 ${p(con.heldToSocket, 50)} ms / p99 ${p(con.heldToSocket, 99)} ms: the ` +
+        'simulated regions send every stream’s chunk in the same instant (every 15 ms), and each chunk crosses the ' +
+        'event loop twice in the backend process (handler → proxy socket, then proxy socket → host → client), so ' +
+        'the second crossing waits behind the whole burst’s first, plus any time the process waits for a CPU on a ' +
+        'shared machine. That second hop is the local host’s (in Azure the Functions host proxying to the worker is ' +
+        'another process); the app’s own code passes chunks on as they come. Nothing is batched by the app: the ' +
+        `chunk gap is the same both ways one at a time (p50 ${ms(sq.direct.gapP50)} ms direct, ` +
+        `${ms(sq.backend.gapP50)} ms through the backend, the simulator’s 15 ms per token).`,
     );
   }
   if (r.failover.lost > 0) {

@@ -188,7 +188,11 @@ async function nonStreamed(regions: readonly SimulatorProcess[], backend: Backen
 // ---------------------------------------------------------------------------------------------------------------
 // Streaming (realistic latency) and memory
 
-function streamSide(outcomes: readonly StreamOutcome[], held?: number[], cpuMicros?: number): StreamSide {
+function streamSide(
+  outcomes: readonly StreamOutcome[],
+  held?: { total: number[]; toProxy: number[]; toSocket: number[] },
+  cpuMicros?: number,
+): StreamSide {
   const allGaps = outcomes.flatMap((o) => gaps(o.events));
   const ttft = outcomes.filter((o) => o.ok).map((o) => o.ttftMs);
   return {
@@ -199,7 +203,7 @@ function streamSide(outcomes: readonly StreamOutcome[], held?: number[], cpuMicr
     ttftP99: percentile(ttft, 99),
     gapP50: percentile(allGaps, 50),
     gapP99: percentile(allGaps, 99),
-    ...(held ? { held } : {}),
+    ...(held ? { held: held.total, heldToProxy: held.toProxy, heldToSocket: held.toSocket } : {}),
     ...(cpuMicros === undefined
       ? {}
       : {
@@ -224,7 +228,12 @@ async function streamed(regions: readonly SimulatorProcess[], backend: BackendPr
 
   const held = async (outcomes: readonly { id: string; outcome: StreamOutcome }[]) => {
     const taps = await backend.taps();
-    return outcomes.flatMap(({ id, outcome }) => holdTimes(outcome.events, taps[id] ?? []));
+    const split = (point: 'proxy' | 'host' | undefined) =>
+      outcomes.flatMap(({ id, outcome }) => {
+        const upstream = taps[id]?.upstream ?? [];
+        return holdTimes(point === undefined ? outcome.events : (taps[id]?.[point] ?? []), upstream);
+      });
+    return { total: split(undefined), toProxy: split('proxy'), toSocket: split('host') };
   };
 
   log(

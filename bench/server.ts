@@ -7,9 +7,10 @@
 import * as path from 'node:path';
 import { silentLogger, startLocalHost } from '../local/host';
 import { BENCH_FUNCTION_KEY, type FromBackend, type ToBackend } from './protocol';
-import { installUpstreamTap } from './tap';
+import { installBackendTaps } from './tap';
 
-const tap = installUpstreamTap();
+let hostPort = -1;
+const tap = installBackendTaps(() => hostPort);
 
 function send(message: FromBackend): void {
   process.send?.(message);
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
     // Logs would cost the backend and flood the benchmark's output; Azure ships them asynchronously.
     logger: silentLogger,
   });
+  hostPort = host.port;
   process.on('message', (message: ToBackend) => {
     switch (message.type) {
       case 'stats':
