@@ -3,7 +3,7 @@ import type { ChatService } from '../shared/chat-service';
 import { app, chatAuthLevel, wired } from '../shared/functions-app';
 import { completionResponse, toModelMessages, toModelParams } from '../shared/http/chat-protocol';
 import { readJsonBody, validate } from '../shared/http/body';
-import { requestIdFrom } from '../shared/http/request-id';
+import { requestIdFrom, traceParentOf } from '../shared/http/request-id';
 import { errorResponse, jsonResponse, servedHeaders } from '../shared/http/responses';
 import { chatProtocolRequest } from '../shared/http/schemas';
 import { requestLogger } from '../shared/logger';
@@ -18,13 +18,14 @@ export function createChatPostHandler(deps: ChatHandlerDeps) {
     const requestId = requestIdFrom(request.headers);
     const logger = requestLogger(context, requestId);
     try {
-      const body = validate(chatProtocolRequest, await readJsonBody(request));
+      const body = validate(chatProtocolRequest, await readJsonBody(request, deps.chat.config.maxBodyBytes));
       const result = await deps.chat.complete({
         ...(body.context?.model !== undefined ? { model: body.context.model } : {}),
         messages: toModelMessages(body),
         params: toModelParams(body),
         requestId,
         logger,
+        ...traceParentOf(context),
       });
       return jsonResponse(200, completionResponse(result, body.sessionState), servedHeaders(result));
     } catch (error) {

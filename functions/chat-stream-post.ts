@@ -3,7 +3,7 @@ import type { ChatService, StreamResult } from '../shared/chat-service';
 import { app, chatAuthLevel, wired } from '../shared/functions-app';
 import { readJsonBody, validate } from '../shared/http/body';
 import { chatContext, toModelMessages, toModelParams } from '../shared/http/chat-protocol';
-import { requestIdFrom } from '../shared/http/request-id';
+import { requestIdFrom, traceParentOf } from '../shared/http/request-id';
 import { errorBody, errorResponse, servedHeaders, toChatError } from '../shared/http/responses';
 import { chatProtocolRequest } from '../shared/http/schemas';
 import { frame, streamFormat, streamResponse, type StreamFormat, type Timers } from '../shared/http/streaming';
@@ -33,7 +33,7 @@ export function createChatStreamHandler(deps: ChatStreamHandlerDeps) {
     const logger = requestLogger(context, requestId);
     const exposeDiagnostics = deps.chat.config.exposeDiagnostics;
     try {
-      const body = validate(chatProtocolRequest, await readJsonBody(request));
+      const body = validate(chatProtocolRequest, await readJsonBody(request, deps.chat.config.maxBodyBytes));
       const format = streamFormat(request.headers.get('accept'));
       const ctx = { requestId, exposeDiagnostics, logger };
       return await streamResponse({
@@ -43,6 +43,7 @@ export function createChatStreamHandler(deps: ChatStreamHandlerDeps) {
           params: toModelParams(body),
           requestId,
           logger,
+          ...traceParentOf(context),
         }),
         format,
         heartbeatMs: deps.chat.config.heartbeatMs,

@@ -1,6 +1,6 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { AppConfig } from '../shared/config';
-import { createCredentials, type CredentialSet } from '../shared/credentials';
+import type { CredentialSet } from '../shared/credentials';
 import { deepHealthBody, runDoctor } from '../shared/doctor';
 import { app, wired } from '../shared/functions-app';
 import { requestIdFrom } from '../shared/http/request-id';
@@ -43,7 +43,5 @@ app.http('health-deep-get', {
   route: 'health/deep',
   methods: ['GET'],
   authLevel: 'function',
-  handler: wired((services) =>
-    createHealthDeepHandler({ config: services.config, credentials: createCredentials(services.config) }),
-  ),
+  handler: wired((services) => createHealthDeepHandler({ config: services.config, credentials: services.credentials })),
 });

@@ -3,7 +3,7 @@ import type { ChatCompletionMessageParam } from 'openai/resources/chat/completio
 import type { ChatService, ModelParams, StreamResult } from '../shared/chat-service';
 import { app, chatAuthLevel, wired } from '../shared/functions-app';
 import { readJsonBody, validate } from '../shared/http/body';
-import { requestIdFrom } from '../shared/http/request-id';
+import { requestIdFrom, traceParentOf } from '../shared/http/request-id';
 import { errorBody, errorResponse, jsonResponse, servedHeaders, toChatError } from '../shared/http/responses';
 import { openAIChatRequest } from '../shared/http/schemas';
 import { frame, rawFrame, streamResponse, type Timers } from '../shared/http/streaming';
@@ -35,7 +35,7 @@ export function createOpenAIChatHandler(deps: OpenAIChatHandlerDeps) {
     try {
       const { model, messages, stream, stream_options, ...rest } = validate(
         openAIChatRequest,
-        await readJsonBody(request),
+        await readJsonBody(request, deps.chat.config.maxBodyBytes),
       );
       const chatRequest = {
         model,
@@ -44,6 +44,7 @@ export function createOpenAIChatHandler(deps: OpenAIChatHandlerDeps) {
         params: dropNulls(rest) as ModelParams,
         requestId,
         logger,
+        ...traceParentOf(context),
       };
       if (stream !== true) {
         const result = await deps.chat.complete(chatRequest);

@@ -39,6 +39,8 @@ export interface AppConfig {
   readonly breakerCooldownMs: number;
   /** Whether error bodies carry the operator diagnosis (which identity, resource, role). Default: on unless running in Azure. */
   readonly exposeDiagnostics: boolean;
+  /** Largest request body accepted, bytes. Default 262 144 (256 KB); larger gets 413. */
+  readonly maxBodyBytes: number;
   /** Application Insights connection string; telemetry is off without it. */
   readonly appInsightsConnectionString?: string;
   /**
@@ -217,6 +219,7 @@ export function loadConfig(env: Env): AppConfig {
     maxThrottleWaitMs: intSetting(env, 'CHAT_MAX_THROTTLE_WAIT_MS', 2_000, 0, 60_000),
     breakerFailureThreshold: intSetting(env, 'CHAT_BREAKER_FAILURES', 3, 1, 100),
     breakerCooldownMs: intSetting(env, 'CHAT_BREAKER_COOLDOWN_MS', 30_000, 100, 3_600_000),
+    maxBodyBytes: intSetting(env, 'CHAT_MAX_BODY_BYTES', 262_144, 1_024, 4_194_304),
     exposeDiagnostics: diagnostics === undefined ? !isRunningInAzure(env) : diagnostics === 'true',
     heartbeatMs: intSetting(env, 'CHAT_HEARTBEAT_MS', 15_000, 0, 120_000),
     ...(connectionString === undefined ? {} : { appInsightsConnectionString: connectionString }),

@@ -5,13 +5,15 @@
  */
 import { ChatService } from './chat-service';
 import { loadConfig, type AppConfig } from './config';
-import { createCredentials } from './credentials';
+import { createCredentials, type CredentialSet } from './credentials';
 import { consoleLogger } from './logger';
 import { createTelemetry, telemetrySettings, type Telemetry } from './telemetry';
 
 export interface Services {
   readonly config: AppConfig;
   readonly chat: ChatService;
+  /** The one credential set of the process (also used by the deep health checks). */
+  readonly credentials: CredentialSet;
   /** Application Insights, or off; `ready()` resolves once the SDK has started. */
   readonly telemetry: Telemetry;
 }
@@ -24,8 +26,9 @@ export function productionServices(): Services {
     const config = loadConfig(process.env);
     const logger = consoleLogger();
     const telemetry = createTelemetry(telemetrySettings(process.env), { logger });
-    const chat = new ChatService({ config, credentials: createCredentials(config), logger, observer: telemetry });
-    services = Object.freeze({ config, chat, telemetry });
+    const credentials = createCredentials(config);
+    const chat = new ChatService({ config, credentials, logger, observer: telemetry });
+    services = Object.freeze({ config, chat, credentials, telemetry });
   }
   return services;
 }

@@ -5,3 +5,11 @@ export function requestIdFrom(headers: { get(name: string): string | null }): st
   const given = headers.get('x-request-id') ?? headers.get('x-ms-client-request-id');
   return given !== null && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
 }
+
+/** The invocation's W3C traceparent, so upstream telemetry shows under the host's request. */
+export function traceParentOf(context: { traceContext?: { traceParent?: string | null | undefined } }): {
+  traceParent?: string;
+} {
+  const traceParent = context.traceContext?.traceParent;
+  return traceParent ? { traceParent } : {};
+}

@@ -18,6 +18,8 @@ describe('the backend on the local host', () => {
     expect(backend.host.functions.map((f) => `${f.methods.join(',')} ${f.route} ${f.authLevel}`).sort()).toEqual(
       [
         'GET /api/health anonymous',
+        'GET /api/health/deep function',
+        'GET /api/openapi.json anonymous',
         'GET /api/v1/models function',
         'POST /api/chat function',
         'POST /api/chat/stream function',
