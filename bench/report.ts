@@ -234,10 +234,11 @@ export function renderResults(r: Results): string {
     '',
     `Added TTFT, one at a time: ${signed(s.sequential.backend.ttftP50 - s.sequential.direct.ttftP50)} ms at p50; ` +
       `${s.concurrentStreams} at once: ${signed(s.concurrent.backend.ttftP50 - s.concurrent.direct.ttftP50)} ms. ` +
-      `Backend CPU per chunk passed on: ${ms(s.sequential.backend.backendCpuMsPerChunk ?? Number.NaN)} ms one at a ` +
-      `time, ${ms(s.concurrent.backend.backendCpuMsPerChunk ?? Number.NaN)} ms with ${s.concurrentStreams} at once. ` +
+      `Backend CPU per chunk (all the CPU of the streamed requests, divided by their chunks): ` +
+      `${ms(s.sequential.backend.backendCpuMsPerChunk ?? Number.NaN)} ms one at a time, ` +
+      `${ms(s.concurrent.backend.backendCpuMsPerChunk ?? Number.NaN)} ms with ${s.concurrentStreams} at once. ` +
       'With many streams the simulated regions send their chunks in step (every 15 ms), so a chunk waits behind the ' +
-      'others of its burst: the hold times at concurrency are roughly burst size × CPU per chunk.',
+      'others of its burst: hold times at concurrency grow with burst size × CPU per chunk.',
     '',
     '## Memory',
     '',
@@ -248,8 +249,9 @@ export function renderResults(r: Results): string {
     `| after they ended | ${mib(s.memory.afterRssBytes)} |`,
     '',
     `${s.memory.streams} streams, ${s.memory.failures} failed, all done in ${(s.memory.elapsedMs / 1000).toFixed(1)} s ` +
-      `(TTFT p50 ${ms(s.memory.ttftP50)} ms); about ${mib((s.memory.peakRssBytes - s.memory.idleRssBytes) / s.memory.streams)} ` +
-      'per stream above idle.',
+      `(TTFT p50 ${ms(s.memory.ttftP50)} ms, the cores saturated); about ` +
+      `${((s.memory.peakRssBytes - s.memory.idleRssBytes) / s.memory.streams / 1024).toFixed(0)} KiB per stream above idle ` +
+      '(the heap grown for the burst is kept afterwards, hence no drop after).',
     '',
     '## Cold start',
     '',
