@@ -6,13 +6,10 @@
  * - api-key: one plain key (the simulator, quick trials).
  * One credential per process; token *providers*, never tokens fetched by hand.
  */
-import {
-  DefaultAzureCredential,
-  ManagedIdentityCredential,
-  getBearerTokenProvider,
-  type TokenCredential,
-} from '@azure/identity';
-import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets';
+// @azure/identity and @azure/keyvault-secrets are loaded on first use (about 100 ms of cold start):
+// only the mode that needs them pays for them.
+import type { TokenCredential } from '@azure/identity';
+import type { SecretClientOptions } from '@azure/keyvault-secrets';
 import type { AppConfig, RegionConfig } from './config';
 import { ChatError } from './errors';
 
@@ -91,13 +88,17 @@ export function createCredentials(config: AppConfig, deps: CredentialDeps = {}):
       return { forRegion: () => regionAuth };
     }
     case 'managed-identity': {
-      const credential =
-        deps.credential ??
-        new ManagedIdentityCredential(auth.clientId === undefined ? {} : { clientId: auth.clientId });
-      const provider = getBearerTokenProvider(credential, COGNITIVE_SERVICES_SCOPE);
+      let provider: Promise<() => Promise<string>> | undefined;
       let identity = auth.clientId === undefined ? undefined : `client id ${auth.clientId}`;
       const apiKey = async () => {
-        const token = await provider();
+        provider ??= import('@azure/identity').then(({ ManagedIdentityCredential, getBearerTokenProvider }) =>
+          getBearerTokenProvider(
+            deps.credential ??
+              new ManagedIdentityCredential(auth.clientId === undefined ? {} : { clientId: auth.clientId }),
+            COGNITIVE_SERVICES_SCOPE,
+          ),
+        );
+        const token = await (await provider)();
         identity = describeToken(token) ?? identity;
         return token;
       };
@@ -111,8 +112,7 @@ export function createCredentials(config: AppConfig, deps: CredentialDeps = {}):
     }
     case 'key-vault': {
       const keys = new KeyVaultKeys(
-        deps.secrets ??
-          new SecretClient(auth.vaultUrl, deps.credential ?? new DefaultAzureCredential(), deps.secretClientOptions),
+        deps.secrets ?? lazySecretClient(auth.vaultUrl, deps),
         auth.vaultUrl,
         deps.minRefreshIntervalMs ?? 10_000,
         deps.now ?? Date.now,
@@ -131,6 +131,21 @@ export function createCredentials(config: AppConfig, deps: CredentialDeps = {}):
       };
     }
   }
+}
+
+/** The real SecretClient with the developer's own credential (az login), built on the first read. */
+function lazySecretClient(vaultUrl: string, deps: CredentialDeps): SecretReader {
+  let client: Promise<SecretReader> | undefined;
+  return {
+    async getSecret(name) {
+      client ??= (async () => {
+        const { SecretClient } = await import('@azure/keyvault-secrets');
+        const credential = deps.credential ?? new (await import('@azure/identity')).DefaultAzureCredential();
+        return new SecretClient(vaultUrl, credential, deps.secretClientOptions);
+      })();
+      return (await client).getSecret(name);
+    },
+  };
 }
 
 interface CachedKey {
