@@ -127,9 +127,13 @@ function parseRegions(env: Env): RegionConfig[] {
   }));
 }
 
-/** True inside an Azure Functions deployment (the platform sets these; Core Tools and our local host do not). */
+/**
+ * True inside an Azure Functions deployment: App Service sets WEBSITE_SITE_NAME and
+ * WEBSITE_INSTANCE_ID on every plan; Core Tools and our local host do not. (CONTAINER_NAME, which
+ * Linux Consumption also sets, is too common a name: sandboxes and CI set it too.)
+ */
 export function isRunningInAzure(env: Env): boolean {
-  return setting(env, 'WEBSITE_INSTANCE_ID') !== undefined || setting(env, 'CONTAINER_NAME') !== undefined;
+  return setting(env, 'WEBSITE_INSTANCE_ID') !== undefined || setting(env, 'WEBSITE_SITE_NAME') !== undefined;
 }
 
 function parseAuth(env: Env, regions: readonly RegionConfig[]): AppConfig['auth'] {

@@ -46,6 +46,8 @@ describe('loadConfig', () => {
     [{}, 'api-key'],
     [{ KEY_VAULT_URL: 'https://kv.vault.azure.net/' }, 'key-vault'],
     [{ WEBSITE_INSTANCE_ID: 'abc' }, 'managed-identity'],
+    [{ WEBSITE_SITE_NAME: 'func-chat' }, 'managed-identity'],
+    [{ CONTAINER_NAME: 'some-sandbox' }, 'api-key'],
     [{ WEBSITE_INSTANCE_ID: 'abc', CHAT_AUTH_MODE: 'api-key' }, 'api-key'],
   ])('picks the auth mode automatically from %j', (env, mode) => {
     expect(loadConfig({ CHAT_REGIONS: REGIONS, AZURE_OPENAI_API_KEY: 'k', ...env }).auth.mode).toBe(mode);
