@@ -4,21 +4,23 @@ import { app, chatAuthLevel, wired } from '../shared/functions-app';
 import { readJsonBody, validate } from '../shared/http/body';
 import { chatContext, toModelMessages, toModelParams } from '../shared/http/chat-protocol';
 import { requestIdFrom, traceParentOf } from '../shared/http/request-id';
-import { errorBody, errorResponse, servedHeaders, toChatError } from '../shared/http/responses';
+import { errorResponse, servedHeaders } from '../shared/http/responses';
 import { chatProtocolRequest } from '../shared/http/schemas';
-import { frame, streamFormat, streamResponse, type StreamFormat, type Timers } from '../shared/http/streaming';
-import { requestLogger, type Logger } from '../shared/logger';
+import {
+  errorFrame,
+  frame,
+  streamFormat,
+  streamResponse,
+  type FrameContext,
+  type StreamFormat,
+  type Timers,
+} from '../shared/http/streaming';
+import { requestLogger } from '../shared/logger';
 
 export interface ChatStreamHandlerDeps {
   readonly chat: ChatService;
   /** Heartbeat clock (default: the real one). */
   readonly timers?: Timers;
-}
-
-interface FrameContext {
-  readonly requestId: string;
-  readonly exposeDiagnostics: boolean;
-  readonly logger: Logger;
 }
 
 /**
@@ -51,7 +53,7 @@ export function createChatStreamHandler(deps: ChatStreamHandlerDeps) {
         headers: { 'x-request-id': requestId },
         servedHeaders,
         frames: (result) => frames(result, format, body.sessionState, ctx),
-        errorFrame: (thrown) => errorFrame(format, thrown, ctx),
+        errorFrame: (thrown) => errorFrame(format, thrown, ctx, 'error'),
       });
     } catch (error) {
       return errorResponse(error, { requestId, exposeDiagnostics, logger });
@@ -81,16 +83,11 @@ async function* frames(
       ...(sessionState !== undefined ? { sessionState } : {}),
     });
   } catch (thrown) {
-    yield errorFrame(format, thrown, ctx);
+    yield errorFrame(format, thrown, ctx, 'error');
   }
 }
 
 /** The stream's last frame when upstream fails after the response started: `{"error": {...}}`. */
-function errorFrame(format: StreamFormat, thrown: unknown, ctx: FrameContext): Uint8Array {
-  const error = toChatError(thrown, ctx.requestId);
-  ctx.logger.warn(`Stream ended with ${error.code}`, error.diagnosis ? { diagnosis: error.diagnosis } : undefined);
-  return frame(format, errorBody(error, ctx), 'error');
-}
 
 app.http('chat-stream-post', {
   route: 'chat/stream',

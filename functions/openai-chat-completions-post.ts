@@ -4,21 +4,15 @@ import type { ChatService, ModelParams, StreamResult } from '../shared/chat-serv
 import { app, chatAuthLevel, wired } from '../shared/functions-app';
 import { readJsonBody, validate } from '../shared/http/body';
 import { requestIdFrom, traceParentOf } from '../shared/http/request-id';
-import { errorBody, errorResponse, jsonResponse, servedHeaders, toChatError } from '../shared/http/responses';
+import { errorResponse, jsonResponse, servedHeaders } from '../shared/http/responses';
 import { openAIChatRequest } from '../shared/http/schemas';
-import { frame, rawFrame, streamResponse, type Timers } from '../shared/http/streaming';
-import { requestLogger, type Logger } from '../shared/logger';
+import { errorFrame, frame, rawFrame, streamResponse, type FrameContext, type Timers } from '../shared/http/streaming';
+import { requestLogger } from '../shared/logger';
 
 export interface OpenAIChatHandlerDeps {
   readonly chat: ChatService;
   /** Heartbeat clock (default: the real one). */
   readonly timers?: Timers;
-}
-
-interface FrameContext {
-  readonly requestId: string;
-  readonly exposeDiagnostics: boolean;
-  readonly logger: Logger;
 }
 
 /**
@@ -59,7 +53,7 @@ export function createOpenAIChatHandler(deps: OpenAIChatHandlerDeps) {
         headers: { 'x-request-id': requestId },
         servedHeaders,
         frames: (result) => events(result, stream_options?.include_usage === true, ctx),
-        errorFrame: (thrown) => errorEvent(thrown, ctx),
+        errorFrame: (thrown) => errorFrame('sse', thrown, ctx),
       });
     } catch (error) {
       return errorResponse(error, { requestId, exposeDiagnostics, logger });
@@ -81,16 +75,11 @@ async function* events(result: StreamResult, includeUsage: boolean, ctx: FrameCo
     }
     yield rawFrame('data: [DONE]\n\n');
   } catch (thrown) {
-    yield errorEvent(thrown, ctx);
+    yield errorFrame('sse', thrown, ctx);
   }
 }
 
 /** OpenAI SDKs raise an APIError for a `data: {"error": ...}` event. */
-function errorEvent(thrown: unknown, ctx: FrameContext): Uint8Array {
-  const error = toChatError(thrown, ctx.requestId);
-  ctx.logger.warn(`Stream ended with ${error.code}`, error.diagnosis ? { diagnosis: error.diagnosis } : undefined);
-  return frame('sse', errorBody(error, ctx));
-}
 
 app.http('openai-chat-completions-post', {
   route: 'v1/chat/completions',

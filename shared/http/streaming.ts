@@ -4,6 +4,9 @@
  */
 import type { HttpResponseInit } from '@azure/functions';
 
+import type { Logger } from '../logger';
+import { errorBody, toChatError } from './responses';
+
 const encoder = new TextEncoder();
 
 export type StreamFormat = 'sse' | 'ndjson';
@@ -150,4 +153,21 @@ export async function streamResponse<T>(options: StreamResponseOptions<T>): Prom
     yield* options.frames(result);
   }
   return { status: 200, headers, body: withHeartbeats(late(), beat, heartbeatMs, timers) };
+}
+
+/** What an error frame needs: the request id, whether diagnoses may be shown, where to log. */
+export interface FrameContext {
+  readonly requestId: string;
+  readonly exposeDiagnostics: boolean;
+  readonly logger: Logger;
+}
+
+/**
+ * The last frame of a stream that broke after its first byte: the error body, logged once. The chat
+ * protocol's SSE names it `event: error`; OpenAI SDKs raise an APIError for a plain `data: {"error": ...}`.
+ */
+export function errorFrame(format: StreamFormat, thrown: unknown, ctx: FrameContext, event?: string): Uint8Array {
+  const error = toChatError(thrown, ctx.requestId);
+  ctx.logger.warn(`Stream ended with ${error.code}`, error.diagnosis ? { diagnosis: error.diagnosis } : undefined);
+  return frame(format, errorBody(error, ctx), event);
 }

@@ -7,14 +7,11 @@
  * endpoint to `https://`, so a plain HTTP stand-in would never be reached. `trustPolicy` makes the
  * exporter (and only it) trust the certificate.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { AzureMonitorOpenTelemetryOptions } from 'applicationinsights';
+import { selfSignedCertificate } from './certificate';
 
 type PipelinePolicy = NonNullable<
   NonNullable<AzureMonitorOpenTelemetryOptions['azureMonitorExporterOptions']>['additionalPolicies']
@@ -60,36 +57,6 @@ export interface IngestionStandIn {
 
 /** A zero GUID, assembled at run time so no source line looks like a real instrumentation key. */
 export const ZERO_IKEY = ['00000000', '0000', '0000', '0000', '000000000000'].join('-');
-
-function selfSignedCertificate(): { key: string; cert: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'ingestion-stand-in-'));
-  try {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1,DNS:localhost',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
-    return { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 export async function startIngestionStandIn(): Promise<IngestionStandIn> {
   const envelopes: Envelope[] = [];

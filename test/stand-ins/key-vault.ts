@@ -4,13 +4,10 @@
  * ForbiddenByRbac, 404 SecretNotFound and the 200 secret bundle. Its certificate is self-signed and
  * trusted only by the agent it hands to the test.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, createServer, type Server } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { SecretClientOptions } from '@azure/keyvault-secrets';
+import { selfSignedCertificate } from './certificate';
 
 type PipelinePolicy = NonNullable<SecretClientOptions['additionalPolicies']>[number]['policy'];
 
@@ -26,36 +23,6 @@ export interface KeyVaultStandIn {
   /** GETs of a secret that carried a token. */
   readonly reads: string[];
   close(): Promise<void>;
-}
-
-function selfSignedCertificate(): { key: string; cert: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'kv-stand-in-'));
-  try {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1,DNS:localhost',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
-    return { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 function objectId(authorization: string): string | undefined {
