@@ -1,7 +1,7 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { ChatService } from '../shared/chat-service';
 import { app, chatAuthLevel, wired } from '../shared/functions-app';
-import { completionResponse, toModelMessages, toModelParams } from '../shared/http/chat-protocol';
+import { completionResponse, toChatRequest } from '../shared/http/chat-protocol';
 import { readJsonBody, validate } from '../shared/http/body';
 import { requestIdFrom, traceParentOf } from '../shared/http/request-id';
 import { errorResponse, jsonResponse, servedHeaders } from '../shared/http/responses';
@@ -19,14 +19,7 @@ export function createChatPostHandler(deps: ChatHandlerDeps) {
     const logger = requestLogger(context, requestId);
     try {
       const body = validate(chatProtocolRequest, await readJsonBody(request, deps.chat.config.maxBodyBytes));
-      const result = await deps.chat.complete({
-        ...(body.context?.model !== undefined ? { model: body.context.model } : {}),
-        messages: toModelMessages(body),
-        params: toModelParams(body),
-        requestId,
-        logger,
-        ...traceParentOf(context),
-      });
+      const result = await deps.chat.complete(toChatRequest(body, { requestId, logger, ...traceParentOf(context) }));
       return jsonResponse(200, completionResponse(result, body.sessionState), servedHeaders(result));
     } catch (error) {
       return errorResponse(error, { requestId, exposeDiagnostics: deps.chat.config.exposeDiagnostics, logger });

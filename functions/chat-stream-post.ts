@@ -2,7 +2,7 @@ import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 import type { ChatService, StreamResult } from '../shared/chat-service';
 import { app, chatAuthLevel, wired } from '../shared/functions-app';
 import { readJsonBody, validate } from '../shared/http/body';
-import { chatContext, toModelMessages, toModelParams } from '../shared/http/chat-protocol';
+import { chatContext, toChatRequest } from '../shared/http/chat-protocol';
 import { requestIdFrom, traceParentOf } from '../shared/http/request-id';
 import { errorResponse, servedHeaders } from '../shared/http/responses';
 import { chatProtocolRequest } from '../shared/http/schemas';
@@ -39,14 +39,7 @@ export function createChatStreamHandler(deps: ChatStreamHandlerDeps) {
       const format = streamFormat(request.headers.get('accept'));
       const ctx = { requestId, exposeDiagnostics, logger };
       return await streamResponse({
-        pending: deps.chat.stream({
-          ...(body.context?.model !== undefined ? { model: body.context.model } : {}),
-          messages: toModelMessages(body),
-          params: toModelParams(body),
-          requestId,
-          logger,
-          ...traceParentOf(context),
-        }),
+        pending: deps.chat.stream(toChatRequest(body, { requestId, logger, ...traceParentOf(context) })),
         format,
         heartbeatMs: deps.chat.config.heartbeatMs,
         ...(deps.timers ? { timers: deps.timers } : {}),

@@ -4,7 +4,7 @@
  * Usage, finish reason, region and attempts go into `context`.
  */
 import type { CompletionUsage } from 'openai/resources/completions';
-import type { CompletionResult, Served } from '../chat-service';
+import type { ChatRequest, CompletionResult, Served } from '../chat-service';
 import { triedCount } from '../errors';
 import type { ChatProtocolRequest } from './schemas';
 
@@ -34,15 +34,23 @@ export function chatContext(served: Served, finishReason?: string | null, usage?
   };
 }
 
-/** The model messages for a chat protocol request (message `context` is for the client, not the model). */
-export function toModelMessages(body: ChatProtocolRequest) {
-  return body.messages.map(({ role, content }) => ({ role, content }));
-}
-
-export function toModelParams(body: ChatProtocolRequest) {
+/**
+ * The chat service request for a chat protocol body: message `context` is for the client, not the
+ * model; the request `context` may pick the model and set max_tokens and temperature.
+ */
+export function toChatRequest(
+  body: ChatProtocolRequest,
+  meta: Pick<ChatRequest, 'requestId' | 'logger' | 'traceParent'>,
+): ChatRequest {
+  const options = body.context;
   return {
-    ...(body.context?.max_tokens !== undefined ? { max_tokens: body.context.max_tokens } : {}),
-    ...(body.context?.temperature !== undefined ? { temperature: body.context.temperature } : {}),
+    ...(options?.model !== undefined ? { model: options.model } : {}),
+    messages: body.messages.map(({ role, content }) => ({ role, content })),
+    params: {
+      ...(options?.max_tokens !== undefined ? { max_tokens: options.max_tokens } : {}),
+      ...(options?.temperature !== undefined ? { temperature: options.temperature } : {}),
+    },
+    ...meta,
   };
 }
 
