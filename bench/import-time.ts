@@ -10,8 +10,11 @@ import { pathToFileURL } from 'node:url';
 import { createCoreApi, FunctionAppState, installCoreModule } from '../local/host/coreApi';
 import { resolveEntryFiles } from '../local/host/entry';
 
-/** Dependencies of the entry beyond the bare pair (see package.json dependencies and shared/*.ts imports). */
-const EXTRA_DEPENDENCIES = ['zod', '@azure/identity', '@azure/keyvault-secrets'];
+/**
+ * Dependencies the entry loads beyond the bare pair (see shared/*.ts imports). @azure/identity and
+ * @azure/keyvault-secrets are loaded on first use by the auth mode that needs them, not at import.
+ */
+const EXTRA_DEPENDENCIES = ['zod'];
 
 async function timed(files: readonly string[]): Promise<number> {
   const started = performance.now();

@@ -349,10 +349,8 @@ function notes(r: Results, g: ReturnType<typeof goals>): string[] {
     out.push(
       `- **Entry import** ${g.ratio.toFixed(2)}× the bare pair (goal ≤ 1.5×). The breakdown below shows where it goes: ` +
         extra.map((b) => `${b.name} ${ms(b.ms)} ms`).join(', ') +
-        '. `shared/credentials.ts` imports `@azure/identity` and `@azure/keyvault-secrets` at the top, so every ' +
-        'cold start loads them even in `api-key` mode, and Key Vault even in `managed-identity` mode (Azure). ' +
-        'Loading each where its auth mode is chosen (a `require` inside the branch, or `import()`), would take them ' +
-        'off the cold path where unused; `zod` (config and request schemas) is needed in every mode.',
+        '. `@azure/identity` and `@azure/keyvault-secrets` are already loaded only by the auth mode that needs ' +
+        'them; `zod` (config and request schemas) is needed in every mode.',
     );
   }
   return out.length > 0 ? ['### Where goals are missed, and why', '', ...out, ''] : [];
