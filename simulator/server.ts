@@ -389,6 +389,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   });
   const { port } = server.address() as AddressInfo;
   const urlHost = host.includes(':') ? `[${host}]` : host;
+  let closing: Promise<void> | undefined;
   return {
     url: `http://${urlHost}:${port}`,
     port,
@@ -399,12 +400,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     fault: () => simulator.fault,
     stats: () => simulator.stats(),
     reset: () => simulator.reset(),
+    // Closing twice (a test that stops a region mid-test, then its clean-up) is one close.
     close: () =>
-      new Promise<void>((resolve, reject) => {
+      (closing ??= new Promise<void>((resolve, reject) => {
         simulator.abortPending();
         server.close((error) => (error ? reject(error) : resolve()));
         // Keep-alive and streaming sockets would otherwise hold close() open.
         server.closeAllConnections();
-      }),
+      })),
   };
 }

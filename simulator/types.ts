@@ -125,6 +125,6 @@ export interface RunningSimulator {
   stats(): SimulatorStats;
   /** Clears stats and rate-limit windows (not the fault). */
   reset(): void;
-  /** Stops listening and destroys every open socket, streaming ones included. */
+  /** Stops listening and destroys every open socket, streaming ones included; calling it again is harmless. */
   close(): Promise<void>;
 }

@@ -143,14 +143,20 @@ function reader(response: HttpResponseInit) {
 const question = { messages: [{ role: 'user', content: 'Hi' }] };
 const sse = { accept: 'text/event-stream' };
 
+/** POST /api/chat/stream against a fake service on hand-stepped timers; the response is still pending. */
+function startChatStream(headers: Record<string, string>, heartbeatMs?: string) {
+  const fake = fakeChat(heartbeatMs);
+  const timers = new ManualTimers();
+  const pending = createChatStreamHandler({ chat: fake.chat, timers })(
+    jsonRequest('/api/chat/stream', question, headers),
+    invocation(),
+  );
+  return { fake, timers, pending };
+}
+
 describe('heartbeats on POST /api/chat/stream', () => {
   it('answers as before, with the region header and no keep-alive, when the service answers within the interval', async () => {
-    const fake = fakeChat();
-    const timers = new ManualTimers();
-    const pending = createChatStreamHandler({ chat: fake.chat, timers })(
-      jsonRequest('/api/chat/stream', question, sse),
-      invocation(),
-    );
+    const { fake, timers, pending } = startChatStream(sse);
     await timers.armed();
     fake.answer();
     const response = await pending;
@@ -166,12 +172,7 @@ describe('heartbeats on POST /api/chat/stream', () => {
   });
 
   it('starts the stream with SSE comments when the service is slower than the interval, then sends the answer', async () => {
-    const fake = fakeChat();
-    const timers = new ManualTimers();
-    const pending = createChatStreamHandler({ chat: fake.chat, timers })(
-      jsonRequest('/api/chat/stream', question, sse),
-      invocation(),
-    );
+    const { fake, timers, pending } = startChatStream(sse);
     await timers.elapse();
     const response = await pending;
     expect(response.status).toBe(200);
@@ -196,12 +197,7 @@ describe('heartbeats on POST /api/chat/stream', () => {
   });
 
   it('sends a keep-alive between chunks when upstream pauses longer than the interval', async () => {
-    const fake = fakeChat();
-    const timers = new ManualTimers();
-    const pending = createChatStreamHandler({ chat: fake.chat, timers })(
-      jsonRequest('/api/chat/stream', question, sse),
-      invocation(),
-    );
+    const { fake, timers, pending } = startChatStream(sse);
     await timers.armed();
     fake.answer();
     const body = reader(await pending);
@@ -216,12 +212,7 @@ describe('heartbeats on POST /api/chat/stream', () => {
   });
 
   it('uses blank lines as keep-alives for JSON lines, which the AI Chat Protocol client skips', async () => {
-    const fake = fakeChat();
-    const timers = new ManualTimers();
-    const pending = createChatStreamHandler({ chat: fake.chat, timers })(
-      jsonRequest('/api/chat/stream', question),
-      invocation(),
-    );
+    const { fake, timers, pending } = startChatStream({});
     await timers.elapse();
     const response = await pending;
     expect(header(response, 'content-type')).toBe('application/x-ndjson; charset=utf-8');
@@ -241,12 +232,7 @@ describe('heartbeats on POST /api/chat/stream', () => {
   });
 
   it('keeps a failure within the interval a proper status with Retry-After', async () => {
-    const fake = fakeChat();
-    const timers = new ManualTimers();
-    const pending = createChatStreamHandler({ chat: fake.chat, timers })(
-      jsonRequest('/api/chat/stream', question, sse),
-      invocation(),
-    );
+    const { fake, timers, pending } = startChatStream(sse);
     await timers.armed();
     fake.fail(new ChatError('all_regions_throttled', { message: 'Every region is busy.', retryAfterMs: 3000 }));
     const response = await pending;
@@ -255,12 +241,7 @@ describe('heartbeats on POST /api/chat/stream', () => {
   });
 
   it('ends a stream that started early with an error frame when the service then fails', async () => {
-    const fake = fakeChat();
-    const timers = new ManualTimers();
-    const pending = createChatStreamHandler({ chat: fake.chat, timers })(
-      jsonRequest('/api/chat/stream', question, sse),
-      invocation(),
-    );
+    const { fake, timers, pending } = startChatStream(sse);
     await timers.elapse();
     const body = reader(await pending);
     const first = body.next();
@@ -270,12 +251,7 @@ describe('heartbeats on POST /api/chat/stream', () => {
   });
 
   it('schedules no timer at all when CHAT_HEARTBEAT_MS is 0', async () => {
-    const fake = fakeChat('0');
-    const timers = new ManualTimers();
-    const pending = createChatStreamHandler({ chat: fake.chat, timers })(
-      jsonRequest('/api/chat/stream', question, sse),
-      invocation(),
-    );
+    const { fake, timers, pending } = startChatStream(sse, '0');
     fake.answer();
     const response = await pending;
     fake.chunks.push(chunk('Hi'));

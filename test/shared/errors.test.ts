@@ -1,7 +1,7 @@
 import { APIConnectionError, APIError } from 'openai';
 import { describe, expect, it } from 'vitest';
 import { ChatError, fromUpstream, type UpstreamContext } from '../../shared/errors';
-import { wire } from './wire';
+import { wire } from '../wire';
 
 const ctx: UpstreamContext = {
   region: 'eastus2',

@@ -1,33 +1,14 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import OpenAI from 'openai';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { RunningSimulator, SimulatorOptions } from '../../simulator';
+import { describe, expect, it } from 'vitest';
 import { FALLBACK_PRINCIPAL_ID, fakeEntraToken } from '../../simulator';
-import { API_KEY, client, hello, post, withSimulator } from './fixture';
-
-const WIRE = join(__dirname, '../../../shared/brief/azure-wire');
-
-/** The body of a real Azure capture. */
-function captured(file: string): unknown {
-  const capture = JSON.parse(readFileSync(join(WIRE, file), 'utf8')) as { body: unknown };
-  return capture.body;
-}
+import { wire } from '../wire';
+import { API_KEY, client, hello, post, useSimulator } from './fixture';
 
 const V1 = '/openai/v1/chat/completions';
 const CLASSIC = '/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21';
 const OID = '11111111-2222-4d9e-8e70-13c98fb84e7a';
 
-let sim: RunningSimulator | undefined;
-afterEach(async () => {
-  await sim?.close();
-  sim = undefined;
-});
-
-async function start(options: SimulatorOptions = {}): Promise<RunningSimulator> {
-  sim = await withSimulator(options);
-  return sim;
-}
+const start = useSimulator();
 
 describe('simulator auth errors', () => {
   it.each([
@@ -39,7 +20,7 @@ describe('simulator auth errors', () => {
     const s = await start(options);
     const response = await post(s, path, { model: 'gpt-4o', messages: hello }, headers);
     expect(response.status).toBe(401);
-    expect(response.body).toEqual(captured('aoai_401_invalid_api_key.json'));
+    expect(response.body).toEqual(wire('aoai_401_invalid_api_key').body);
   });
 
   it('accepts the API key as a bearer token on v1, as the plain OpenAI client sends it', async () => {
@@ -52,7 +33,7 @@ describe('simulator auth errors', () => {
     const s = await start();
     const response = await post(s, CLASSIC, { messages: hello }, { authorization: `Bearer ${API_KEY}` });
     expect(response.status).toBe(401);
-    expect(response.body).toEqual(captured('aoai_401_token_invalid_audience_or_expired.json'));
+    expect(response.body).toEqual(wire('aoai_401_token_invalid_audience_or_expired').body);
   });
 
   it('accepts any Entra token in accept mode', async () => {
@@ -71,7 +52,7 @@ describe('simulator auth errors', () => {
       { authorization: `Bearer ${fakeEntraToken({ oid: OID })}` },
     );
     expect(response.status).toBe(401);
-    const expected = captured('aoai_401_permission_denied_missing_data_action.json') as { error: { message: string } };
+    const expected = wire('aoai_401_permission_denied_missing_data_action').body as { error: { message: string } };
     expect(response.body).toEqual({
       error: {
         code: 'PermissionDenied',
@@ -105,7 +86,7 @@ describe('simulator auth errors', () => {
     );
     expect(good.status).toBe(200);
     expect(bad.status).toBe(401);
-    expect(bad.body).toEqual(captured('aoai_401_token_invalid_audience_or_expired.json'));
+    expect(bad.body).toEqual(wire('aoai_401_token_invalid_audience_or_expired').body);
   });
 
   it.each([
@@ -117,7 +98,7 @@ describe('simulator auth errors', () => {
       const s = await start({ localAuthDisabled: true });
       const response = await post(s, V1, { model: 'gpt-4o', messages: hello }, headers);
       expect(response.status).toBe(403);
-      expect(response.body).toEqual(captured('aoai_403_authentication_type_disabled.json'));
+      expect(response.body).toEqual(wire('aoai_403_authentication_type_disabled').body);
     },
   );
 
@@ -145,7 +126,7 @@ describe('simulator request errors', () => {
     const s = await start();
     const response = await post(s, path, body);
     expect(response.status).toBe(404);
-    expect(response.body).toEqual(captured('aoai_404_deployment_not_found.json'));
+    expect(response.body).toEqual(wire('aoai_404_deployment_not_found').body);
     expect(Buffer.byteLength(response.text)).toBe(198);
   });
 
@@ -214,7 +195,7 @@ describe('simulator request errors', () => {
       messages: [{ role: 'user', content: 'hi [[filter-prompt]]' }],
     });
     expect(response.status).toBe(400);
-    expect(response.body).toEqual(captured('aoai_400_content_filter_prompt_with_headers.json'));
+    expect(response.body).toEqual(wire('aoai_400_content_filter_prompt_with_headers').body);
     expect(Buffer.byteLength(response.text)).toBe(612); // the captured Content-Length
     expect(response.headers.get('x-ms-deployment-name')).toBe('gpt-4o');
     expect(response.headers.get('x-ratelimit-remaining-requests')).not.toBeNull();

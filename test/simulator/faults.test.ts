@@ -1,23 +1,13 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import OpenAI from 'openai';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Fault, RunningSimulator, SimulatorOptions, SimulatorStats } from '../../simulator';
+import { describe, expect, it } from 'vitest';
+import type { Fault, RunningSimulator, SimulatorStats } from '../../simulator';
 import { parseFault } from '../../simulator';
-import { client, hello, post, sseData, withSimulator } from './fixture';
+import { client, hello, post, sseData, useSimulator } from './fixture';
+import { wire } from '../wire';
 
 const V1 = '/openai/v1/chat/completions';
-const WIRE = join(__dirname, '../../../shared/brief/azure-wire');
 
-let sim: RunningSimulator | undefined;
-afterEach(async () => {
-  await sim?.close();
-  sim = undefined;
-});
-async function start(options: SimulatorOptions = {}): Promise<RunningSimulator> {
-  sim = await withSimulator(options);
-  return sim;
-}
+const start = useSimulator();
 
 async function setFault(s: RunningSimulator, fault: unknown): Promise<Response> {
   return fetch(`${s.url}/_sim/fault`, { method: 'POST', body: JSON.stringify(fault) });
@@ -113,12 +103,7 @@ describe('simulator faults', () => {
     await setFault(s, { kind: 'outage', retryAfterMs: 4200 });
     const chat = await post(s, V1, { model: 'gpt-4o', messages: hello });
     expect(chat.status).toBe(503);
-    const capture = JSON.parse(
-      readFileSync(join(WIRE, 'aoai_503_model_internal_error_responses_api.json'), 'utf8'),
-    ) as {
-      body: unknown;
-    };
-    expect(chat.body).toEqual(capture.body);
+    expect(chat.body).toEqual(wire('aoai_503_model_internal_error_responses_api').body);
     expect(chat.headers.get('retry-after')).toBe('5');
     expect(chat.headers.get('retry-after-ms')).toBe('4200');
     expect((await fetch(`${s.url}/openai/v1/models`)).status).toBe(503);
@@ -197,9 +182,7 @@ describe('simulator faults', () => {
     await setFault(s, { kind: 'error500' });
     const response = await post(s, V1, { model: 'gpt-4o', messages: hello });
     expect(response.status).toBe(500);
-    const capture = JSON.parse(readFileSync(join(WIRE, 'aoai_500_server_error_while_processing.json'), 'utf8')) as {
-      body: { error: { message: string } };
-    };
+    const capture = wire('aoai_500_server_error_while_processing') as { body: { error: { message: string } } };
     const requestId = response.headers.get('apim-request-id') ?? '';
     expect(response.body).toEqual({
       error: {
@@ -284,7 +267,6 @@ describe('simulator stats and lifecycle', () => {
     const iterator = stream[Symbol.asyncIterator]();
     await iterator.next(); // the prompt filter chunk has arrived: the answer is now hanging on the next token
     await s.close();
-    sim = undefined;
     await expect(
       (async () => {
         for (;;) if ((await iterator.next()).done) return;

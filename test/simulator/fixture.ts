@@ -1,5 +1,6 @@
 // Shared set-up for simulator tests: a simulator on port 0 and the official openai client pointed at it.
 import OpenAI from 'openai';
+import { afterEach } from 'vitest';
 import { startSimulator } from '../../simulator';
 import type { RunningSimulator, SimulatorOptions } from '../../simulator';
 
@@ -19,6 +20,21 @@ export class FakeClock {
 
 export async function withSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
   return startSimulator({ port: 0, ...options });
+}
+
+/**
+ * A `start(options)` for a test file: each call starts a simulator on port 0, closed after the test.
+ */
+export function useSimulator(): (options?: SimulatorOptions) => Promise<RunningSimulator> {
+  let sim: RunningSimulator | undefined;
+  afterEach(async () => {
+    await sim?.close();
+    sim = undefined;
+  });
+  return async (options = {}) => {
+    sim = await withSimulator(options);
+    return sim;
+  };
 }
 
 /** The plain OpenAI client on the v1 surface, the way the backend builds it; the SDK's own retries are off. */

@@ -1,8 +1,7 @@
 import OpenAI from 'openai';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { RunningSimulator, SimulatorOptions } from '../../simulator';
+import { describe, expect, it } from 'vitest';
 import { RateLimiter } from '../../simulator/rate-limit';
-import { FakeClock, client, hello, post, withSimulator } from './fixture';
+import { FakeClock, client, hello, post, useSimulator } from './fixture';
 
 const V1 = '/openai/v1/chat/completions';
 
@@ -67,15 +66,7 @@ describe('RateLimiter', () => {
 });
 
 describe('simulator rate limits', () => {
-  let sim: RunningSimulator | undefined;
-  afterEach(async () => {
-    await sim?.close();
-    sim = undefined;
-  });
-  async function start(options: SimulatorOptions): Promise<RunningSimulator> {
-    sim = await withSimulator(options);
-    return sim;
-  }
+  const start = useSimulator();
 
   it('answers requests over rpm with 429, retry-after and retry-after-ms, then serves once the window moves', async () => {
     const clock = new FakeClock();

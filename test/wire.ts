@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const WIRE_DIR = join(__dirname, '..', '..', '..', 'shared', 'brief', 'azure-wire');
+export const WIRE_DIR = join(__dirname, '..', '..', 'shared', 'brief', 'azure-wire');
 
 export interface WireCapture {
   readonly status: number | null;
