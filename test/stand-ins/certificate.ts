@@ -1,5 +1,7 @@
-/** A throwaway self-signed certificate for 127.0.0.1 and localhost (openssl), trusted only by the test that makes it. */
+/** Helpers for the HTTPS stand-ins. A throwaway self-signed certificate for 127.0.0.1 and localhost (openssl), trusted only by the test that makes it. */
 import { execFileSync } from 'node:child_process';
+import { Agent } from 'node:https';
+import type { SecretClientOptions } from '@azure/keyvault-secrets';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,4 +34,19 @@ export function selfSignedCertificate(): { key: string; cert: string } {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** An Azure SDK pipeline policy (the same core-rest-pipeline type in every Azure client). */
+export type PipelinePolicy = NonNullable<SecretClientOptions['additionalPolicies']>[number]['policy'];
+
+/** A policy that makes one Azure SDK client, and only it, trust `cert`. */
+export function trustPolicy(name: string, cert: string): PipelinePolicy {
+  const agent = new Agent({ ca: cert, keepAlive: false });
+  return {
+    name,
+    sendRequest: (request, next) => {
+      request.agent = agent;
+      return next(request);
+    },
+  };
 }

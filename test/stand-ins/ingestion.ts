@@ -7,15 +7,10 @@
  * endpoint to `https://`, so a plain HTTP stand-in would never be reached. `trustPolicy` makes the
  * exporter (and only it) trust the certificate.
  */
-import { Agent, createServer, type Server } from 'node:https';
+import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import type { AzureMonitorOpenTelemetryOptions } from 'applicationinsights';
-import { selfSignedCertificate } from './certificate';
-
-type PipelinePolicy = NonNullable<
-  NonNullable<AzureMonitorOpenTelemetryOptions['azureMonitorExporterOptions']>['additionalPolicies']
->[number]['policy'];
+import { selfSignedCertificate, trustPolicy, type PipelinePolicy } from './certificate';
 
 /** One telemetry item as the exporter sends it (only the fields the tests read are typed). */
 export interface Envelope {
@@ -82,17 +77,10 @@ export async function startIngestionStandIn(): Promise<IngestionStandIn> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const url = `https://127.0.0.1:${port}/`;
-  const agent = new Agent({ ca: cert, keepAlive: false });
   return {
     connectionString: `InstrumentationKey=${ZERO_IKEY};IngestionEndpoint=${url}`,
     url,
-    trustPolicy: {
-      name: 'trustIngestionStandIn',
-      sendRequest: (request, next) => {
-        request.agent = agent;
-        return next(request);
-      },
-    },
+    trustPolicy: trustPolicy('trustIngestionStandIn', cert),
     envelopes,
     paths,
     clear() {

@@ -4,12 +4,9 @@
  * ForbiddenByRbac, 404 SecretNotFound and the 200 secret bundle. Its certificate is self-signed and
  * trusted only by the agent it hands to the test.
  */
-import { Agent, createServer, type Server } from 'node:https';
+import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { SecretClientOptions } from '@azure/keyvault-secrets';
-import { selfSignedCertificate } from './certificate';
-
-type PipelinePolicy = NonNullable<SecretClientOptions['additionalPolicies']>[number]['policy'];
+import { selfSignedCertificate, trustPolicy, type PipelinePolicy } from './certificate';
 
 export const TENANT = '12345678-1234-1234-1234-123456789012';
 
@@ -105,16 +102,9 @@ export async function startKeyVaultStandIn(): Promise<KeyVaultStandIn> {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const agent = new Agent({ ca: cert, keepAlive: false });
   return {
     url: `https://127.0.0.1:${(server.address() as AddressInfo).port}/`,
-    trustPolicy: {
-      name: 'trustKeyVaultStandIn',
-      sendRequest: (request, next) => {
-        request.agent = agent;
-        return next(request);
-      },
-    },
+    trustPolicy: trustPolicy('trustKeyVaultStandIn', cert),
     secrets,
     readers,
     reads,
