@@ -348,20 +348,17 @@ export class ChatService {
         };
         const upstream = this.#upstream(regionName);
         const deployment = upstream.region.deployments[model] ?? model;
-        const headers = { ...(await upstream.auth.headers()), 'x-ms-client-request-id': request.requestId };
+        const headers = async () => ({
+          ...(await upstream.auth.headers()),
+          'x-ms-client-request-id': request.requestId,
+        });
         try {
-          return await call(upstream, deployment, signal, headers, onResponse);
+          return await call(upstream, deployment, signal, await headers(), onResponse);
         } catch (error) {
           // A key rotated in Key Vault: re-read it once and retry this region once.
           if (error instanceof APIError && error.status === 401 && (await upstream.auth.refreshAfterUnauthorized())) {
             logger.info(`Key for ${regionName} was rotated; retrying with the new key`);
-            return await call(
-              upstream,
-              deployment,
-              signal,
-              { ...(await upstream.auth.headers()), 'x-ms-client-request-id': request.requestId },
-              onResponse,
-            );
+            return await call(upstream, deployment, signal, await headers(), onResponse);
           }
           throw error;
         }
