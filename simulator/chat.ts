@@ -1,5 +1,5 @@
 // Success bodies of chat completions. Shapes and key order follow the real captures in
-// shared/brief/azure-wire/ (file named beside each); Azure's 2025 responses list keys alphabetically.
+// test/fixtures/azure-wire/ (file named beside each); Azure's 2025 responses list keys alphabetically.
 import { randomInt } from 'node:crypto';
 
 /** Identity shared by every chunk of one completion. */

@@ -1,4 +1,4 @@
-// Azure OpenAI error bodies, copied from the real captures in shared/brief/azure-wire/ (file named beside each).
+// Azure OpenAI error bodies, copied from the real captures in test/fixtures/azure-wire/ (file named beside each).
 
 /** An error answer: status, JSON body (a string is sent byte for byte) and extra headers. */
 export interface ErrorAnswer {

@@ -1,8 +1,8 @@
-/** Loads the real Azure captures from ../shared/brief/azure-wire so tests diagnose what Azure really sends. */
+/** Loads the real Azure captures kept in test/fixtures/azure-wire, so tests check what Azure really sends. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const WIRE_DIR = join(__dirname, '..', '..', 'shared', 'brief', 'azure-wire');
+export const WIRE_DIR = join(__dirname, 'fixtures', 'azure-wire');
 
 export interface WireCapture {
   readonly status: number | null;

@@ -1,6 +1,6 @@
 /**
  * A local HTTPS stand-in of the Key Vault secrets REST API (GET /secrets/{name}[/{version}]), answering
- * with the real service's shapes from ../shared/brief/azure-wire: the 401 bearer challenge, 403
+ * with the real service's shapes from test/fixtures/azure-wire: the 401 bearer challenge, 403
  * ForbiddenByRbac, 404 SecretNotFound and the 200 secret bundle. Its certificate is self-signed and
  * trusted only by the agent it hands to the test.
  */
