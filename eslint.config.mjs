@@ -26,6 +26,11 @@ export default tseslint.config(
   },
   { files: ['**/*.mjs'], ...tseslint.configs.disableTypeChecked },
   {
+    // Node scripts outside the TypeScript project (CI checks).
+    files: ['.ci/**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
+  {
     // The demo page: plain browser JavaScript, no build step, no type information.
     files: ['web/**/*.js'],
     ...tseslint.configs.disableTypeChecked,
