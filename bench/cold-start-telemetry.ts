@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createCoreApi, FunctionAppState, installCoreModule } from '../local/host/coreApi';
 import { resolveEntryFiles } from '../local/host/entry';
+import { median } from './stats';
 
 interface Run {
   readonly entryMs: number;
@@ -55,14 +56,6 @@ async function child(): Promise<void> {
   process.exit(0);
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return Math.round(
-    sorted.length % 2 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2,
-  );
-}
-
 function parent(runs: number): void {
   for (const mode of ['off', 'on'] as const) {
     const results: Run[] = [];
@@ -80,10 +73,10 @@ function parent(runs: number): void {
       JSON.stringify({
         telemetry: mode,
         runs,
-        entryMs: median(results.map((r) => r.entryMs)),
-        wiringMs: median(results.map((r) => r.wiringMs)),
-        totalMs: median(results.map((r) => r.totalMs)),
-        modules: median(results.map((r) => r.modules)),
+        entryMs: Math.round(median(results.map((r) => r.entryMs))),
+        wiringMs: Math.round(median(results.map((r) => r.wiringMs))),
+        totalMs: Math.round(median(results.map((r) => r.totalMs))),
+        modules: Math.round(median(results.map((r) => r.modules))),
       }),
     );
   }

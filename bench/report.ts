@@ -1,6 +1,6 @@
 /** The benchmark's results and their rendering as bench/results/RESULTS.md. */
 import type { ChatOutcome } from './load';
-import { mean, ms, percentile } from './stats';
+import { mean, median, ms, percentile } from './stats';
 
 export interface SideResult {
   readonly rps: number;
@@ -354,8 +354,4 @@ function notes(r: Results, g: ReturnType<typeof goals>): string[] {
     );
   }
   return out.length > 0 ? ['### Where goals are missed, and why', '', ...out, ''] : [];
-}
-
-function median(values: readonly number[]): number {
-  return percentile(values, 50);
 }

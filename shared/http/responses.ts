@@ -6,6 +6,7 @@ import type { HttpResponseInit } from '@azure/functions';
 import type { Served } from '../chat-service';
 import { ChatError, triedCount } from '../errors';
 import type { Logger } from '../logger';
+import { retryAdviceHeaders } from '../retry-after';
 
 export interface ErrorBody {
   readonly error: {
@@ -24,7 +25,7 @@ export interface ErrorBody {
  * Lets cross-origin front-ends read our headers: CORS hides every response header but a few
  * unless the response names them (App Service CORS does not add this).
  */
-const EXPOSED_HEADERS = 'x-request-id, x-chat-region, x-chat-attempts, retry-after';
+const EXPOSED_HEADERS = 'x-request-id, x-chat-region, x-chat-attempts, retry-after, retry-after-ms, x-should-retry';
 
 /** Headers that say which region answered and how many tries it took. */
 export function servedHeaders(served: Pick<Served, 'region' | 'attempts' | 'requestId'>): Record<string, string> {
@@ -79,11 +80,7 @@ export function errorHeaders(error: ChatError, requestId: string): Record<string
     'x-request-id': error.requestId ?? requestId,
     'access-control-expose-headers': EXPOSED_HEADERS,
   };
-  if ((error.status === 429 || error.status === 503) && error.retryAfterMs !== undefined) {
-    headers['retry-after'] = String(Math.max(1, Math.ceil(error.retryAfterMs / 1000)));
-  } else if (error.status === 429 || error.status === 503) {
-    headers['retry-after'] = '5';
-  }
+  if (error.status === 429 || error.status === 503) Object.assign(headers, retryAdviceHeaders(error.retryAfterMs));
   if (error.attempts) headers['x-chat-attempts'] = String(triedCount(error.attempts));
   return headers;
 }

@@ -4,6 +4,7 @@
  * process-wide; vitest gives each file its own).
  */
 import OpenAI from 'openai';
+import { vi } from 'vitest';
 import { startLocalHost, type CorsOptions, type LocalHost } from '../../local/host';
 import { silentLogger } from '../../local/host/logger';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../simulator';
@@ -15,8 +16,10 @@ export interface Backend {
   readonly primary: RunningSimulator;
   readonly secondary: RunningSimulator;
   readonly host: LocalHost;
-  /** The official openai client pointed at the backend's OpenAI-compatible endpoint. */
+  /** The official openai client pointed at the backend's OpenAI-compatible endpoint (no retries). */
   readonly openai: OpenAI;
+  /** The openai client as a front-end's server builds it: default retries (2), every request counted. */
+  countingClient(): { readonly client: OpenAI; requests(): number };
   close(): Promise<void>;
 }
 
@@ -34,12 +37,14 @@ export async function startBackend(
   const latency = options.latency ? { latency: options.latency } : {};
   const primary = await startSimulator({ port: 0, region: 'eastus2', ...latency });
   const secondary = await startSimulator({ port: 0, region: 'swedencentral', ...latency });
-  Object.assign(process.env, {
+  // The app reads its settings from the environment, as in Azure; close() puts the old values back.
+  const env: Record<string, string> = {
     CHAT_REGIONS: regionsSetting(primary, secondary),
     CHAT_AUTH_MODE: 'api-key',
     AZURE_OPENAI_API_KEY: 'simulator-key',
     ...settings,
-  });
+  };
+  for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
   const host = await startLocalHost({
     cwd: process.cwd(),
     entry: 'functions/*.ts',
@@ -59,9 +64,23 @@ export async function startBackend(
     secondary,
     host,
     openai,
+    countingClient() {
+      let requests = 0;
+      const client = new OpenAI({
+        baseURL: `${host.url}/api/v1/`,
+        apiKey: 'unused',
+        defaultHeaders: { 'x-functions-key': FUNCTION_KEY },
+        fetch: (input, init) => {
+          requests += 1;
+          return fetch(input, init);
+        },
+      });
+      return { client, requests: () => requests };
+    },
     async close() {
       await host.close();
       await Promise.all([primary.close(), secondary.close()]);
+      vi.unstubAllEnvs();
     },
   };
 }

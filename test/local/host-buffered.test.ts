@@ -183,10 +183,4 @@ describe('startLocalHost (non-streaming)', () => {
       /one host per process/,
     );
   });
-
-  it('runs appTerminate hooks on close and stops serving', async () => {
-    await host.close();
-    expect(recordedEvents()).toContain('appTerminate');
-    await expect(fetch(`${host.url}/api/items`)).rejects.toThrow();
-  });
 });

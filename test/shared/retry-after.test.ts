@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRetryAfterMs } from '../../shared/retry-after';
+import { parseRetryAfterMs, retryAdviceHeaders } from '../../shared/retry-after';
 
 const NOW = Date.parse('2026-11-25T12:00:00Z');
 
@@ -30,4 +30,25 @@ describe('parseRetryAfterMs', () => {
   it('prefers the header over the sentence in the body', () => {
     expect(parseRetryAfterMs(new Headers({ 'retry-after': '2' }), 'Please retry after 60 seconds.', NOW)).toBe(2000);
   });
+});
+
+describe('retryAdviceHeaders', () => {
+  it.each([
+    [undefined, '5', '5000', 'false'],
+    [0, '1', '0', 'true'],
+    [250, '1', '250', 'true'],
+    [2_000, '2', '2000', 'true'],
+    [2_001, '3', '2001', 'false'],
+    [20_000, '20', '20000', 'false'],
+    [29_400.2, '30', '29401', 'false'],
+  ])(
+    'advises a %s ms window as retry-after %s s, retry-after-ms %s and x-should-retry %s',
+    (ms, seconds, exact, retry) => {
+      expect(retryAdviceHeaders(ms)).toEqual({
+        'retry-after': seconds,
+        'retry-after-ms': exact,
+        'x-should-retry': retry,
+      });
+    },
+  );
 });
