@@ -1,9 +1,12 @@
+import type { Interruption } from './stream';
 import type { Fault, FaultKind } from './types';
 
-const KINDS: readonly FaultKind[] = ['none', 'outage', 'throttle', 'latency', 'error500', 'reset-midstream'];
+const KINDS: readonly FaultKind[] = ['none', 'outage', 'throttle', 'latency', 'error500', 'reset-midstream', 'stall'];
 
 /** Default `retry-after` of the `throttle` fault, in milliseconds. */
 export const DEFAULT_THROTTLE_RETRY_AFTER_MS = 10_000;
+/** Content chunks a `reset-midstream` or `stall` fault lets through by default. */
+export const DEFAULT_BREAK_AFTER_CHUNKS = 2;
 /** Default delay of the `latency` fault, in milliseconds. */
 export const DEFAULT_FAULT_LATENCY_MS = 1_000;
 
@@ -26,8 +29,16 @@ export function parseFault(input: unknown): ParsedFault {
   switch (kind as FaultKind) {
     case 'none':
     case 'error500':
+      return { ok: true, fault: { kind: kind as 'none' | 'error500' } };
     case 'reset-midstream':
-      return { ok: true, fault: { kind: kind as 'none' | 'error500' | 'reset-midstream' } };
+    case 'stall': {
+      const afterChunks = record['afterChunks'];
+      if (afterChunks !== undefined && !(Number.isInteger(afterChunks) && (afterChunks as number) >= 0)) {
+        return invalid('"afterChunks" must be a whole number of content chunks (0 or more)');
+      }
+      const chunks = afterChunks === undefined ? {} : { afterChunks: afterChunks as number };
+      return { ok: true, fault: { kind: kind as 'reset-midstream' | 'stall', ...chunks } };
+    }
     case 'outage': {
       const mode = record['mode'] ?? 'http';
       if (mode !== 'http' && mode !== 'refuse') return invalid('"mode" must be "http" or "refuse"');
@@ -49,4 +60,10 @@ function optionalMs(record: Record<string, unknown>, key: string): number | unde
   const value = record[key];
   if (value === undefined) return undefined;
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : null;
+}
+
+/** How the active fault breaks an answer part way, if it does. */
+export function interruptionOf(fault: Fault): Interruption | undefined {
+  if (fault.kind !== 'reset-midstream' && fault.kind !== 'stall') return undefined;
+  return { kind: fault.kind === 'stall' ? 'stall' : 'reset', afterChunks: fault.afterChunks ?? DEFAULT_BREAK_AFTER_CHUNKS };
 }

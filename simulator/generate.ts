@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FinishReason } from './chat';
-import { tokenizer } from './tokens';
+import { contentText, tokenizer } from './tokens';
 
 // Small fixed vocabularies: answers read like plain English and every word is a common single token,
 // so token counts stay predictable.
@@ -47,6 +47,58 @@ export function generateAnswer(seed: number, minTokens: number): GeneratedAnswer
   } while (ids.length < minTokens);
   const tokens = ids.map((id) => tokenizer().decode([id]));
   return { tokens, text: tokens.join('') };
+}
+
+/** A request that may ask to continue an answer: see {@link continuationOf}. */
+export interface ContinuationRequest {
+  readonly deployment: string;
+  readonly messages: readonly Readonly<Record<string, unknown>>[];
+  /** Length of a full answer in tokens, as for {@link generateAnswer}. */
+  readonly answerTokens: number;
+  /** Words of the partial answer to say again first, as real models sometimes do. */
+  readonly repeatWords: number;
+}
+
+/** A user or system message asking to go on with an answer ("Continue ...", "... continue exactly ..."). */
+const CONTINUE_INSTRUCTION = /\bcontinu/i;
+
+/**
+ * The rest of an answer, when the request asks to continue one: its messages end with an assistant message
+ * (prefill), or with an assistant message and then an instruction to continue, and that assistant text is
+ * the beginning, not the whole, of the answer the messages before it get. As a model that follows the
+ * instruction, the simulator then sends the same answer from where the partial one stopped, so a client
+ * that stitches the two gets the unbroken answer byte for byte (with `repeatWords` > 0, minus the overlap).
+ * Undefined for every other request, a multi-turn conversation included.
+ */
+export function continuationOf(request: ContinuationRequest): GeneratedAnswer | undefined {
+  const { messages } = request;
+  const last = messages.at(-1);
+  const partialIndex = last?.['role'] === 'assistant' ? messages.length - 1 : messages.length - 2;
+  const partial = messages[partialIndex];
+  if (partial?.['role'] !== 'assistant') return undefined;
+  if (partialIndex !== messages.length - 1 && !CONTINUE_INSTRUCTION.test(contentText(last?.['content']))) {
+    return undefined;
+  }
+  const partialText = contentText(partial['content']);
+  const original = generateAnswer(
+    requestSeed(request.deployment, messages.slice(0, partialIndex)),
+    request.answerTokens,
+  );
+  if (partialText === '' || partialText.length >= original.text.length || !original.text.startsWith(partialText)) {
+    return undefined;
+  }
+  const rest = repeatedWords(partialText, request.repeatWords) + original.text.slice(partialText.length);
+  const tokens = tokenizer()
+    .encode(rest)
+    .map((id) => tokenizer().decode([id]));
+  return { tokens, text: tokens.join('') };
+}
+
+/** The last `count` words of `text`, with the white space before each, as a model repeats them. */
+function repeatedWords(text: string, count: number): string {
+  if (count <= 0) return '';
+  const starts = [...text.matchAll(/\s*\S+/g)].map((m) => m.index);
+  return text.slice(starts.at(-count) ?? 0);
 }
 
 /**

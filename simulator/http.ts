@@ -34,7 +34,7 @@ export function sendJson(
 }
 
 /** Writes and resolves once the data has been handed to the socket (or the socket is gone). */
-export function writeFlushed(res: ServerResponse, data: string): Promise<void> {
+export function writeFlushed(res: ServerResponse, data: string | Uint8Array): Promise<void> {
   return new Promise((resolve) => {
     if (res.destroyed) {
       resolve();

@@ -6,9 +6,9 @@ import type { AuthConfig, Operation } from './auth';
 import { authenticate } from './auth';
 import type { CompletionMeta } from './chat';
 import { completionBody, completionId } from './chat';
-import { DEFAULT_FAULT_LATENCY_MS, DEFAULT_THROTTLE_RETRY_AFTER_MS, parseFault } from './faults';
-import { cutAnswer, generateAnswer, requestSeed } from './generate';
-import { abortableSleep, parseJson, readBody, sendJson } from './http';
+import { DEFAULT_FAULT_LATENCY_MS, DEFAULT_THROTTLE_RETRY_AFTER_MS, interruptionOf, parseFault } from './faults';
+import { continuationOf, cutAnswer, generateAnswer, requestSeed } from './generate';
+import { abortableSleep, parseJson, readBody, sendJson, writeFlushed } from './http';
 import { RateLimiter } from './rate-limit';
 import { regionDisplayName } from './regions';
 import type { ChatRequest } from './request';
@@ -26,7 +26,7 @@ import {
   serviceUnavailable,
 } from './responses';
 import { StatsRecorder } from './stats';
-import { writeStream } from './stream';
+import { interrupt, writeStream, type Interruption } from './stream';
 import { contentText, countPromptTokens, tokenizer } from './tokens';
 import type { Fault, LatencyModel, RunningSimulator, SimulatorOptions } from './types';
 import { LATENCY_PRESETS } from './types';
@@ -52,6 +52,7 @@ interface Config {
   readonly latency: LatencyModel;
   readonly filterPromptTrigger: string;
   readonly filterOutputTrigger: string;
+  readonly continuationRepeatWords: number;
   readonly now: () => number;
 }
 
@@ -97,6 +98,7 @@ class Simulator {
       latency: typeof latency === 'string' ? LATENCY_PRESETS[latency] : latency,
       filterPromptTrigger: options.filterPromptTrigger ?? '[[filter-prompt]]',
       filterOutputTrigger: options.filterOutputTrigger ?? '[[filter-output]]',
+      continuationRepeatWords: options.continuationRepeatWords ?? 0,
       now,
     };
     this.#limiter = new RateLimiter({ rpm: options.rpm ?? 6000, tpm: options.tpm ?? 1_000_000, now });
@@ -249,10 +251,6 @@ class Simulator {
       );
     }
     if (fault.kind === 'error500') return this.#send(exchange, serverError(exchange.requestId));
-    if (fault.kind === 'reset-midstream' && !request.stream) {
-      exchange.res.socket?.destroy();
-      return;
-    }
 
     const promptTokens = countPromptTokens(request.messages);
     const window = this.#config.contextWindow;
@@ -277,8 +275,15 @@ class Simulator {
     promptTokens: number,
     filterOutput: boolean,
   ): Promise<void> {
-    const full = generateAnswer(requestSeed(deployment, request.messages), this.#config.answerTokens);
+    const full =
+      continuationOf({
+        deployment,
+        messages: request.messages,
+        answerTokens: this.#config.answerTokens,
+        repeatWords: this.#config.continuationRepeatWords,
+      }) ?? generateAnswer(requestSeed(deployment, request.messages), this.#config.answerTokens);
     const { tokens, finishReason } = cutAnswer(full, request.maxTokens, filterOutput);
+    const interruption = interruptionOf(this.#fault);
     const meta: CompletionMeta = {
       id: completionId(),
       created: Math.floor(this.#config.now() / 1000),
@@ -288,8 +293,10 @@ class Simulator {
     const { firstTokenMs, perTokenMs } = this.#config.latency;
     if (!request.stream) {
       await this.#delay(firstTokenMs + perTokenMs * tokens.length);
+      const answer = { status: 200, body: completionBody(meta, tokens.join(''), finishReason, usage) };
+      if (interruption) return this.#sendPart(exchange, answer, interruption);
       this.#stats.addTokens(usage.promptTokens, usage.completionTokens);
-      this.#send(exchange, { status: 200, body: completionBody(meta, tokens.join(''), finishReason, usage) });
+      this.#send(exchange, answer);
       return;
     }
 
@@ -302,7 +309,7 @@ class Simulator {
       fullTextLength: full.text.length,
       usage,
       includeUsage: request.includeUsage,
-      reset: this.#fault.kind === 'reset-midstream',
+      interruption,
       perTokenMs,
       delay: (ms) => this.#delay(ms),
     });
@@ -341,6 +348,20 @@ class Simulator {
       'x-content-type-options': 'nosniff',
       ...exchange.rateHeaders,
     };
+  }
+
+  /** Sends the status line, the headers and half the body of `answer`, then breaks the connection. */
+  async #sendPart(exchange: Exchange, answer: ErrorAnswer, how: Interruption): Promise<void> {
+    const { res } = exchange;
+    if (res.destroyed) return;
+    const body = Buffer.from(JSON.stringify(answer.body));
+    res.writeHead(answer.status, {
+      ...this.#headers(exchange),
+      'content-type': 'application/json',
+      'content-length': String(body.length),
+    });
+    await writeFlushed(res, body.subarray(0, Math.floor(body.length / 2)));
+    await interrupt(res, how);
   }
 
   #send(exchange: Exchange, answer: ErrorAnswer): void {

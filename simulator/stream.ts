@@ -12,8 +12,12 @@ import {
 } from './chat';
 import { writeFlushed } from './http';
 
-/** Content deltas sent before the `reset-midstream` fault drops the connection. */
-export const RESET_AFTER_TOKENS = 2;
+/** How a faulty region breaks an answer part way: drops the connection, or goes silent and keeps it open. */
+export interface Interruption {
+  readonly kind: 'reset' | 'stall';
+  /** Content chunks (streamed) sent before the break. */
+  readonly afterChunks: number;
+}
 
 /** Everything one streamed answer needs. */
 export interface StreamPlan {
@@ -24,15 +28,15 @@ export interface StreamPlan {
   readonly fullTextLength: number;
   readonly usage: Usage;
   readonly includeUsage: boolean;
-  /** Destroy the socket after {@link RESET_AFTER_TOKENS} deltas (the `reset-midstream` fault). */
-  readonly reset: boolean;
+  /** Break the answer part way (the `reset-midstream` and `stall` faults). */
+  readonly interruption: Interruption | undefined;
   /** Delay between two tokens, in milliseconds. */
   readonly perTokenMs: number;
   readonly delay: (ms: number) => Promise<void>;
 }
 
-/** How the stream ended: sent whole, cut by the reset fault, or found closed (client gone or server closing). */
-export type StreamOutcome = 'complete' | 'reset' | 'closed';
+/** How the stream ended: sent whole, broken by a fault, or found closed (client gone or server closing). */
+export type StreamOutcome = 'complete' | 'interrupted' | 'closed';
 
 export async function writeStream(
   res: ServerResponse,
@@ -48,17 +52,18 @@ export async function writeStream(
   });
   res.write(sseEvent(promptFilterChunk()));
   res.write(sseEvent(roleChunk(meta)));
-  const tokens = plan.reset ? plan.tokens.slice(0, RESET_AFTER_TOKENS) : plan.tokens;
+  const broken = plan.interruption;
+  const tokens = broken ? plan.tokens.slice(0, broken.afterChunks) : plan.tokens;
   for (const [index, token] of tokens.entries()) {
     if (index > 0) await plan.delay(plan.perTokenMs);
     if (res.destroyed) return 'closed';
-    // Before a reset, let each chunk reach the client first, as when a front end dies mid-answer.
-    if (plan.reset) await writeFlushed(res, sseEvent(contentChunk(meta, token)));
+    // Before a break, let each chunk reach the client first, as when a front end dies mid-answer.
+    if (broken) await writeFlushed(res, sseEvent(contentChunk(meta, token)));
     else res.write(sseEvent(contentChunk(meta, token)));
   }
-  if (plan.reset) {
-    res.socket?.destroy();
-    return 'reset';
+  if (broken) {
+    await interrupt(res, broken);
+    return 'interrupted';
   }
   if (plan.finishReason === 'content_filter') {
     res.write(sseEvent(contentFilterFinishChunk(plan.tokens.join('').length, plan.fullTextLength)));
@@ -68,4 +73,14 @@ export async function writeStream(
   if (plan.includeUsage) res.write(sseEvent(usageChunk(meta, plan.usage)));
   res.end(sseEvent('[DONE]'));
   return 'complete';
+}
+
+/** Breaks a response part way: destroys the socket, or keeps it open and silent until the other side closes it. */
+export async function interrupt(res: ServerResponse, how: Interruption): Promise<void> {
+  if (how.kind === 'reset') {
+    res.socket?.destroy();
+    return;
+  }
+  if (res.destroyed) return;
+  await new Promise<void>((resolve) => res.once('close', resolve));
 }

@@ -22,8 +22,10 @@ export type LatencyPreset = keyof typeof LATENCY_PRESETS;
  * - `throttle`: every chat call gets 429 with `retry-after(-ms)` = `retryAfterMs` (default 10000).
  * - `latency`: `latencyMs` (default 1000) is added before the first byte of every chat call.
  * - `error500`: every chat call gets 500 server_error.
- * - `reset-midstream`: streamed calls send a few chunks then the socket is destroyed; non-streamed calls are
- *   destroyed without an answer.
+ * - `reset-midstream`: streamed calls send `afterChunks` content chunks (default 2) then the socket is destroyed;
+ *   non-streamed calls send the status line and half the body, then the socket is destroyed.
+ * - `stall`: like `reset-midstream`, but the connection stays open and silent instead of closing, until the
+ *   client gives up (or the simulator closes).
  */
 export type Fault =
   | { readonly kind: 'none' }
@@ -31,7 +33,8 @@ export type Fault =
   | { readonly kind: 'throttle'; readonly retryAfterMs?: number }
   | { readonly kind: 'latency'; readonly latencyMs?: number }
   | { readonly kind: 'error500' }
-  | { readonly kind: 'reset-midstream' };
+  | { readonly kind: 'reset-midstream'; readonly afterChunks?: number }
+  | { readonly kind: 'stall'; readonly afterChunks?: number };
 
 export type FaultKind = Fault['kind'];
 
@@ -80,6 +83,11 @@ export interface SimulatorOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Fault active at start; default `{ kind: 'none' }`. */
   readonly fault?: Fault;
+  /**
+   * Words of the partial answer repeated at the start of a continuation, as real models sometimes do; default 0.
+   * See {@link continuationOf} in generate.ts for what counts as a continuation request.
+   */
+  readonly continuationRepeatWords?: number;
 }
 
 /** One served request, as listed in {@link SimulatorStats.recent}. */

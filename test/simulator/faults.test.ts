@@ -52,6 +52,14 @@ describe('parseFault', () => {
     ],
     [{ kind: 'error500' }, { kind: 'error500' }],
     [{ kind: 'reset-midstream' }, { kind: 'reset-midstream' }],
+    [
+      { kind: 'reset-midstream', afterChunks: 20 },
+      { kind: 'reset-midstream', afterChunks: 20 },
+    ],
+    [
+      { kind: 'stall', afterChunks: 0 },
+      { kind: 'stall', afterChunks: 0 },
+    ],
   ])('accepts %j as %j', (input, fault) => {
     expect(parseFault(input)).toEqual({ ok: true, fault });
   });
@@ -64,6 +72,8 @@ describe('parseFault', () => {
     [{ kind: 'throttle', retryAfterMs: -1 }],
     [{ kind: 'latency', latencyMs: '5' }],
     [{ kind: 'outage', mode: 'slow' }],
+    [{ kind: 'reset-midstream', afterChunks: 1.5 }],
+    [{ kind: 'stall', afterChunks: -1 }],
   ])('rejects %j with a message showing an example', (input) => {
     const parsed = parseFault(input);
     expect(parsed.ok).toBe(false);
@@ -219,11 +229,60 @@ describe('simulator faults', () => {
     expect(received.filter((content) => content !== '')).toHaveLength(2);
   });
 
-  it('drops a non-streamed call without an answer on reset-midstream', async () => {
+  it.each([1, 5, 20])('breaks a streamed answer after %i content chunks when asked', async (afterChunks) => {
+    const s = await start({ fault: { kind: 'reset-midstream', afterChunks } });
+    const stream = await client(s).chat.completions.create({ model: 'gpt-4o', messages: hello, stream: true });
+    const received: string[] = [];
+    const iterate = async () => {
+      for await (const chunk of stream) received.push(chunk.choices[0]?.delta?.content ?? '');
+    };
+    await expect(iterate()).rejects.toThrow();
+    expect(received.filter((content) => content !== '')).toHaveLength(afterChunks);
+  });
+
+  it('breaks a non-streamed call while its body is being read on reset-midstream', async () => {
     const s = await start({ fault: { kind: 'reset-midstream' } });
-    await expect(client(s).chat.completions.create({ model: 'gpt-4o', messages: hello })).rejects.toBeInstanceOf(
-      OpenAI.APIConnectionError,
+    const response = await fetch(`${s.url}${V1}`, {
+      method: 'POST',
+      headers: { 'api-key': 'simulator-key' },
+      body: JSON.stringify({ model: 'gpt-4o', messages: hello }),
+    });
+    expect(response.status).toBe(200);
+    const { text, error } = await readUntilError(response);
+    expect(error).toBeDefined();
+    expect(text.startsWith('{')).toBe(true);
+    expect(() => JSON.parse(text) as unknown).toThrow();
+    // The openai client has the status and headers by then: the break surfaces as fetch's own error, not as
+    // an APIConnectionError, and the backend must fail over on it all the same.
+    await expect(client(s).chat.completions.create({ model: 'gpt-4o', messages: hello })).rejects.toThrow(
+      'terminated',
     );
+  });
+
+  it('goes silent after the given chunks on stall, keeping the connection open until the client leaves', async () => {
+    const s = await start({ fault: { kind: 'stall', afterChunks: 3 } });
+    const controller = new AbortController();
+    const response = await fetch(`${s.url}${V1}`, {
+      method: 'POST',
+      headers: { 'api-key': 'simulator-key' },
+      body: JSON.stringify({ model: 'gpt-4o', messages: hello, stream: true }),
+      signal: controller.signal,
+    });
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    // Read until the third content chunk is in; the stream then sends nothing more.
+    while (sseData(text).filter((d) => d.includes('"content":"')).length < 3) {
+      const { value } = await reader.read();
+      text += decoder.decode(value as Uint8Array, { stream: true });
+    }
+    const next = reader.read().then(
+      () => 'data',
+      () => 'aborted',
+    );
+    controller.abort();
+    expect(await next).toBe('aborted');
+    expect(sseData(text).some((d) => d.includes('finish_reason":"stop'))).toBe(false);
   });
 });
 
