@@ -297,13 +297,15 @@ describe('the demo page in headless Chromium', () => {
 });
 
 describe('GET /api/web/{*path}', () => {
-  it('serves the page without a key, uncached, and redirects /api/web to /api/web/', async () => {
+  it('serves the page and its icon without a key, uncached, and redirects /api/web to /api/web/', async () => {
     const index = await fetch(`${backend.host.url}/api/web/`);
     expect(index.status).toBe(200);
     expect(index.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(index.headers.get('cache-control')).toBe('no-cache');
     const script = await fetch(`${backend.host.url}/api/web/chat.js`);
     expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    const icon = await fetch(`${backend.host.url}/api/web/favicon.svg`);
+    expect(icon.headers.get('content-type')).toBe('image/svg+xml');
     const bare = await fetch(`${backend.host.url}/api/web`, { redirect: 'manual' });
     expect(bare.status).toBe(301);
     expect(new URL(bare.headers.get('location') ?? '', `${backend.host.url}/api/web`).pathname).toBe('/api/web/');
