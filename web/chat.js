@@ -40,13 +40,16 @@ async function ask(question) {
   messages.push({ role: 'user', content: question });
   addMessage('user', question);
   const bubble = addMessage('assistant', '');
+  showRegion(undefined); // until this answer says where it came from
   sendButton.disabled = true;
   try {
-    const answer = await streamAnswer((text) => (bubble.textContent += text));
+    const answer = await streamAnswer((text) => appendText(bubble, text));
     messages.push({ role: 'assistant', content: answer });
   } catch (error) {
     if (bubble.textContent === '') bubble.remove();
-    addMessage('error', error.message);
+    // A region shown by the response headers before the stream broke did not answer after all.
+    showRegion(undefined);
+    addMessage('error', error.message).title = error.detail ?? '';
     messages.pop(); // let the user ask again
   } finally {
     sendButton.disabled = false;
@@ -59,13 +62,13 @@ async function streamAnswer(onText) {
   const headers = { 'content-type': 'application/json' };
   if (keyInput.value !== '') headers['x-functions-key'] = keyInput.value;
   const response = await fetch(STREAM_URL, { method: 'POST', headers, body: JSON.stringify({ messages }) });
-  if (!response.ok) throw new Error(await errorMessage(response));
+  if (!response.ok) throw await responseError(response, headers['x-functions-key'] !== undefined);
   showRegion(response.headers.get('x-chat-region')); // absent when the stream started with keep-alives
 
   let answer = '';
   for await (const line of jsonLines(response.body)) {
     const frame = JSON.parse(line);
-    if (frame.error) throw new Error(frame.error.message);
+    if (frame.error) throw withDetail(new Error(frame.error.message), frame.error);
     if (frame.delta?.content) {
       answer += frame.delta.content;
       onText(frame.delta.content);
@@ -90,27 +93,69 @@ async function* jsonLines(body) {
   if (buffered.trim() !== '') yield buffered;
 }
 
-/** Every error from the backend has the body {"error": {"code", "message", "requestId"}}. */
-async function errorMessage(response) {
-  if (response.status === 401) return 'The backend needs a function key (x-functions-key). Check the key field.';
-  try {
-    const { error } = await response.json();
-    const retry = response.headers.get('retry-after');
-    return `${error.message}${retry ? ` Try again in ${retry} s.` : ''} (${error.code})`;
-  } catch {
-    return `The backend answered ${response.status}.`;
+/**
+ * The error to show for a failed response. Error bodies are {"error": {"code", "message", "requestId"}}; the
+ * local host's 401 may have no body at all, so whether the key is missing or wrong is decided by whether one
+ * was sent, not by the body.
+ */
+async function responseError(response, keySent) {
+  const body = await response.json().catch(() => undefined);
+  const error = body?.error;
+  if (response.status === 401) {
+    const message = keySent
+      ? 'The function key was rejected. Check the key field (x-functions-key).'
+      : 'The backend needs a function key (x-functions-key). Enter it in the key field.';
+    return withDetail(new Error(message), error);
   }
+  if (typeof error?.message !== 'string') return new Error(`The backend answered ${response.status}.`);
+  return withDetail(new Error(withRetryTime(error.message, retryAfterSeconds(response))), error);
 }
 
+/**
+ * The server's message with one sentence about when to retry. Its own ("Try again shortly.", "Retry after
+ * the time in Retry-After.") is vague, so it gives way to the Retry-After header's time when there is one.
+ */
+function withRetryTime(message, seconds) {
+  if (seconds === undefined) return message;
+  const rest = message.replace(/\s*\b(?:try again|retry)\b[^.]*\.?\s*$/i, '');
+  return `${rest} Try again in ${seconds} s.`.trim();
+}
+
+/** Retry-After in whole seconds (it is a number of seconds or an HTTP date), or undefined. */
+function retryAfterSeconds(response) {
+  const value = response.headers.get('retry-after')?.trim();
+  if (!value) return undefined;
+  const seconds = /^\d+$/.test(value) ? Number(value) : (Date.parse(value) - Date.now()) / 1000;
+  return Number.isFinite(seconds) ? Math.max(1, Math.ceil(seconds)) : undefined;
+}
+
+/** Keeps the error's code and request id (for a tooltip: what support needs, not what a reader needs). */
+function withDetail(error, body) {
+  if (body?.code) error.detail = `${body.code}${body.requestId ? `, request ${body.requestId}` : ''}`;
+  return error;
+}
+
+/** Shows the region that answered; undefined shows none. */
 function showRegion(region) {
-  if (region) regionBadge.textContent = `region: ${region}`;
+  regionBadge.textContent = `region: ${region ?? '-'}`;
 }
 
+/** Adds a message at the end of the list and scrolls to it: the reader just asked, so follow along. */
 function addMessage(kind, text) {
   const element = document.createElement('div');
   element.className = `message ${kind}`;
   element.textContent = text;
   messagesBox.append(element);
-  element.scrollIntoView({ block: 'end' });
+  messagesBox.scrollTop = messagesBox.scrollHeight;
   return element;
+}
+
+/**
+ * Adds streamed text to a message, keeping the newest text in view if the list was at its end; a reader
+ * who scrolled up to reread something is left where they are.
+ */
+function appendText(element, text) {
+  const atEnd = messagesBox.scrollHeight - messagesBox.scrollTop - messagesBox.clientHeight < 32;
+  element.textContent += text;
+  if (atEnd) messagesBox.scrollTop = messagesBox.scrollHeight;
 }
