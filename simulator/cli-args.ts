@@ -5,7 +5,8 @@ import { LATENCY_PRESETS } from './types';
 /** Usage text of the simulator command line. */
 export const USAGE =
   'Usage: simulator [--port 7081] [--host 127.0.0.1] [--region eastus2] [--latency none|realistic] [--api-key KEY]\n' +
-  '                 [--bearer accept|no-role] [--local-auth-disabled] [--rpm N] [--tpm N]';
+  '                 [--bearer accept|no-role] [--local-auth-disabled] [--rpm N] [--tpm N]\n' +
+  '                 [--continuation-repeat-words N]';
 
 /** Result of {@link parseCliArgs}: options to start with, `help`, or an error message. */
 export type CliArgs =
@@ -29,6 +30,7 @@ export function parseCliArgs(args: readonly string[]): CliArgs {
         'local-auth-disabled': { type: 'boolean', default: false },
         rpm: { type: 'string' },
         tpm: { type: 'string' },
+        'continuation-repeat-words': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -44,7 +46,7 @@ export function parseCliArgs(args: readonly string[]): CliArgs {
     return { kind: 'error', message: '--bearer must be accept or no-role' };
   }
   const numbers: Record<string, number> = {};
-  for (const flag of ['port', 'rpm', 'tpm'] as const) {
+  for (const flag of ['port', 'rpm', 'tpm', 'continuation-repeat-words'] as const) {
     const text = values[flag];
     if (text === undefined) continue;
     const value = Number(text);
@@ -53,10 +55,12 @@ export function parseCliArgs(args: readonly string[]): CliArgs {
     }
     numbers[flag] = value;
   }
+  const { 'continuation-repeat-words': continuationRepeatWords, ...limits } = numbers;
   return {
     kind: 'start',
     options: {
-      ...numbers,
+      ...limits,
+      ...(continuationRepeatWords === undefined ? {} : { continuationRepeatWords }),
       host: values.host,
       region: values.region,
       latency: values.latency as LatencyPreset,

@@ -33,10 +33,13 @@ describe('parseCliArgs', () => {
       '10',
       '--tpm',
       '1000',
+      '--continuation-repeat-words',
+      '3',
     ]);
     expect(parsed).toEqual({
       kind: 'start',
       options: {
+        continuationRepeatWords: 3,
         port: 7082,
         host: '127.0.0.1',
         region: 'swedencentral',

@@ -254,9 +254,7 @@ describe('simulator faults', () => {
     expect(() => JSON.parse(text) as unknown).toThrow();
     // The openai client has the status and headers by then: the break surfaces as fetch's own error, not as
     // an APIConnectionError, and the backend must fail over on it all the same.
-    await expect(client(s).chat.completions.create({ model: 'gpt-4o', messages: hello })).rejects.toThrow(
-      'terminated',
-    );
+    await expect(client(s).chat.completions.create({ model: 'gpt-4o', messages: hello })).rejects.toThrow('terminated');
   });
 
   it('goes silent after the given chunks on stall, keeping the connection open until the client leaves', async () => {
