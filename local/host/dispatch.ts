@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
+import { invocationFailed, requestIdOf, sendHostError } from './answers';
 import type { HeaderMap } from './cors';
 import type { FunctionAppState } from './coreApi';
 import { invokeFunction } from './invoke';
@@ -54,6 +55,7 @@ export async function dispatch(dispatcher: Dispatcher, call: Invocation): Promis
       req: call.req,
       res: call.res,
       extraHeaders: call.corsHeaders,
+      requestId: requestIdOf(call.req.headers),
       invoke: () => invokeFunction(dispatcher.app, route.fn, toHttpInvocationRequest(rpcInput)),
     });
     log.finished(outcome.error);
@@ -88,7 +90,8 @@ async function invokeBuffered(dispatcher: Dispatcher, { call, rpcInput, log }: B
     res.writeHead(result.status, { ...result.headers, ...corsHeaders }).end(result.body);
   } catch (err) {
     log.finished(err);
-    if (!res.destroyed) res.writeHead(500, corsHeaders).end();
+    if (!res.destroyed)
+      sendHostError(res, invocationFailed, { requestId: requestIdOf(req.headers), headers: corsHeaders });
   }
 }
 

@@ -3,6 +3,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { invocationFailed, refusalError, requestIdOf, sendHostError } from './answers';
 import { dispatch, type Dispatcher } from './dispatch';
 import { admit, type GatePolicy } from './gate';
 import { errorText } from './logger';
@@ -28,7 +29,7 @@ export function createHostServer(options: HostServerOptions): HostServer {
   const server = http.createServer({ noDelay: true }, (req, res) => {
     handleRequest(options, req, res).catch((err: unknown) => {
       options.dispatcher.logger.error(`Unhandled error while serving ${req.method} ${req.url}: ${errorText(err)}`);
-      if (!res.headersSent) res.writeHead(500).end();
+      if (!res.headersSent) sendHostError(res, invocationFailed, { requestId: requestIdOf(req.headers), headers: {} });
       else res.destroy();
     });
   });
@@ -59,10 +60,12 @@ async function handleRequest(
       req.resume();
       res.writeHead(204, admission.headers).end();
       return;
-    case 'refused':
+    case 'refused': {
       req.resume();
-      res.writeHead(admission.reason === 'no-route' ? 404 : 401, admission.corsHeaders).end();
+      const error = refusalError({ ...admission, method, pathname: url.pathname });
+      sendHostError(res, error, { requestId: requestIdOf(req.headers), headers: admission.corsHeaders });
       return;
+    }
     case 'admitted':
       await dispatch(options.dispatcher, {
         req,

@@ -64,14 +64,19 @@ describe('startLocalHost (HTTP streaming through the library proxy)', () => {
   });
 
   it('answers 404 for unknown routes and wrong methods without invoking anything', async () => {
-    expect((await fetch(`${host.url}/api/missing`)).status).toBe(404);
+    const missing = await fetch(`${host.url}/api/missing`);
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ error: { code: 'not_found' } });
     expect((await fetch(`${host.url}/api/stream`, { method: 'DELETE' })).status).toBe(404);
   });
 
-  it('answers 500 with an empty body when the handler throws', async () => {
-    const res = await fetch(`${host.url}/api/boom`);
+  it('answers 500 internal_error in the error body when the handler throws', async () => {
+    const res = await fetch(`${host.url}/api/boom`, { headers: { 'x-request-id': 'boom-1' } });
     expect(res.status).toBe(500);
-    expect(await res.text()).toBe('');
+    expect(res.headers.get('x-request-id')).toBe('boom-1');
+    expect(await res.json()).toEqual({
+      error: { code: 'internal_error', message: expect.stringContaining('failed'), requestId: 'boom-1' },
+    });
   });
 
   it('adds the CORS origin header to streamed responses', async () => {
