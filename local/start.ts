@@ -5,7 +5,8 @@
  * embedded default, and environment variables win over both (as with `func start`).
  */
 import { startSimulator, type LatencyPreset, type RunningSimulator } from '../simulator';
-import { applySettingsToEnv, loadLocalSettings, startLocalHost } from './host';
+import { applySettingsToEnv, loadLocalSettings, startLocalHost, type LocalHost, type LocalSettings } from './host';
+import { apiPortUse, bindPort, simulatorPortUse, type SimulatorPort, type SimulatorReason } from './port-in-use';
 
 /** The key `npm start` enforces on chat endpoints when no other is configured. */
 export const EMBEDDED_FUNCTION_KEY = 'local-dev-key';
@@ -23,71 +24,85 @@ async function main(): Promise<void> {
   const settings = loadLocalSettings(cwd);
   applySettingsToEnv(settings.values);
 
-  // The embedded default: two simulated regions, unless the settings point at real ones
-  // (CHAT_REGIONS set and CHAT_SIMULATOR not "true").
   const simulatorsOnly = process.argv.includes('--simulators-only');
-  const simulators: RunningSimulator[] = [];
-  if (process.env.CHAT_REGIONS === undefined || process.env.CHAT_SIMULATOR === 'true' || simulatorsOnly) {
-    const latency = (process.env.SIMULATOR_LATENCY ?? 'realistic') as LatencyPreset;
-    const regions = [
-      { name: 'eastus2', port: number('SIMULATOR_PRIMARY_PORT', 7081) },
-      { name: 'swedencentral', port: number('SIMULATOR_SECONDARY_PORT', 7082) },
-    ];
-    for (const region of regions) {
-      simulators.push(
-        await startSimulator({
-          port: region.port,
-          host: '127.0.0.1',
-          region: region.name,
-          apiKey: SIMULATOR_KEY,
-          latency,
-        }),
-      );
-    }
-    process.env.CHAT_REGIONS ??= JSON.stringify(
-      regions.map((r, i) => ({
-        name: r.name,
-        endpoint: `${simulators[i]?.url ?? ''}/`,
-        deployments: { 'gpt-4o': 'gpt-4o', 'gpt-4o-mini': 'gpt-4o-mini' },
-      })),
-    );
-    process.env.CHAT_AUTH_MODE ??= 'api-key';
-    process.env.AZURE_OPENAI_API_KEY ??= SIMULATOR_KEY;
-    for (const sim of simulators)
-      console.log(`Simulated Azure OpenAI region ${sim.region} at ${sim.url} (faults: POST ${sim.url}/_sim/fault)`);
-  }
+  const reason = simulatorReason(simulatorsOnly);
+  const simulators = reason === undefined ? [] : await startSimulators(reason);
   const stopSimulators = () => Promise.all(simulators.map((s) => s.close()));
   if (simulatorsOnly) {
     // For `func start` users: the simulated regions alone, on the ports local.settings.json.example names.
     onExit(stopSimulators);
     return;
   }
-
   const functionKeys = (process.env.LOCAL_FUNCTION_KEYS ?? EMBEDDED_FUNCTION_KEY)
     .split(',')
     .map((k) => k.trim())
     .filter(Boolean);
-  const host = await startLocalHost({
-    cwd,
-    port: number('PORT', settings.port ?? 7071),
-    host: process.env.HOST ?? '127.0.0.1',
-    functionKeys,
-    ...(settings.cors ? { cors: settings.cors } : {}),
-  });
-  console.log(`\nChat backend at ${host.url}/api`);
-  for (const f of host.functions)
-    console.log(`  ${f.methods.join(',').padEnd(9)} ${host.url}${f.route}  (${f.authLevel})`);
-  console.log(`\nFunction key for chat endpoints: x-functions-key: ${functionKeys[0] ?? '(none)'}`);
-  const web = host.functions.find((f) => f.name === 'web-get');
-  if (web) console.log(`Demo chat page: ${host.url}${web.route.replace('{*path}', '')}`);
-  console.log(
-    `Try: curl -N ${host.url}/api/chat/stream -H "x-functions-key: ${functionKeys[0] ?? ''}" -H "content-type: application/json" -d '{"messages":[{"role":"user","content":"Hello"}]}'`,
-  );
-
+  const host = await startApiHost(cwd, settings, functionKeys);
+  printWelcome(host, functionKeys[0]);
   onExit(async () => {
     await host.close();
     await stopSimulators();
   });
+}
+
+/**
+ * Why `npm start` runs the simulated regions, or undefined when it does not: the embedded default runs them unless
+ * the settings name real regions (CHAT_REGIONS set and CHAT_SIMULATOR not "true").
+ */
+function simulatorReason(simulatorsOnly: boolean): SimulatorReason | undefined {
+  if (simulatorsOnly) return 'simulators-only';
+  if (process.env.CHAT_REGIONS === undefined) return 'no-regions-configured';
+  return process.env.CHAT_SIMULATOR === 'true' ? 'simulator-forced' : undefined;
+}
+
+async function startSimulators(reason: SimulatorReason): Promise<RunningSimulator[]> {
+  const latency = (process.env.SIMULATOR_LATENCY ?? 'realistic') as LatencyPreset;
+  const regions: SimulatorPort[] = [
+    { region: 'eastus2', port: number('SIMULATOR_PRIMARY_PORT', 7081), setting: 'SIMULATOR_PRIMARY_PORT' },
+    { region: 'swedencentral', port: number('SIMULATOR_SECONDARY_PORT', 7082), setting: 'SIMULATOR_SECONDARY_PORT' },
+  ];
+  const simulators: RunningSimulator[] = [];
+  for (const r of regions) {
+    const options = { port: r.port, host: '127.0.0.1', region: r.region, apiKey: SIMULATOR_KEY, latency };
+    simulators.push(await bindPort(simulatorPortUse(r, reason), () => startSimulator(options)));
+  }
+  process.env.CHAT_REGIONS ??= JSON.stringify(
+    simulators.map((sim) => ({
+      name: sim.region,
+      endpoint: `${sim.url}/`,
+      deployments: { 'gpt-4o': 'gpt-4o', 'gpt-4o-mini': 'gpt-4o-mini' },
+    })),
+  );
+  process.env.CHAT_AUTH_MODE ??= 'api-key';
+  process.env.AZURE_OPENAI_API_KEY ??= SIMULATOR_KEY;
+  for (const sim of simulators)
+    console.log(`Simulated Azure OpenAI region ${sim.region} at ${sim.url} (faults: POST ${sim.url}/_sim/fault)`);
+  return simulators;
+}
+
+function startApiHost(cwd: string, settings: LocalSettings, functionKeys: readonly string[]): Promise<LocalHost> {
+  const port = number('PORT', settings.port ?? 7071);
+  return bindPort(apiPortUse(port), () =>
+    startLocalHost({
+      cwd,
+      port,
+      host: process.env.HOST ?? '127.0.0.1',
+      functionKeys,
+      ...(settings.cors ? { cors: settings.cors } : {}),
+    }),
+  );
+}
+
+function printWelcome(host: LocalHost, functionKey: string | undefined): void {
+  console.log(`\nChat backend at ${host.url}/api`);
+  for (const f of host.functions)
+    console.log(`  ${f.methods.join(',').padEnd(9)} ${host.url}${f.route}  (${f.authLevel})`);
+  console.log(`\nFunction key for chat endpoints: x-functions-key: ${functionKey ?? '(none)'}`);
+  const web = host.functions.find((f) => f.name === 'web-get');
+  if (web) console.log(`Demo chat page: ${host.url}${web.route.replace('{*path}', '')}`);
+  console.log(
+    `Try: curl -N ${host.url}/api/chat/stream -H "x-functions-key: ${functionKey ?? ''}" -H "content-type: application/json" -d '{"messages":[{"role":"user","content":"Hello"}]}'`,
+  );
 }
 
 function onExit(cleanup: () => Promise<unknown>): void {
@@ -96,6 +111,8 @@ function onExit(cleanup: () => Promise<unknown>): void {
   process.once('SIGTERM', stop);
 }
 
+// One line and a non-zero exit code, no stack trace: these are a developer's set-up problems (a taken port,
+// a bad setting), and each error here says what to do.
 main().catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);
   process.exit(1);

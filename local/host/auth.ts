@@ -32,6 +32,14 @@ export function isAuthorized(level: AuthLevel, key: string | undefined, policy: 
   return level === 'function' && policy.functionKeys.some((k) => safeEqual(key, k));
 }
 
+/** Why a request may not pass: no key at all, or a key that is not accepted; undefined when it may pass. */
+export type KeyRefusal = 'missing' | 'rejected';
+
+export function keyRefusal(level: AuthLevel, key: string | undefined, policy: KeyPolicy): KeyRefusal | undefined {
+  if (isAuthorized(level, key, policy)) return undefined;
+  return key === undefined ? 'missing' : 'rejected';
+}
+
 function safeEqual(a: string, b: string): boolean {
   const left = Buffer.from(a);
   const right = Buffer.from(b);

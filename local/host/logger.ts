@@ -21,3 +21,8 @@ export const silentLogger: LocalHostLogger = {
   warn: () => undefined,
   error: () => undefined,
 };
+
+/** An error for a log line: the stack when there is one (this is a developer's console), else the text. */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
+}

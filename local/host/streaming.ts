@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { invocationFailed, sendHostError } from './answers';
 import type { HeaderMap } from './cors';
 import type { InvocationOutcome } from './invoke';
 
@@ -11,6 +12,8 @@ export interface ForwardOptions {
   readonly res: http.ServerResponse;
   /** Added to the client response (CORS). */
   readonly extraHeaders: HeaderMap;
+  /** For the host's own error answer when the invocation fails before anything was sent. */
+  readonly requestId: string;
   /** Runs the invocation; the library pairs it with the proxied request by invocation id. */
   readonly invoke: () => Promise<InvocationOutcome>;
 }
@@ -73,11 +76,12 @@ export async function forwardToLibraryProxy(options: ForwardOptions): Promise<Fo
   try {
     outcome = await options.invoke();
   } catch (error) {
-    // The library never answers the proxied request of a failed invocation: 500 with an empty body if nothing
-    // was sent yet, else cut the connection so the client sees a truncated response rather than a clean end.
+    // The library never answers the proxied request of a failed invocation: the host's 500 if nothing was sent
+    // yet, else cut the connection so the client sees a truncated response rather than a clean end.
     upstream.destroy();
-    if (!res.headersSent && !res.destroyed) res.writeHead(500, options.extraHeaders).end();
-    else res.destroy();
+    if (!res.headersSent && !res.destroyed) {
+      sendHostError(res, invocationFailed, { requestId: options.requestId, headers: options.extraHeaders });
+    } else res.destroy();
     return { error };
   }
 

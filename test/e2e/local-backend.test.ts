@@ -25,6 +25,7 @@ describe('the backend on the local host', () => {
         'POST /api/chat/stream function',
         'POST /api/v1/chat/completions function',
         'GET /api/web/{*path} anonymous',
+        'GET,POST,PUT,PATCH,DELETE,HEAD,OPTIONS /api/{*path} anonymous',
       ].sort(),
     );
   });

@@ -27,6 +27,16 @@ afterAll(async () => {
   await host?.close();
 });
 
+interface ErrorFields {
+  readonly code: string;
+  readonly message: string;
+  readonly requestId: string;
+}
+
+async function errorOf(res: Response): Promise<ErrorFields> {
+  return ((await res.json()) as { error: ErrorFields }).error;
+}
+
 describe('startLocalHost (non-streaming)', () => {
   it('registers every function of every file matched by the glob entry', () => {
     expect(host.functions.map((f) => f.name).sort()).toEqual([
@@ -77,13 +87,23 @@ describe('startLocalHost (non-streaming)', () => {
     expect((await fetch(`${host.url}/api/items/1`, { method: 'DELETE' })).status).toBe(200);
     const wrongMethod = await fetch(`${host.url}/api/items/1`, { method: 'PUT' });
     expect(wrongMethod.status).toBe(404);
-    expect(await wrongMethod.text()).toBe('');
+    expect(await errorOf(wrongMethod)).toMatchObject({ code: 'not_found', message: expect.stringContaining('PUT') });
   });
 
-  it('answers 404 with an empty body for an unknown route', async () => {
-    const res = await fetch(`${host.url}/api/nope`);
+  it.each(['GET', 'POST'])('answers %s on an unknown route with 404 not_found in the error body', async (method) => {
+    const res = await fetch(`${host.url}/api/nope?code=fn-key`, {
+      method,
+      ...(method === 'POST' ? { body: '{}' } : {}),
+    });
     expect(res.status).toBe(404);
-    expect(await res.text()).toBe('');
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    const error = await errorOf(res);
+    expect(error).toEqual({
+      code: 'not_found',
+      message: `No function matches ${method} /api/nope: check the route and the method.`,
+      requestId: res.headers.get('x-request-id'),
+    });
+    expect(error.message).not.toContain('fn-key');
   });
 
   it('round-trips a JSON body with status, headers and cookies', async () => {
@@ -99,9 +119,7 @@ describe('startLocalHost (non-streaming)', () => {
   });
 
   it('requires a function key for function-level functions, from the header or the code query parameter', async () => {
-    const missing = await fetch(`${host.url}/api/secure`);
-    expect(missing.status).toBe(401);
-    expect(await missing.text()).toBe('');
+    expect((await fetch(`${host.url}/api/secure`)).status).toBe(401);
     expect((await fetch(`${host.url}/api/secure`, { headers: { 'x-functions-key': 'wrong' } })).status).toBe(401);
 
     const byHeader = await fetch(`${host.url}/api/secure`, { headers: { 'x-functions-key': 'fn-key' } });
@@ -112,17 +130,49 @@ describe('startLocalHost (non-streaming)', () => {
     expect(byMaster.status).toBe(200);
   });
 
+  it('answers 401 unauthorized saying the key is missing, with the request id the caller sent', async () => {
+    const res = await fetch(`${host.url}/api/secure`, { headers: { 'x-request-id': 'req-42' } });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(res.headers.get('x-request-id')).toBe('req-42');
+    expect(await errorOf(res)).toEqual({
+      code: 'unauthorized',
+      message: 'This endpoint needs a function key: send it in the x-functions-key header or the code query parameter.',
+      requestId: 'req-42',
+    });
+  });
+
+  it('answers 401 unauthorized saying the key was rejected, with a new request id when none was sent', async () => {
+    const res = await fetch(`${host.url}/api/secure?code=wrong`);
+    expect(res.status).toBe(401);
+    const error = await errorOf(res);
+    expect(error).toMatchObject({
+      code: 'unauthorized',
+      message: expect.stringMatching(/^The function key was rejected: /),
+    });
+    expect(error.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(res.headers.get('x-request-id')).toBe(error.requestId);
+    expect(error.message).not.toContain('wrong');
+  });
+
   it('accepts only the master key for admin-level functions', async () => {
-    expect((await fetch(`${host.url}/api/admin/ping?code=fn-key`)).status).toBe(401);
+    const functionKey = await fetch(`${host.url}/api/admin/ping?code=fn-key`);
+    expect(functionKey.status).toBe(401);
+    expect((await errorOf(functionKey)).message).toBe(
+      'The function key was rejected: this endpoint takes only the master key.',
+    );
     const res = await fetch(`${host.url}/api/admin/ping`, { headers: { 'x-functions-key': 'master-key' } });
     expect(res.status).toBe(200);
     expect(await res.text()).toBe('pong');
   });
 
-  it('answers 500 with an empty body when the handler throws', async () => {
-    const res = await fetch(`${host.url}/api/boom`);
+  it('answers 500 internal_error in the error body when the handler throws, without its exception', async () => {
+    const res = await fetch(`${host.url}/api/boom`, { headers: { origin: 'http://app.example' } });
     expect(res.status).toBe(500);
-    expect(await res.text()).toBe('');
+    expect(res.headers.get('access-control-allow-origin')).toBe('http://app.example');
+    const error = await errorOf(res);
+    expect(error).toMatchObject({ code: 'internal_error', requestId: res.headers.get('x-request-id') });
+    expect(error.message).not.toContain('kaboom');
   });
 
   it('runs appStart at startup and pre/postInvocation hooks around each invocation with shared hookData', async () => {

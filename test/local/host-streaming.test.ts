@@ -1,18 +1,28 @@
+import diagnosticsChannel from 'node:diagnostics_channel';
 import * as http from 'node:http';
+import type * as net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger, startLocalHost, type LocalHost } from '../../local/host';
 import { signal } from './fixtures/signals';
 
 // The fixture calls app.setup({ enableHttpStream: true }), which is process-global: this file owns that host.
 let host: LocalHost;
+// Every server that starts listening while the host starts: its own and the library's proxy.
+const startedServers: net.Server[] = [];
 
 beforeAll(async () => {
-  host = await startLocalHost({
-    entry: 'test/local/fixtures/streaming/app.ts',
-    port: 0,
-    cors: { allowedOrigins: ['*'] },
-    logger: silentLogger,
-  });
+  const record = (message: unknown) => startedServers.push((message as { server: net.Server }).server);
+  diagnosticsChannel.subscribe('tracing:net.server.listen:asyncEnd', record);
+  try {
+    host = await startLocalHost({
+      entry: 'test/local/fixtures/streaming/app.ts',
+      port: 0,
+      cors: { allowedOrigins: ['*'] },
+      logger: silentLogger,
+    });
+  } finally {
+    diagnosticsChannel.unsubscribe('tracing:net.server.listen:asyncEnd', record);
+  }
 });
 
 afterAll(async () => {
@@ -54,14 +64,19 @@ describe('startLocalHost (HTTP streaming through the library proxy)', () => {
   });
 
   it('answers 404 for unknown routes and wrong methods without invoking anything', async () => {
-    expect((await fetch(`${host.url}/api/missing`)).status).toBe(404);
+    const missing = await fetch(`${host.url}/api/missing`);
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ error: { code: 'not_found' } });
     expect((await fetch(`${host.url}/api/stream`, { method: 'DELETE' })).status).toBe(404);
   });
 
-  it('answers 500 with an empty body when the handler throws', async () => {
-    const res = await fetch(`${host.url}/api/boom`);
+  it('answers 500 internal_error in the error body when the handler throws', async () => {
+    const res = await fetch(`${host.url}/api/boom`, { headers: { 'x-request-id': 'boom-1' } });
     expect(res.status).toBe(500);
-    expect(await res.text()).toBe('');
+    expect(res.headers.get('x-request-id')).toBe('boom-1');
+    expect(await res.json()).toEqual({
+      error: { code: 'internal_error', message: expect.stringContaining('failed'), requestId: 'boom-1' },
+    });
   });
 
   it('adds the CORS origin header to streamed responses', async () => {
@@ -93,5 +108,12 @@ describe('startLocalHost (HTTP streaming through the library proxy)', () => {
     const res = await fetch(`${host.url}/api/things/9`);
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ id: '9' });
+  });
+
+  it('closes its own server and the library proxy server on close, leaving nothing listening', async () => {
+    expect(startedServers.filter((s) => s.listening)).toHaveLength(2);
+    await host.close();
+    expect(startedServers.filter((s) => s.listening)).toHaveLength(0);
+    await expect(fetch(`${host.url}/api/things/1`)).rejects.toThrow();
   });
 });

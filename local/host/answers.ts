@@ -1,0 +1,87 @@
+/**
+ * The host's own answers (no function ran, or the function failed) in the backend's one error body:
+ * `{"error": {"code", "message", "requestId"}}` with `x-request-id`, so clients never see an empty 401 or 404
+ * (the OpenAI SDKs print those as "401 status code (no body)").
+ */
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { requestIdFrom } from '../../shared/http/request-id';
+import type { ErrorBody } from '../../shared/http/responses';
+import type { HeaderMap } from './cors';
+import type { Refusal } from './gate';
+import type { HttpRoute } from './routeTable';
+
+export interface HostError {
+  readonly status: 401 | 404 | 500;
+  readonly code: 'unauthorized' | 'not_found' | 'internal_error';
+  readonly message: string;
+}
+
+export interface RefusedRequest {
+  readonly reason: Refusal;
+  /** The function whose key check failed; undefined when no route matched. */
+  readonly route: HttpRoute | undefined;
+  readonly method: string;
+  /** The path only: the query may carry a key (`?code=`), which never goes into an answer. */
+  readonly pathname: string;
+}
+
+export const invocationFailed: HostError = {
+  status: 500,
+  code: 'internal_error',
+  message:
+    "The function failed without answering; the host's log shows the error. Quote the request id when you report it.",
+};
+
+export function refusalError(refused: RefusedRequest): HostError {
+  switch (refused.reason) {
+    case 'no-route':
+      return {
+        status: 404,
+        code: 'not_found',
+        message: `No function matches ${refused.method} ${refused.pathname}: check the route and the method.`,
+      };
+    case 'missing':
+      return {
+        status: 401,
+        code: 'unauthorized',
+        message:
+          'This endpoint needs a function key: send it in the x-functions-key header or the code query parameter.',
+      };
+    case 'rejected':
+      return {
+        status: 401,
+        code: 'unauthorized',
+        message:
+          refused.route?.info.authLevel === 'admin'
+            ? 'The function key was rejected: this endpoint takes only the master key.'
+            : 'The function key was rejected: it is none of the keys this host accepts (npm start prints the one it takes).',
+      };
+  }
+}
+
+/** The caller's `x-request-id` when it is a sane token, else a new one (the rule the app's functions follow). */
+export function requestIdOf(headers: IncomingHttpHeaders): string {
+  return requestIdFrom({
+    get: (name) => {
+      const value = headers[name];
+      return (Array.isArray(value) ? value[0] : value) ?? null;
+    },
+  });
+}
+
+export interface ErrorAnswer {
+  readonly requestId: string;
+  /** Added to the answer (CORS). */
+  readonly headers: HeaderMap;
+}
+
+export function sendHostError(res: ServerResponse, error: HostError, answer: ErrorAnswer): void {
+  const body: ErrorBody = { error: { code: error.code, message: error.message, requestId: answer.requestId } };
+  res
+    .writeHead(error.status, {
+      ...answer.headers,
+      'content-type': 'application/json; charset=utf-8',
+      'x-request-id': answer.requestId,
+    })
+    .end(JSON.stringify(body));
+}

@@ -1,0 +1,130 @@
+/**
+ * Runs an admitted request's function, as the Functions host and worker do: through the library's HTTP proxy when
+ * the app enabled streaming, else with the whole body in the invocation request. Logs one Executing and one
+ * Executed line per invocation, like `func start`.
+ */
+import { randomUUID } from 'node:crypto';
+import type http from 'node:http';
+import { invocationFailed, requestIdOf, sendHostError } from './answers';
+import type { HeaderMap } from './cors';
+import type { FunctionAppState } from './coreApi';
+import { invokeFunction } from './invoke';
+import { errorText, type LocalHostLogger } from './logger';
+import type { RouteMatch } from './routeTable';
+import { fromHttpInvocationResponse, toHttpInvocationRequest, type HttpInvocationInput } from './rpcHttp';
+import { forwardToLibraryProxy } from './streaming';
+
+export interface Dispatcher {
+  readonly app: FunctionAppState;
+  /** The library's proxy (`HttpUri`); undefined when the app did not enable HTTP streaming. */
+  readonly proxyUri: string | undefined;
+  /** Keep-alive connections to the library's proxy. */
+  readonly agent: http.Agent;
+  readonly logger: LocalHostLogger;
+}
+
+export interface Invocation {
+  readonly req: http.IncomingMessage;
+  readonly res: http.ServerResponse;
+  readonly method: string;
+  readonly url: URL;
+  readonly match: RouteMatch;
+  /** Added to the function's response (CORS). */
+  readonly corsHeaders: HeaderMap;
+}
+
+const invocationReason = 'This function was programmatically called via the host APIs.';
+
+export async function dispatch(dispatcher: Dispatcher, call: Invocation): Promise<void> {
+  const { route, params } = call.match;
+  const rpcInput: HttpInvocationInput = {
+    invocationId: randomUUID(),
+    functionId: route.fn.id,
+    triggerName: route.triggerName,
+    method: call.method,
+    url: call.url,
+    headers: call.req.headers,
+    params,
+  };
+  const log = invocationLog(dispatcher.logger, `Functions.${route.info.name}`, rpcInput.invocationId);
+  if (dispatcher.proxyUri) {
+    const outcome = await forwardToLibraryProxy({
+      proxyUri: dispatcher.proxyUri,
+      agent: dispatcher.agent,
+      invocationId: rpcInput.invocationId,
+      req: call.req,
+      res: call.res,
+      extraHeaders: call.corsHeaders,
+      requestId: requestIdOf(call.req.headers),
+      invoke: () => invokeFunction(dispatcher.app, route.fn, toHttpInvocationRequest(rpcInput)),
+    });
+    log.finished(outcome.error);
+    return;
+  }
+  await invokeBuffered(dispatcher, { call, rpcInput, log });
+}
+
+interface BufferedCall {
+  readonly call: Invocation;
+  readonly rpcInput: HttpInvocationInput;
+  readonly log: InvocationLog;
+}
+
+/** Without streaming: the whole body in, the whole response out. */
+async function invokeBuffered(dispatcher: Dispatcher, { call, rpcInput, log }: BufferedCall): Promise<void> {
+  const { req, res, corsHeaders } = call;
+  const body = await readBody(req);
+  if (body === undefined) {
+    dispatcher.logger.warn(`Client closed the connection before sending the whole body; '${log.label}' not invoked.`);
+    return;
+  }
+  try {
+    const { response } = await invokeFunction(
+      dispatcher.app,
+      call.match.route.fn,
+      toHttpInvocationRequest({ ...rpcInput, body }),
+    );
+    const result = fromHttpInvocationResponse(response, call.match.route.httpOutputName);
+    log.finished(undefined);
+    if (res.destroyed) return;
+    res.writeHead(result.status, { ...result.headers, ...corsHeaders }).end(result.body);
+  } catch (err) {
+    log.finished(err);
+    if (!res.destroyed)
+      sendHostError(res, invocationFailed, { requestId: requestIdOf(req.headers), headers: corsHeaders });
+  }
+}
+
+interface InvocationLog {
+  readonly label: string;
+  finished(error: unknown): void;
+}
+
+/** Logs `Executing` now and returns what logs `Executed` (with the duration) when the invocation ends. */
+function invocationLog(logger: LocalHostLogger, label: string, invocationId: string): InvocationLog {
+  const started = performance.now();
+  logger.info(`Executing '${label}' (Reason='${invocationReason}', Id=${invocationId})`);
+  return {
+    label,
+    finished(error) {
+      const duration = Math.round(performance.now() - started);
+      if (error === undefined) {
+        logger.info(`Executed '${label}' (Succeeded, Id=${invocationId}, Duration=${duration}ms)`);
+        return;
+      }
+      logger.error(`Executed '${label}' (Failed, Id=${invocationId}, Duration=${duration}ms)`);
+      logger.error(`Result: Failure Exception: ${errorText(error)}`);
+    },
+  };
+}
+
+/** The whole request body, or undefined when the client went away while sending it. */
+async function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+  } catch {
+    return undefined;
+  }
+  return Buffer.concat(chunks);
+}

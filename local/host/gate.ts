@@ -1,0 +1,53 @@
+/**
+ * What the Functions host decides before any function runs, in its order: CORS preflights are answered by the
+ * host, then the route is looked up, then the function key is checked against the function's auth level.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { keyRefusal, presentedKey, type KeyPolicy, type KeyRefusal } from './auth';
+import { corsPreflightHeaders, corsResponseHeaders, isPreflight, type CorsOptions, type HeaderMap } from './cors';
+import { matchRoute, type HttpRoute, type RouteMatch } from './routeTable';
+
+export interface GatePolicy {
+  readonly keys: KeyPolicy;
+  /** App Service style CORS; undefined means no CORS handling at all. */
+  readonly cors: CorsOptions | undefined;
+}
+
+export interface GateRequest {
+  /** Upper case. */
+  readonly method: string;
+  readonly url: URL;
+  readonly headers: IncomingHttpHeaders;
+}
+
+/** Why the host answers instead of a function: no function for method and route, or a key problem. */
+export type Refusal = 'no-route' | KeyRefusal;
+
+export type Admission =
+  | { readonly kind: 'preflight'; readonly headers: HeaderMap }
+  | {
+      readonly kind: 'refused';
+      readonly reason: Refusal;
+      /** The function the key was checked for; undefined when no route matched. */
+      readonly route: HttpRoute | undefined;
+      readonly corsHeaders: HeaderMap;
+    }
+  | { readonly kind: 'admitted'; readonly match: RouteMatch; readonly corsHeaders: HeaderMap };
+
+export function admit(request: GateRequest, routes: readonly HttpRoute[], policy: GatePolicy): Admission {
+  const { method, headers } = request;
+  const origin = typeof headers.origin === 'string' ? headers.origin : undefined;
+  if (policy.cors && origin !== undefined && isPreflight(method, headers)) {
+    const requested = headers['access-control-request-headers'];
+    const requestedHeaders = Array.isArray(requested) ? requested.join(', ') : requested;
+    const requestMethod = String(headers['access-control-request-method']);
+    return { kind: 'preflight', headers: corsPreflightHeaders(origin, requestMethod, requestedHeaders, policy.cors) };
+  }
+  const corsHeaders = corsResponseHeaders(origin, policy.cors);
+  const match = matchRoute(routes, method, request.url.pathname);
+  if (!match) return { kind: 'refused', reason: 'no-route', route: undefined, corsHeaders };
+  const key = presentedKey(headers['x-functions-key'], request.url.searchParams);
+  const refusal = keyRefusal(match.route.info.authLevel, key, policy.keys);
+  if (refusal) return { kind: 'refused', reason: refusal, route: match.route, corsHeaders };
+  return { kind: 'admitted', match, corsHeaders };
+}
