@@ -1,3 +1,4 @@
+import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { describe, expect, it } from 'vitest';
 import { continuationOf, generateAnswer, requestSeed } from '../../simulator/generate';
 import { client, hello, useSimulator } from './fixture';
@@ -6,9 +7,12 @@ const start = useSimulator();
 const CONTINUE = 'Continue your previous answer exactly where it stopped.';
 
 /** The answer the simulator gives `messages`, whole, with the official openai client. */
-async function answerOf(options: Parameters<typeof start>[0], messages: typeof hello): Promise<string> {
+async function answerOf(
+  options: Parameters<typeof start>[0],
+  messages: readonly ChatCompletionMessageParam[],
+): Promise<string> {
   const s = await start(options);
-  const completion = await client(s).chat.completions.create({ model: 'gpt-4o', messages });
+  const completion = await client(s).chat.completions.create({ model: 'gpt-4o', messages: [...messages] });
   return completion.choices[0]?.message.content ?? '';
 }
 
