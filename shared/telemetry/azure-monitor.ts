@@ -26,7 +26,7 @@ import {
   type AzureMonitorOpenTelemetryOptions,
 } from 'applicationinsights';
 import { managedIdentityCredential } from '../managed-identity';
-import type { AttemptReport, CompletionReport, FailureReport } from '../chat-service';
+import type { AttemptReport, CompletionReport, FailureReport } from '../chat-report';
 import type { BreakerChange } from '../region-health';
 import type { TelemetrySettings } from './settings';
 import type { TelemetrySink } from './sink';

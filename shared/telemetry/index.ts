@@ -8,7 +8,7 @@
  * is loaded once, asynchronously, by `./azure-monitor.ts`; whatever the chat service
  * reports before it is ready is queued and replayed with its original timestamps.
  */
-import type { ChatObserver, AttemptReport, CompletionReport, FailureReport } from '../chat-service';
+import type { ChatObserver, AttemptReport, CompletionReport, FailureReport } from '../chat-report';
 import { silentLogger, type Logger } from '../logger';
 import type { BreakerChange } from '../region-health';
 // Type only (erased from the output): the SDK side is loaded with import() below, never statically.

@@ -4,7 +4,7 @@
  * (./azure-monitor.ts) only turns these records into spans, metrics and log records; keeping the
  * mapping here keeps it testable without the SDK and keeps content and secrets out by construction.
  */
-import type { AttemptReport, CompletionReport, FailureReport } from '../chat-service';
+import type { AttemptReport, CompletionReport, FailureReport } from '../chat-report';
 import type { BreakerChange } from '../region-health';
 
 /** Metric names (customMetrics.name). Tokens and time are histograms; the rest are counters. */

@@ -1,4 +1,4 @@
-import type { AttemptReport, CompletionReport, FailureReport } from '../chat-service';
+import type { AttemptReport, CompletionReport, FailureReport } from '../chat-report';
 import type { BreakerChange } from '../region-health';
 
 /** What the SDK-facing side implements; see ./azure-monitor.ts. */
