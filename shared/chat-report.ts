@@ -7,7 +7,7 @@ import type { ChatCompletionMessageParam } from 'openai/resources/chat/completio
 import type { CompletionUsage } from 'openai/resources/completions';
 import { ChatError, type Attempt } from './errors';
 import type { AttemptEvent } from './failover';
-import { silentLogger, type Logger } from './logger';
+import type { Logger } from './logger';
 import type { BreakerChange } from './region-health';
 import type { Answer, Upstream } from './upstream';
 
