@@ -73,7 +73,12 @@ async function checkRegion(region: RegionConfig, options: DoctorOptions, now: ()
     timeoutMs,
     ...(options.fetch ? { fetch: options.fetch } : {}),
   });
-  const checks = new RegionChecks({ upstream, defaultModel: options.config.defaultModel, now, onCheck: options.onCheck });
+  const checks = new RegionChecks({
+    upstream,
+    defaultModel: options.config.defaultModel,
+    now,
+    onCheck: options.onCheck,
+  });
   if (!(await checks.run('endpoint', () => checkConnection(region.endpoint, timeoutMs)))) return checks.done;
   // Without a credential every completion fails the same way: skip them.
   const credential = () => withTimeout(checkCredential(auth, options.config), timeoutMs);

@@ -14,7 +14,7 @@ import type {
 import { nextForwardable } from './chunks';
 import { deploymentOf, type AuthMode, type RegionConfig } from './config';
 import type { RegionAuth } from './credentials';
-import type { ChatError} from './errors';
+import type { ChatError } from './errors';
 import { fromUpstream } from './errors';
 import { silentLogger, type Logger } from './logger';
 import { retryAfterKeyRotation } from './resilience/key-rotation';
