@@ -150,6 +150,7 @@ export class ChatService {
     send: (upstream: Upstream, call: CallOptions) => Promise<Answer<T>>,
   ): Promise<Serving<T>> {
     const { model, upstreams } = this.#route(request);
+    // Here, before any region is called, is the place for a check such as a user's quota.
     const { requestId, signal } = request;
     const logger = this.#logger(request);
     const report = new RequestReport({
