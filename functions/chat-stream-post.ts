@@ -4,7 +4,7 @@ import { app, chatAuthLevel, wired } from '../shared/functions-app';
 import { readJsonBody, validate } from '../shared/http/body';
 import { chatContext, toChatRequest } from '../shared/http/chat-protocol';
 import { requestIdFrom, traceParentOf } from '../shared/http/request-id';
-import { errorResponse, servedHeaders } from '../shared/http/responses';
+import { errorResponse } from '../shared/http/responses';
 import { chatProtocolRequest } from '../shared/http/schemas';
 import {
   errorFrame,
@@ -37,16 +37,14 @@ export function createChatStreamHandler(deps: ChatStreamHandlerDeps) {
     try {
       const body = validate(chatProtocolRequest, await readJsonBody(request, deps.chat.config.maxBodyBytes));
       const format = streamFormat(request.headers.get('accept'));
-      const ctx = { requestId, exposeDiagnostics, logger };
+      const pending = deps.chat.stream(toChatRequest(body, { requestId, logger, ...traceParentOf(context) }));
       return await streamResponse({
-        pending: deps.chat.stream(toChatRequest(body, { requestId, logger, ...traceParentOf(context) })),
+        pending,
+        body: frames(pending, format, body.sessionState, { requestId, exposeDiagnostics, logger }),
         format,
         heartbeatMs: deps.chat.config.heartbeatMs,
         ...(deps.timers ? { timers: deps.timers } : {}),
         headers: { 'x-request-id': requestId },
-        servedHeaders,
-        frames: (result) => frames(result, format, body.sessionState, ctx),
-        errorFrame: (thrown) => errorFrame(format, thrown, ctx, 'error'),
       });
     } catch (error) {
       return errorResponse(error, { requestId, exposeDiagnostics, logger });
@@ -54,8 +52,9 @@ export function createChatStreamHandler(deps: ChatStreamHandlerDeps) {
   };
 }
 
+/** The answer as `{delta}` frames, then a final frame with `context`; an error frame when the answer fails. */
 async function* frames(
-  result: StreamResult,
+  pending: Promise<StreamResult>,
   format: StreamFormat,
   sessionState: unknown,
   ctx: FrameContext,
@@ -63,6 +62,7 @@ async function* frames(
   let finishReason: string | null = null;
   let usage = null;
   try {
+    const result = await pending;
     for await (const chunk of result.chunks) {
       usage = chunk.usage ?? usage;
       const choice = chunk.choices[0];
@@ -79,8 +79,6 @@ async function* frames(
     yield errorFrame(format, thrown, ctx, 'error');
   }
 }
-
-/** The stream's last frame when upstream fails after the response started: `{"error": {...}}`. */
 
 app.http('chat-stream-post', {
   route: 'chat/stream',

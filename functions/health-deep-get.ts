@@ -1,8 +1,9 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { AppConfig } from '../shared/config';
 import type { CredentialSet } from '../shared/credentials';
-import { deepHealthBody, runDoctor } from '../shared/doctor';
+import { runDoctor } from '../shared/doctor';
 import { app, wired } from '../shared/functions-app';
+import { deepHealthBody } from '../shared/http/deep-health';
 import { requestIdFrom } from '../shared/http/request-id';
 import { jsonResponse } from '../shared/http/responses';
 import { requestLogger } from '../shared/logger';

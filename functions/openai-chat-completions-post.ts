@@ -44,16 +44,15 @@ export function createOpenAIChatHandler(deps: OpenAIChatHandlerDeps) {
         const result = await deps.chat.complete(chatRequest);
         return jsonResponse(200, result.completion, servedHeaders(result));
       }
-      const ctx = { requestId, exposeDiagnostics, logger };
+      const pending = deps.chat.stream(chatRequest);
+      const includeUsage = stream_options?.include_usage === true;
       return await streamResponse({
-        pending: deps.chat.stream(chatRequest),
+        pending,
+        body: events(pending, includeUsage, { requestId, exposeDiagnostics, logger }),
         format: 'sse',
         heartbeatMs: deps.chat.config.heartbeatMs,
         ...(deps.timers ? { timers: deps.timers } : {}),
         headers: { 'x-request-id': requestId },
-        servedHeaders,
-        frames: (result) => events(result, stream_options?.include_usage === true, ctx),
-        errorFrame: (thrown) => errorFrame('sse', thrown, ctx),
       });
     } catch (error) {
       return errorResponse(error, { requestId, exposeDiagnostics, logger });
@@ -66,8 +65,17 @@ function dropNulls(value: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null && v !== undefined));
 }
 
-async function* events(result: StreamResult, includeUsage: boolean, ctx: FrameContext): AsyncGenerator<Uint8Array> {
+/**
+ * The chunks as OpenAI server-sent events, then `data: [DONE]`. A failure ends the stream with a
+ * plain `data: {"error": ...}` event, for which OpenAI SDKs raise an APIError.
+ */
+async function* events(
+  pending: Promise<StreamResult>,
+  includeUsage: boolean,
+  ctx: FrameContext,
+): AsyncGenerator<Uint8Array> {
   try {
+    const result = await pending;
     for await (const chunk of result.chunks) {
       // The backend always asks upstream for usage; pass the usage chunk on only if the client did.
       if (chunk.choices.length === 0 && !includeUsage) continue;
@@ -78,8 +86,6 @@ async function* events(result: StreamResult, includeUsage: boolean, ctx: FrameCo
     yield errorFrame('sse', thrown, ctx);
   }
 }
-
-/** OpenAI SDKs raise an APIError for a `data: {"error": ...}` event. */
 
 app.http('openai-chat-completions-post', {
   route: 'v1/chat/completions',

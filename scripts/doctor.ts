@@ -7,7 +7,8 @@
 import { applySettingsToEnv, loadLocalSettings } from '../local/host/settings';
 import { ConfigError, loadConfig } from '../shared/config';
 import { createCredentials } from '../shared/credentials';
-import { formatCheck, formatReport, runDoctor } from '../shared/doctor';
+import { runDoctor } from '../shared/doctor';
+import { formatCheck, formatReport } from '../shared/doctor-text';
 
 export async function main(cwd: string, env: NodeJS.ProcessEnv, out: (line: string) => void): Promise<number> {
   let config;

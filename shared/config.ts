@@ -4,6 +4,11 @@
  * showing a valid example, so start-up fails with a message instead of a 500 on the first chat.
  */
 import { z } from 'zod';
+import { ConfigError } from './config-error';
+import { booleanSetting, intSetting, setting, type Env } from './settings';
+
+export { ConfigError } from './config-error';
+export type { Env } from './settings';
 
 export type AuthMode = 'managed-identity' | 'key-vault' | 'api-key';
 
@@ -41,25 +46,12 @@ export interface AppConfig {
   readonly exposeDiagnostics: boolean;
   /** Largest request body accepted, bytes. Default 262 144 (256 KB); larger gets 413. */
   readonly maxBodyBytes: number;
-  /** Application Insights connection string; telemetry is off without it. */
-  readonly appInsightsConnectionString?: string;
   /**
    * `CHAT_HEARTBEAT_MS`: a streamed answer sends a keep-alive (an SSE comment, or a blank JSON line) after
    * this many ms without data, so proxies and the Azure front end keep the connection open. Default 15 000;
    * 0 turns heartbeats off.
    */
   readonly heartbeatMs: number;
-}
-
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  constructor(
-    readonly setting: string,
-    problem: string,
-    example: string,
-  ) {
-    super(`Setting ${setting} ${problem}. Example: ${setting}=${example}`);
-  }
 }
 
 const REGIONS_EXAMPLE =
@@ -84,23 +76,6 @@ const regionsSchema = z
   .array(regionSchema)
   .min(1, 'must list at least one region')
   .refine((rs) => new Set(rs.map((r) => r.name)).size === rs.length, 'must not list a region twice');
-
-type Env = Readonly<Record<string, string | undefined>>;
-
-function setting(env: Env, name: string): string | undefined {
-  const value = env[name]?.trim();
-  return value === '' ? undefined : value;
-}
-
-function intSetting(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = setting(env, name);
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got "${raw}"`, String(fallback));
-  }
-  return value;
-}
 
 function parseRegions(env: Env): RegionConfig[] {
   const raw = setting(env, 'CHAT_REGIONS');
@@ -199,7 +174,7 @@ function parseAuth(env: Env, regions: readonly RegionConfig[]): AppConfig['auth'
 /** Parses and freezes the configuration. Throws {@link ConfigError} on the first bad setting. */
 export function loadConfig(env: Env): AppConfig {
   const regions = parseRegions(env);
-  const models = [...new Set(regions.flatMap((r) => Object.keys(r.deployments)))];
+  const models = modelsOf(regions);
   const defaultModel = setting(env, 'CHAT_DEFAULT_MODEL') ?? models[0] ?? '';
   if (!models.includes(defaultModel)) {
     throw new ConfigError(
@@ -208,25 +183,19 @@ export function loadConfig(env: Env): AppConfig {
       models[0] ?? 'gpt-4o',
     );
   }
-  const requestTimeoutMs = intSetting(env, 'CHAT_REQUEST_TIMEOUT_MS', 200_000, 1_000, 225_000);
-  const diagnostics = setting(env, 'CHAT_EXPOSE_DIAGNOSTICS');
-  if (diagnostics !== undefined && !['true', 'false'].includes(diagnostics)) {
-    throw new ConfigError('CHAT_EXPOSE_DIAGNOSTICS', `must be true or false, got "${diagnostics}"`, 'false');
-  }
-  const connectionString = setting(env, 'APPLICATIONINSIGHTS_CONNECTION_STRING');
+  const requestTimeoutMs = intSetting(env, 'CHAT_REQUEST_TIMEOUT_MS', { fallback: 200_000, min: 1_000, max: 225_000 });
   const config: AppConfig = {
     regions: regions.map((r) => Object.freeze({ ...r, deployments: Object.freeze({ ...r.deployments }) })),
     auth: Object.freeze(parseAuth(env, regions)),
     defaultModel,
-    attemptTimeoutMs: intSetting(env, 'CHAT_ATTEMPT_TIMEOUT_MS', 30_000, 100, requestTimeoutMs),
+    attemptTimeoutMs: intSetting(env, 'CHAT_ATTEMPT_TIMEOUT_MS', { fallback: 30_000, min: 100, max: requestTimeoutMs }),
     requestTimeoutMs,
-    maxThrottleWaitMs: intSetting(env, 'CHAT_MAX_THROTTLE_WAIT_MS', 2_000, 0, 60_000),
-    breakerFailureThreshold: intSetting(env, 'CHAT_BREAKER_FAILURES', 3, 1, 100),
-    breakerCooldownMs: intSetting(env, 'CHAT_BREAKER_COOLDOWN_MS', 30_000, 100, 3_600_000),
-    maxBodyBytes: intSetting(env, 'CHAT_MAX_BODY_BYTES', 262_144, 1_024, 4_194_304),
-    exposeDiagnostics: diagnostics === undefined ? !isRunningInAzure(env) : diagnostics === 'true',
-    heartbeatMs: intSetting(env, 'CHAT_HEARTBEAT_MS', 15_000, 0, 120_000),
-    ...(connectionString === undefined ? {} : { appInsightsConnectionString: connectionString }),
+    maxThrottleWaitMs: intSetting(env, 'CHAT_MAX_THROTTLE_WAIT_MS', { fallback: 2_000, min: 0, max: 60_000 }),
+    breakerFailureThreshold: intSetting(env, 'CHAT_BREAKER_FAILURES', { fallback: 3, min: 1, max: 100 }),
+    breakerCooldownMs: intSetting(env, 'CHAT_BREAKER_COOLDOWN_MS', { fallback: 30_000, min: 100, max: 3_600_000 }),
+    maxBodyBytes: intSetting(env, 'CHAT_MAX_BODY_BYTES', { fallback: 262_144, min: 1_024, max: 4_194_304 }),
+    exposeDiagnostics: booleanSetting(env, 'CHAT_EXPOSE_DIAGNOSTICS', !isRunningInAzure(env)),
+    heartbeatMs: intSetting(env, 'CHAT_HEARTBEAT_MS', { fallback: 15_000, min: 0, max: 120_000 }),
   };
   return Object.freeze({ ...config, regions: Object.freeze(config.regions) });
 }
@@ -248,5 +217,18 @@ export function chatAuthLevel(env: Env): ChatAuthLevel {
 
 /** All model names any region deploys, in first-seen order. */
 export function configuredModels(config: AppConfig): string[] {
-  return [...new Set(config.regions.flatMap((r) => Object.keys(r.deployments)))];
+  return modelsOf(config.regions);
+}
+
+function modelsOf(regions: readonly RegionConfig[]): string[] {
+  return [...new Set(regions.flatMap((r) => Object.keys(r.deployments)))];
+}
+
+/**
+ * The region's deployment of a model, or undefined when the region does not deploy it. Own
+ * properties only: the model name comes from the client, and `constructor` or `__proto__` must not
+ * find something on Object.prototype.
+ */
+export function deploymentOf(region: RegionConfig, model: string): string | undefined {
+  return Object.hasOwn(region.deployments, model) ? region.deployments[model] : undefined;
 }

@@ -11,7 +11,7 @@
 import type { TokenCredential } from '@azure/identity';
 import type { SecretClientOptions } from '@azure/keyvault-secrets';
 import type { AppConfig, RegionConfig } from './config';
-import { ChatError } from './errors';
+import { ChatError, isAzureIdentityError } from './errors';
 
 export const COGNITIVE_SERVICES_SCOPE = 'https://cognitiveservices.azure.com/.default';
 
@@ -91,12 +91,12 @@ export function createCredentials(config: AppConfig, deps: CredentialDeps = {}):
       let provider: Promise<() => Promise<string>> | undefined;
       let identity = auth.clientId === undefined ? undefined : `client id ${auth.clientId}`;
       const apiKey = async () => {
-        provider ??= import('@azure/identity').then(({ ManagedIdentityCredential, getBearerTokenProvider }) =>
-          getBearerTokenProvider(
-            deps.credential ??
-              new ManagedIdentityCredential(auth.clientId === undefined ? {} : { clientId: auth.clientId }),
-            COGNITIVE_SERVICES_SCOPE,
-          ),
+        provider ??= Promise.all([import('@azure/identity'), import('./managed-identity.js')]).then(
+          ([{ getBearerTokenProvider }, { managedIdentityCredential }]) =>
+            getBearerTokenProvider(
+              deps.credential ?? managedIdentityCredential(auth.clientId),
+              COGNITIVE_SERVICES_SCOPE,
+            ),
         );
         const token = await (await provider)();
         identity = describeToken(token) ?? identity;
@@ -205,6 +205,21 @@ function secretMissing(name: string, vaultUrl: string): ChatError {
   });
 }
 
+/**
+ * Connection failures: @azure/core-rest-pipeline reports them as REQUEST_SEND_ERROR, or with the
+ * system error code of the socket.
+ */
+const UNREACHABLE: ReadonlySet<string> = new Set([
+  'REQUEST_SEND_ERROR',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
 /** Key Vault and identity failures, explained. */
 export function keyVaultError(error: unknown, name: string, vaultUrl: string): ChatError {
   if (error instanceof ChatError) return error;
@@ -224,21 +239,17 @@ export function keyVaultError(error: unknown, name: string, vaultUrl: string): C
       cause: error,
     });
   }
-  if (
-    e.name === 'CredentialUnavailableError' ||
-    e.name === 'AggregateAuthenticationError' ||
-    e.name === 'AuthenticationError'
-  ) {
+  if (isAzureIdentityError(error)) {
     return new ChatError('credential_unavailable', {
       message,
       diagnosis: `No Azure credential could get a token for Key Vault ${vaultUrl}: sign in with "az login" (or "azd auth login"), or set CHAT_AUTH_MODE=api-key with AZURE_OPENAI_API_KEY. First line: ${e.message?.split('\n')[0] ?? ''}`,
       cause: error,
     });
   }
-  if (e.code === 'ENOTFOUND' || e.code === 'REQUEST_SEND_ERROR') {
-    return new ChatError('key_vault_access_denied', {
+  if (e.code !== undefined && UNREACHABLE.has(e.code)) {
+    return new ChatError('key_vault_unreachable', {
       message,
-      diagnosis: `Key Vault ${vaultUrl} could not be reached (${e.code}): check KEY_VAULT_URL.`,
+      diagnosis: `Key Vault ${vaultUrl} could not be reached (${e.code}): check KEY_VAULT_URL (https://VAULT-NAME.vault.azure.net/) and that this machine can reach the vault (network, firewall, private endpoint, proxy).`,
       cause: error,
     });
   }

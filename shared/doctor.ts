@@ -1,20 +1,22 @@
 /**
  * The doctor: checks each configured region for real, the way a chat would use it, and explains
- * every failure with the same diagnosis the backend gives (one factory: {@link fromUpstream}, and
- * the Key Vault explanations inside the credentials). Shared by `GET /api/health/deep` and
+ * every failure with the same diagnosis the backend gives: regions are called through the same
+ * {@link Upstream} as a chat (client, credential headers, key-rotation retry, classification). Shared by `GET /api/health/deep` and
  * `npm run doctor`.
  *
  * Per region, in order: the endpoint resolves and accepts a TCP connection; the credential works
  * (a token obtained, the Key Vault secret read, or the key present); then a one-token completion
  * per configured deployment. A region whose endpoint cannot be reached skips the rest: every later
  * check would fail the same way.
+ *
+ * The report as text is ./doctor-text.ts (the CLI); as the HTTP body, ./http/deep-health.ts.
  */
 import { lookup } from 'node:dns/promises';
 import { connect } from 'node:net';
-import OpenAI, { APIError } from 'openai';
 import type { AppConfig, RegionConfig } from './config';
 import type { CredentialSet, RegionAuth } from './credentials';
-import { ChatError, fromUpstream } from './errors';
+import { ChatError, isAzureIdentityError } from './errors';
+import { Upstream } from './upstream';
 
 /** What one check came to. Never carries a key or a token. */
 export interface DoctorCheck {
@@ -63,45 +65,76 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
 async function checkRegion(region: RegionConfig, options: DoctorOptions, now: () => number): Promise<DoctorCheck[]> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_DOCTOR_TIMEOUT_MS;
   const auth = options.credentials.forRegion(region);
-  const checks: DoctorCheck[] = [];
-  const run = async (check: string, body: () => Promise<string | undefined>): Promise<boolean> => {
+  const upstream = new Upstream({
+    region,
+    auth,
+    authMode: options.config.auth.mode,
+    // One answer per check: the client never retries, and this bounds each call.
+    timeoutMs,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  });
+  const checks = new RegionChecks({
+    upstream,
+    defaultModel: options.config.defaultModel,
+    now,
+    onCheck: options.onCheck,
+  });
+  if (!(await checks.run('endpoint', () => checkConnection(region.endpoint, timeoutMs)))) return checks.done;
+  // Without a credential every completion fails the same way: skip them.
+  const credential = () => withTimeout(checkCredential(auth, options.config), timeoutMs);
+  if (!(await checks.run('credential', credential))) return checks.done;
+  for (const model of Object.keys(region.deployments)) {
+    await checks.run(`completion ${model}`, () => checkCompletion(upstream, model));
+  }
+  return checks.done;
+}
+
+interface RegionChecksOptions {
+  readonly upstream: Upstream;
+  /** The model a failure outside a completion check is explained for. */
+  readonly defaultModel: string;
+  readonly now: () => number;
+  readonly onCheck: ((check: DoctorCheck) => void) | undefined;
+}
+
+/** One region's checks as they run: each timed, a failure explained as the backend would explain it. */
+class RegionChecks {
+  readonly done: DoctorCheck[] = [];
+  readonly #options: RegionChecksOptions;
+
+  constructor(options: RegionChecksOptions) {
+    this.#options = options;
+  }
+
+  /** Runs one check; resolves whether it passed (never rejects). */
+  async run(check: string, body: () => Promise<string | undefined>): Promise<boolean> {
+    const { upstream, now } = this.#options;
     const started = now();
+    const where = { region: upstream.name, check };
     let result: DoctorCheck;
     try {
       const detail = await body();
-      result = { region: region.name, check, ok: true, durationMs: now() - started, ...(detail ? { detail } : {}) };
+      result = { ...where, ok: true, durationMs: now() - started, ...(detail ? { detail } : {}) };
     } catch (error) {
-      const explained = explain(error, region, options.config, auth, check);
-      result = {
-        region: region.name,
-        check,
-        ok: false,
-        durationMs: now() - started,
-        code: explained.code,
-        ...(explained.diagnosis ? { diagnosis: explained.diagnosis } : {}),
+      const { code, diagnosis } = this.#explain(error, check);
+      result = { ...where, ok: false, durationMs: now() - started, code, ...(diagnosis ? { diagnosis } : {}) };
+    }
+    this.done.push(result);
+    this.#options.onCheck?.(result);
+    return result.ok;
+  }
+
+  #explain(error: unknown, check: string): ChatError | { code: string; diagnosis: string } {
+    if (check === 'credential' && !(error instanceof ChatError) && !isAzureIdentityError(error)) {
+      // A credential that fails in its own way (not @azure/identity's classes): say so plainly.
+      return {
+        code: 'credential_unavailable',
+        diagnosis: `No credential for region ${this.#options.upstream.name}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`,
       };
     }
-    checks.push(result);
-    options.onCheck?.(result);
-    return result.ok;
-  };
-
-  if (!(await run('endpoint', () => checkConnection(region.endpoint, timeoutMs)))) return checks;
-  // Without a credential every completion fails the same way: skip them.
-  if (!(await run('credential', () => withTimeout(checkCredential(auth, options.config), timeoutMs)))) return checks;
-
-  const client = new OpenAI({
-    baseURL: new URL('openai/v1/', region.endpoint).toString(),
-    apiKey: auth.apiKey,
-    // One answer per check: a retry would hide a flaky region.
-    maxRetries: 0,
-    timeout: timeoutMs,
-    ...(options.fetch ? { fetch: options.fetch } : {}),
-  });
-  for (const [model, deployment] of Object.entries(region.deployments)) {
-    await run(`completion ${model}`, () => checkCompletion(client, auth, deployment));
+    const model = check.startsWith('completion ') ? check.slice('completion '.length) : this.#options.defaultModel;
+    return this.#options.upstream.classify(error, model);
   }
-  return checks;
 }
 
 /** DNS, then a TCP connection to the endpoint's host and port. */
@@ -144,55 +177,15 @@ async function checkCredential(auth: RegionAuth, config: AppConfig): Promise<str
   }
 }
 
-async function checkCompletion(client: OpenAI, auth: RegionAuth, deployment: string): Promise<string> {
-  const create = async () =>
-    client.chat.completions.create(
-      // max_completion_tokens rather than max_tokens: reasoning deployments reject the latter.
-      { model: deployment, messages: [{ role: 'user', content: 'ping' }], max_completion_tokens: 1 },
-      { headers: { ...(await auth.headers()), 'x-ms-client-request-id': `doctor-${deployment}` } },
-    );
-  try {
-    await create();
-  } catch (error) {
-    // As the chat service does: a key rotated in Key Vault is re-read once.
-    if (!(error instanceof APIError && error.status === 401 && (await auth.refreshAfterUnauthorized()))) throw error;
-    await create();
-  }
-  return `deployment "${deployment}" answered`;
-}
-
-function explain(
-  error: unknown,
-  region: RegionConfig,
-  config: AppConfig,
-  auth: RegionAuth,
-  check: string,
-): { code: string; diagnosis?: string } {
-  const model = check.startsWith('completion ') ? check.slice('completion '.length) : config.defaultModel;
-  if (check === 'credential' && !(error instanceof ChatError) && !isAzureIdentityError(error)) {
-    // A credential that fails in its own way (not @azure/identity's classes): say so plainly.
-    return {
-      code: 'credential_unavailable',
-      diagnosis: `No credential for region ${region.name}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`,
-    };
-  }
-  const explained = fromUpstream(error, {
-    region: region.name,
-    endpoint: region.endpoint,
-    model,
-    deployment: region.deployments[model] ?? model,
-    deployments: region.deployments,
-    auth: config.auth.mode,
-    ...auth.describe(),
-  });
-  return { code: explained.code, ...(explained.diagnosis ? { diagnosis: explained.diagnosis } : {}) };
-}
-
-function isAzureIdentityError(error: unknown): boolean {
-  return (
-    error instanceof Error &&
-    ['CredentialUnavailableError', 'AuthenticationError', 'AggregateAuthenticationError'].includes(error.name)
+/** A one-token completion, as a chat would make it (a rotated key is re-read once, as in a chat). */
+async function checkCompletion(upstream: Upstream, model: string): Promise<string> {
+  const deployment = upstream.deployment(model) ?? model;
+  await upstream.complete(
+    // max_completion_tokens rather than max_tokens: reasoning deployments reject the latter.
+    { messages: [{ role: 'user', content: 'ping' }], max_completion_tokens: 1 },
+    { model, requestId: `doctor-${deployment}` },
   );
+  return `deployment "${deployment}" answered`;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
@@ -210,80 +203,4 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
     );
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** The report as text: one block per region, a diagnosis under each failed check, a summary line. */
-export function formatReport(report: DoctorReport): string {
-  const lines: string[] = [];
-  const regions = [...new Set(report.checks.map((c) => c.region))];
-  for (const region of regions) {
-    const checks = report.checks.filter((c) => c.region === region);
-    const failed = checks.filter((c) => !c.ok).length;
-    lines.push(`${region}: ${failed === 0 ? 'ok' : `${failed} failed`}`);
-    for (const c of checks) {
-      lines.push(`  ${formatCheck(c)}`);
-      if (c.diagnosis) lines.push(`      ${c.diagnosis}`);
-    }
-    const skipped = checks.find((c) => !c.ok && (c.check === 'endpoint' || c.check === 'credential'));
-    if (skipped) lines.push(`  (later checks skipped: the ${skipped.check} check failed)`);
-    lines.push('');
-  }
-  const failed = report.checks.filter((c) => !c.ok).length;
-  lines.push(
-    failed === 0
-      ? `All ${report.checks.length} checks passed in ${report.durationMs} ms.`
-      : `${failed} of ${report.checks.length} checks failed.`,
-  );
-  return lines.join('\n');
-}
-
-/** One check on one line: `ok   completion gpt-4o  12 ms  deployment "gpt-4o" answered`. */
-export function formatCheck(c: DoctorCheck): string {
-  const status = c.ok ? 'ok  ' : 'FAIL';
-  const tail = c.ok ? (c.detail ?? '') : (c.code ?? '');
-  return `${status} ${c.check.padEnd(22)} ${`${c.durationMs} ms`.padStart(8)}  ${tail}`.trimEnd();
-}
-
-/** `GET /api/health/deep` body: the checks, and on failure the usual error object beside them. */
-export interface DeepHealthBody {
-  readonly status: 'ok' | 'failing';
-  readonly durationMs: number;
-  readonly checks: readonly DoctorCheck[];
-  readonly error?: { readonly code: 'health_check_failed'; readonly message: string; readonly requestId: string };
-}
-
-/**
- * The deep health answer. Without `exposeDiagnostics` (in Azure) diagnoses and details are left out:
- * they name deployments and identities, which front-ends holding a function key must not see.
- */
-export function deepHealthBody(
-  report: DoctorReport,
-  options: { readonly requestId: string; readonly exposeDiagnostics: boolean },
-): DeepHealthBody {
-  const checks = options.exposeDiagnostics
-    ? report.checks
-    : report.checks.map(({ region, check, ok, durationMs, code }) => ({
-        region,
-        check,
-        ok,
-        durationMs,
-        ...(code ? { code } : {}),
-      }));
-  const failed = report.checks.filter((c) => !c.ok);
-  return {
-    status: report.ok ? 'ok' : 'failing',
-    durationMs: report.durationMs,
-    checks,
-    ...(report.ok
-      ? {}
-      : {
-          error: {
-            code: 'health_check_failed',
-            message: `${failed.length} of ${report.checks.length} checks failed: ${failed
-              .map((c) => `${c.region} ${c.check} (${c.code ?? 'failed'})`)
-              .join(', ')}.`,
-            requestId: options.requestId,
-          },
-        }),
-  };
 }

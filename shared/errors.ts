@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   endpoint_not_found: { status: 502, failover: true },
   credential_unavailable: { status: 502, failover: false },
   key_vault_access_denied: { status: 502, failover: false },
+  key_vault_unreachable: { status: 502, failover: false },
   secret_not_found: { status: 502, failover: false },
   // Availability: another region may do better.
   throttled: { status: 429, failover: true },
@@ -65,6 +66,8 @@ export interface ChatErrorOptions {
   /** Field-level problems for 4xx validation errors. */
   readonly fields?: readonly { readonly path: string; readonly message: string }[];
   readonly upstreamStatus?: number;
+  /** Azure's `apim-request-id` of the failed answer, when one came back: what Azure support asks for. */
+  readonly upstreamRequestId?: string;
   readonly cause?: unknown;
 }
 
@@ -77,6 +80,7 @@ export class ChatError extends Error {
   readonly attempts?: readonly Attempt[];
   readonly fields?: ChatErrorOptions['fields'];
   readonly upstreamStatus?: number;
+  readonly upstreamRequestId?: string;
 
   constructor(
     readonly code: ErrorCode,
@@ -90,6 +94,7 @@ export class ChatError extends Error {
     this.attempts = options.attempts;
     this.fields = options.fields;
     this.upstreamStatus = options.upstreamStatus;
+    this.upstreamRequestId = options.upstreamRequestId;
   }
 
   /** Whether trying the next region may succeed where this one failed. */
@@ -110,6 +115,7 @@ export class ChatError extends Error {
       attempts: this.attempts,
       fields: this.fields,
       upstreamStatus: this.upstreamStatus,
+      upstreamRequestId: this.upstreamRequestId,
       cause: this.cause,
     };
   }
@@ -155,12 +161,23 @@ function causeCode(error: unknown): string | undefined {
   return undefined;
 }
 
+/** The error classes @azure/identity throws when no token can be had (matched by name: it is loaded lazily). */
+const AZURE_IDENTITY_ERRORS: ReadonlySet<string> = new Set([
+  'CredentialUnavailableError',
+  'AuthenticationError',
+  'AggregateAuthenticationError',
+]);
+
+/** Whether `error` is one of @azure/identity's "no token" errors. */
+export function isAzureIdentityError(error: unknown): boolean {
+  return error instanceof Error && AZURE_IDENTITY_ERRORS.has(error.name);
+}
+
 /** @azure/identity errors, wherever the openai SDK wrapped them. */
 function findCredentialError(error: unknown): Error | undefined {
   let current: unknown = error;
   for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
-    if (['CredentialUnavailableError', 'AuthenticationError', 'AggregateAuthenticationError'].includes(current.name))
-      return current;
+    if (isAzureIdentityError(current)) return current;
     current = current.cause;
   }
   return undefined;
@@ -173,6 +190,19 @@ function host(endpoint: string): string {
     return endpoint;
   }
 }
+
+/** Whether the endpoint is on this machine: the local simulator, which is only up while `npm start` runs. */
+export function isLoopback(endpoint: string): boolean {
+  try {
+    const hostname = new URL(endpoint).hostname.replace(/^\[|\]$/g, '');
+    return hostname === 'localhost' || hostname === '::1' || /^127\./.test(hostname);
+  } catch {
+    return false;
+  }
+}
+
+/** The base URL every region's endpoint must lead to (Azure OpenAI v1 API). */
+export const ENDPOINT_SHAPE = 'https://RESOURCE.openai.azure.com/openai/v1/';
 
 /**
  * The one factory that turns whatever an upstream call threw (openai SDK errors, network errors,
@@ -202,6 +232,19 @@ export function fromUpstream(error: unknown, ctx: UpstreamContext, now: number =
   return fromThrown(error, ctx, where);
 }
 
+/** An HTTP error answer, read once, for the classifiers below. */
+interface ApiFailure {
+  readonly status: number;
+  /** Azure's error code (`DeploymentNotFound`, `content_filter`, `404`...), when the body has one. */
+  readonly code: string | undefined;
+  readonly upstreamMessage: string;
+  readonly ctx: UpstreamContext;
+  /** `region eastus2 (host)`: where the answer came from, for diagnoses. */
+  readonly where: string;
+  /** What every ChatError built from this answer carries. */
+  readonly base: { readonly upstreamStatus: number; readonly upstreamRequestId?: string; readonly cause: unknown };
+}
+
 function fromApiError(
   error: APIError<number, Headers | undefined, object | undefined>,
   ctx: UpstreamContext,
@@ -211,7 +254,9 @@ function fromApiError(
   const status = error.status;
   const code = upstreamCode(error.error) ?? (typeof error.code === 'string' ? error.code : undefined);
   const upstreamMessage = error.message;
-  const base = { upstreamStatus: status, cause: error } as const;
+  const upstreamRequestId = error.headers?.get('apim-request-id') ?? undefined;
+  const base = { upstreamStatus: status, ...(upstreamRequestId ? { upstreamRequestId } : {}), cause: error };
+  const failure: ApiFailure = { status, code, upstreamMessage, ctx, where, base };
 
   if (status === 400 && code === 'content_filter') {
     return new ChatError('content_filtered', {
@@ -228,22 +273,8 @@ function fromApiError(
       diagnosis: `${where}: ${upstreamMessage}`,
     });
   }
-  if (status === 404 && (code === 'DeploymentNotFound' || code === 'deployment_not_found')) {
-    const mapping = Object.entries(ctx.deployments)
-      .map(([m, d]) => `${m} -> ${d}`)
-      .join(', ');
-    return new ChatError('deployment_not_found', {
-      ...base,
-      message: `Model "${ctx.model}" is not available: its deployment is missing.`,
-      diagnosis:
-        `Deployment "${ctx.deployment}" does not exist on ${where}. Azure routes by deployment name, not model name: ` +
-        `create a deployment named "${ctx.deployment}" of model ${ctx.model} there, or fix the mapping in CHAT_REGIONS ` +
-        `(this region maps ${mapping}). A deployment created in the last 5 minutes may not be routable yet.`,
-    });
-  }
-  if (status === 401 || status === 403) {
-    return authError(status, code, upstreamMessage, ctx, where, base);
-  }
+  if (status === 404) return notFoundError(failure);
+  if (status === 401 || status === 403) return authError(failure);
   if (status === 429) {
     const retryAfterMs = parseRetryAfterMs(error.headers, upstreamMessage, now);
     const long = retryAfterMs !== undefined && retryAfterMs >= 3_600_000;
@@ -274,6 +305,35 @@ function fromApiError(
   });
 }
 
+/**
+ * A 404 is the operator's configuration, never the client's request: a deployment missing in the
+ * region, or (Azure's bare `{"error":{"code":"404","message":"Resource not found"}}`) an endpoint
+ * that is not an Azure OpenAI v1 base URL, e.g. a wrong path or another kind of resource.
+ */
+function notFoundError({ code, upstreamMessage, ctx, where, base }: ApiFailure): ChatError {
+  if (code === 'DeploymentNotFound' || code === 'deployment_not_found') {
+    const mapping = Object.entries(ctx.deployments)
+      .map(([m, d]) => `${m} -> ${d}`)
+      .join(', ');
+    return new ChatError('deployment_not_found', {
+      ...base,
+      message: `Model "${ctx.model}" is not available: its deployment is missing.`,
+      diagnosis:
+        `Deployment "${ctx.deployment}" does not exist on ${where}. Azure routes by deployment name, not model name: ` +
+        `create a deployment named "${ctx.deployment}" of model ${ctx.model} there, or fix the mapping in CHAT_REGIONS ` +
+        `(this region maps ${mapping}). A deployment created in the last 5 minutes may not be routable yet.`,
+    });
+  }
+  return new ChatError('endpoint_not_found', {
+    ...base,
+    message: 'The model service is misconfigured. The operator has been told why.',
+    diagnosis:
+      `Endpoint ${ctx.endpoint} of region ${ctx.region} answered 404 (${upstreamMessage}) to ${new URL('openai/v1/chat/completions', ctx.endpoint).toString()}: ` +
+      `it is not an Azure OpenAI v1 endpoint. Set the region's "endpoint" in CHAT_REGIONS to the resource's base URL, ` +
+      `which the backend extends to ${ENDPOINT_SHAPE} (e.g. https://RESOURCE.openai.azure.com/, no path), and check that the resource is an Azure OpenAI (or AI Services) account.`,
+  });
+}
+
 function fromThrown(error: unknown, ctx: UpstreamContext, where: string): ChatError {
   const credentialError = findCredentialError(error);
   if (credentialError) {
@@ -296,21 +356,20 @@ function fromThrown(error: unknown, ctx: UpstreamContext, where: string): ChatEr
     }
     return new ChatError('region_unavailable', {
       message: 'The model service could not be reached.',
-      diagnosis: `Connection to ${where} failed${sysCode ? ` (${sysCode})` : ''}.`,
+      diagnosis: `Connection to ${where} failed${sysCode ? ` (${sysCode})` : ''}.${localHint(ctx.endpoint, sysCode)}`,
       cause: error,
     });
   }
-  return new ChatError('internal_error', { message: 'Unexpected error.', diagnosis: String(error) });
+  return new ChatError('internal_error', { message: 'Unexpected error.', diagnosis: String(error), cause: error });
 }
 
-function authError(
-  status: number,
-  code: string | undefined,
-  upstreamMessage: string,
-  ctx: UpstreamContext,
-  where: string,
-  base: { upstreamStatus: number; cause: unknown },
-): ChatError {
+/** A refused connection to this machine means the local simulator is not running: say how to start it. */
+function localHint(endpoint: string, sysCode: string | undefined): string {
+  if (sysCode !== 'ECONNREFUSED' || !isLoopback(endpoint)) return '';
+  return ' This endpoint is the local simulator, which is not running: start the backend with "npm start", or only the simulated regions with "npm run simulators".';
+}
+
+function authError({ status, code, upstreamMessage, ctx, where, base }: ApiFailure): ChatError {
   const message = 'The backend is not authorised to call the model service. The operator has been told why.';
   if (code === 'AuthenticationTypeDisabled') {
     return new ChatError('local_auth_disabled', {
@@ -320,11 +379,11 @@ function authError(
     });
   }
   if (ctx.auth !== 'managed-identity') {
-    const where2 = ctx.keySecretName ? `Key Vault secret "${ctx.keySecretName}"` : 'AZURE_OPENAI_API_KEY';
+    const keySource = ctx.keySecretName ? `Key Vault secret "${ctx.keySecretName}"` : 'AZURE_OPENAI_API_KEY';
     return new ChatError('key_rejected', {
       ...base,
       message,
-      diagnosis: `${where} rejected the API key from ${where2} (${status}). Check that the key belongs to ${host(ctx.endpoint)}, or rotate it: az cognitiveservices account keys list --name <resource> --resource-group <rg>, then update ${where2}.`,
+      diagnosis: `${where} rejected the API key from ${keySource} (${status}). Check that the key belongs to ${host(ctx.endpoint)}, or rotate it: az cognitiveservices account keys list --name <resource> --resource-group <rg>, then update ${keySource}.`,
     });
   }
   const principal = upstreamMessage.match(/principal `([^`]+)`/i)?.[1];

@@ -19,8 +19,9 @@ export interface RegionSnapshot {
   /** `closed` (healthy), `open` (kept out), `half-open` (one probe in flight). */
   readonly state: BreakerState['kind'];
   readonly consecutiveFailures: number;
-  /** ISO time until which the region is skipped because it is throttled or its breaker is open. */
+  /** ISO time until which the region is skipped because it answered 429 (absent when not throttled). */
   readonly throttledUntil?: string;
+  /** ISO time until which the open breaker keeps the region out (absent unless the breaker is open). */
   readonly openUntil?: string;
   readonly lastError?: { readonly code: string; readonly at: string };
   readonly lastSuccessAt?: string;

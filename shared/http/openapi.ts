@@ -232,112 +232,117 @@ function buildDocument() {
     },
     servers: [{ url: '/api', description: 'This backend (locally http://localhost:7071/api).' }],
     security: [{ functionKey: [] }, { functionKeyQuery: [] }],
-    paths: {
-      '/chat': chatPost(
-        'chat',
-        'One chat turn, the whole answer at once',
-        'Microsoft AI Chat Protocol. `context.model` picks a model (default: the configured one).',
-        'ChatRequest',
-        { description: 'The answer.', headers: servedHeaders, content: json('ChatResponse') },
-      ),
-      '/chat/stream': chatPost(
-        'chatStream',
-        'One chat turn, streamed',
-        'JSON lines (`application/x-ndjson`), or server-sent events with `Accept: text/event-stream`. ' +
-          'Regions fail over before the first byte only.',
-        'ChatRequest',
-        {
-          description: 'The answer, line by line.',
-          headers: servedHeaders,
-          content: {
-            'application/x-ndjson': { schema: ref('ChatStreamLine') },
-            'text/event-stream': { schema: { type: 'string', description: '`data: <ChatStreamLine>` events.' } },
-          },
-        },
-      ),
-      '/v1/chat/completions': chatPost(
-        'createChatCompletion',
-        'OpenAI Chat Completions',
-        'Any OpenAI SDK with its base URL set to `<backend>/api/v1`. `model` is the logical model name. ' +
-          '`stream: true` answers server-sent events ending with `data: [DONE]`.',
-        'OpenAIChatRequest',
-        {
-          description: 'The completion, or the stream of chunks when `stream` is true.',
-          headers: servedHeaders,
-          content: {
-            'application/json': { schema: ref('OpenAIChatCompletion') },
-            'text/event-stream': {
-              schema: {
-                type: 'string',
-                description: '`data: <OpenAIChatCompletionChunk>` events, then `data: [DONE]`.',
-              },
-            },
-          },
-        },
-      ),
-      '/v1/models': {
-        get: {
-          operationId: 'listModels',
-          summary: 'The models clients may ask for',
-          responses: {
-            '200': { description: 'Logical model names.', content: json('ModelList') },
-            '401': { description: 'Missing or wrong function key.' },
-          },
+    paths: { ...chatPaths(), ...servicePaths() },
+    components: { schemas: componentSchemas(), securitySchemes },
+  };
+}
+
+/** The chat endpoints: AI Chat Protocol and OpenAI Chat Completions. */
+function chatPaths() {
+  return {
+    '/chat': chatPost(
+      'chat',
+      'One chat turn, the whole answer at once',
+      'Microsoft AI Chat Protocol. `context.model` picks a model (default: the configured one).',
+      'ChatRequest',
+      { description: 'The answer.', headers: servedHeaders, content: json('ChatResponse') },
+    ),
+    '/chat/stream': chatPost(
+      'chatStream',
+      'One chat turn, streamed',
+      'JSON lines (`application/x-ndjson`), or server-sent events with `Accept: text/event-stream`. ' +
+        'Regions fail over before the first byte only.',
+      'ChatRequest',
+      {
+        description: 'The answer, line by line.',
+        headers: servedHeaders,
+        content: {
+          'application/x-ndjson': { schema: ref('ChatStreamLine') },
+          'text/event-stream': { schema: { type: 'string', description: '`data: <ChatStreamLine>` events.' } },
         },
       },
-      '/health': {
-        get: {
-          operationId: 'health',
-          summary: 'Region health, at once, without calling a model',
-          security: [],
-          responses: {
-            '200': { description: 'Per region: breaker state, throttling, last error.', content: json('Health') },
-          },
-        },
-      },
-      '/health/deep': {
-        get: {
-          operationId: 'deepHealth',
-          summary: 'Probe every region for real',
-          description:
-            'Per region: endpoint, credential, and a one-token completion per deployment (what `npm run doctor` runs). ' +
-            'Diagnoses appear where error bodies carry them.',
-          responses: {
-            '200': { description: 'Every check passed.', content: json('DeepHealth') },
-            '401': { description: 'Missing or wrong function key.' },
-            '503': {
-              description: 'A check failed; `error` says which.',
-              headers: { 'retry-after': retryAfter },
-              content: json('DeepHealth'),
+    ),
+    '/v1/chat/completions': chatPost(
+      'createChatCompletion',
+      'OpenAI Chat Completions',
+      'Any OpenAI SDK with its base URL set to `<backend>/api/v1`. `model` is the logical model name. ' +
+        '`stream: true` answers server-sent events ending with `data: [DONE]`.',
+      'OpenAIChatRequest',
+      {
+        description: 'The completion, or the stream of chunks when `stream` is true.',
+        headers: servedHeaders,
+        content: {
+          'application/json': { schema: ref('OpenAIChatCompletion') },
+          'text/event-stream': {
+            schema: {
+              type: 'string',
+              description: '`data: <OpenAIChatCompletionChunk>` events, then `data: [DONE]`.',
             },
           },
         },
       },
-      '/openapi.json': {
-        get: {
-          operationId: 'openapi',
-          summary: 'This document',
-          security: [],
-          responses: {
-            '200': { description: 'OpenAPI 3.1.', content: { 'application/json': { schema: { type: 'object' } } } },
+    ),
+  };
+}
+
+/** Everything beside chat: models, health, the deep checks, this document. */
+function servicePaths() {
+  return {
+    '/v1/models': {
+      get: {
+        operationId: 'listModels',
+        summary: 'The models clients may ask for',
+        responses: {
+          '200': { description: 'Logical model names.', content: json('ModelList') },
+          '401': { description: 'Missing or wrong function key.' },
+        },
+      },
+    },
+    '/health': {
+      get: {
+        operationId: 'health',
+        summary: 'Region health, at once, without calling a model',
+        security: [],
+        responses: {
+          '200': { description: 'Per region: breaker state, throttling, last error.', content: json('Health') },
+        },
+      },
+    },
+    '/health/deep': {
+      get: {
+        operationId: 'deepHealth',
+        summary: 'Probe every region for real',
+        description:
+          'Per region: endpoint, credential, and a one-token completion per deployment (what `npm run doctor` runs). ' +
+          'Diagnoses appear where error bodies carry them.',
+        responses: {
+          '200': { description: 'Every check passed.', content: json('DeepHealth') },
+          '401': { description: 'Missing or wrong function key.' },
+          '503': {
+            description: 'A check failed; `error` says which.',
+            headers: { 'retry-after': retryAfter },
+            content: json('DeepHealth'),
           },
         },
       },
     },
-    components: {
-      schemas: componentSchemas(),
-      securitySchemes: {
-        functionKey: { type: 'apiKey', in: 'header', name: 'x-functions-key', description: 'An Azure Functions key.' },
-        functionKeyQuery: {
-          type: 'apiKey',
-          in: 'query',
-          name: 'code',
-          description: 'The same key as a query parameter.',
+    '/openapi.json': {
+      get: {
+        operationId: 'openapi',
+        summary: 'This document',
+        security: [],
+        responses: {
+          '200': { description: 'OpenAPI 3.1.', content: { 'application/json': { schema: { type: 'object' } } } },
         },
       },
     },
   };
 }
+
+const securitySchemes = {
+  functionKey: { type: 'apiKey', in: 'header', name: 'x-functions-key', description: 'An Azure Functions key.' },
+  functionKeyQuery: { type: 'apiKey', in: 'query', name: 'code', description: 'The same key as a query parameter.' },
+};
 
 let document: ReturnType<typeof buildDocument> | undefined;
 

@@ -92,8 +92,8 @@ export function errorResponse(thrown: unknown, ctx: ErrorContext): HttpResponseI
     ...(error.diagnosis ? { diagnosis: error.diagnosis } : {}),
     ...(error.attempts ? { attempts: error.attempts } : {}),
   };
+  // A client that left gets 499 (nginx's "client closed request"): nobody reads it, but the log shows it.
   if (error.status >= 500) ctx.logger?.error(line, properties);
   else ctx.logger?.warn(line, properties);
-  // 499 is nginx's "client closed request": nobody reads it, but logs show what happened.
   return jsonResponse(error.status, errorBody(error, ctx), errorHeaders(error, ctx.requestId));
 }

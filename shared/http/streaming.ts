@@ -5,7 +5,8 @@
 import type { HttpResponseInit } from '@azure/functions';
 
 import type { Logger } from '../logger';
-import { errorBody, toChatError } from './responses';
+import type { Served } from '../served';
+import { errorBody, servedHeaders, toChatError } from './responses';
 
 const encoder = new TextEncoder();
 
@@ -103,21 +104,20 @@ export async function* withHeartbeats(
   }
 }
 
-export interface StreamResponseOptions<T> {
+export interface StreamResponseOptions {
   /** The service call; it settles when the first chunk worth forwarding arrived (or failover gave up). */
-  readonly pending: Promise<T>;
+  readonly pending: Promise<Served>;
+  /**
+   * The answer's frames, read from the same `pending` call: they end with an error frame of their
+   * own when the call fails after the response started, or upstream breaks mid-stream.
+   */
+  readonly body: AsyncIterable<Uint8Array>;
   readonly format: StreamFormat;
   /** Keep-alive interval, ms; 0 turns heartbeats off. */
   readonly heartbeatMs: number;
   readonly timers?: Timers;
-  /** Headers known once the service answered (region, attempts). */
-  readonly servedHeaders: (result: T) => Record<string, string>;
-  /** Headers known up front (request id), for a stream started before the service answered. */
+  /** Headers known up front (request id); the served headers (region, attempts) are added when known. */
   readonly headers: Record<string, string>;
-  /** The answer's frames; they end with an error frame themselves if upstream breaks mid-stream. */
-  readonly frames: (result: T) => AsyncIterable<Uint8Array>;
-  /** The frame that ends a stream started early when the service call fails. */
-  readonly errorFrame: (error: unknown) => Uint8Array;
 }
 
 /**
@@ -129,30 +129,16 @@ export interface StreamResponseOptions<T> {
  * frame's `context.region` still says), and a later failure (e.g. all regions throttled) becomes the
  * stream's error frame instead of a status. Rejects when the service fails within the interval.
  */
-export async function streamResponse<T>(options: StreamResponseOptions<T>): Promise<HttpResponseInit> {
+export async function streamResponse(options: StreamResponseOptions): Promise<HttpResponseInit> {
   const { pending, format, heartbeatMs } = options;
   const timers = options.timers ?? realTimers;
-  const beat = heartbeatFrame(format);
-  const headers = { ...streamHeaders(format), ...options.headers };
   const early = heartbeatMs > 0 ? await settledWithin(pending, heartbeatMs, timers) : { value: await pending };
-  if (early !== undefined) {
-    return {
-      status: 200,
-      headers: { ...headers, ...options.servedHeaders(early.value) },
-      body: withHeartbeats(options.frames(early.value), beat, heartbeatMs, timers),
-    };
-  }
-  async function* late(): AsyncGenerator<Uint8Array> {
-    let result: T;
-    try {
-      result = await pending;
-    } catch (error) {
-      yield options.errorFrame(error);
-      return;
-    }
-    yield* options.frames(result);
-  }
-  return { status: 200, headers, body: withHeartbeats(late(), beat, heartbeatMs, timers) };
+  const served = early === undefined ? {} : servedHeaders(early.value);
+  return {
+    status: 200,
+    headers: { ...streamHeaders(format), ...options.headers, ...served },
+    body: withHeartbeats(options.body, heartbeatFrame(format), heartbeatMs, timers),
+  };
 }
 
 /** What an error frame needs: the request id, whether diagnoses may be shown, where to log. */

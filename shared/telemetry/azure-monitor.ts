@@ -3,10 +3,10 @@
  * once per process and turns the records of ./records.ts into OpenTelemetry spans (dependencies),
  * metrics (customMetrics) and log records with `microsoft.custom_event.name` (customEvents).
  *
- * Loaded only through `import()` from ../telemetry.ts when a connection string is set: this module
+ * Loaded only through `import()` from ./index.ts when a connection string is set: this module
  * pulls in applicationinsights, OpenTelemetry and their instrumentations.
  */
-import { ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/identity';
 import {
   context,
   metrics,
@@ -25,9 +25,11 @@ import {
   useAzureMonitor,
   type AzureMonitorOpenTelemetryOptions,
 } from 'applicationinsights';
-import type { AttemptReport, CompletionReport, FailureReport } from '../chat-service';
+import { managedIdentityCredential } from '../managed-identity';
+import type { AttemptReport, CompletionReport, FailureReport } from '../chat-report';
 import type { BreakerChange } from '../region-health';
-import type { TelemetrySettings, TelemetrySink } from '../telemetry';
+import type { TelemetrySettings } from './settings';
+import type { TelemetrySink } from './sink';
 import {
   attemptMetrics,
   breakerEvent,
@@ -58,7 +60,7 @@ export function azureMonitorOptions(
   settings: TelemetrySettings,
   options: AzureMonitorStartOptions = {},
 ): AzureMonitorOpenTelemetryOptions {
-  const managedIdentity = options.managedIdentity ?? defaultManagedIdentity;
+  const managedIdentity = options.managedIdentity ?? managedIdentityCredential;
   return {
     azureMonitorExporterOptions: {
       ...options.exporter,
@@ -100,10 +102,6 @@ export interface AzureMonitorStartOptions {
   readonly managedIdentity?: (clientId?: string) => TokenCredential;
   /** More exporter options (tests: trust the local ingestion stand-in, no offline storage). */
   readonly exporter?: Omit<ExporterOptions, 'connectionString' | 'credential'>;
-}
-
-function defaultManagedIdentity(clientId?: string): TokenCredential {
-  return clientId === undefined ? new ManagedIdentityCredential() : new ManagedIdentityCredential({ clientId });
 }
 
 let started: TelemetrySink | undefined;

@@ -4,7 +4,7 @@
  * (./azure-monitor.ts) only turns these records into spans, metrics and log records; keeping the
  * mapping here keeps it testable without the SDK and keeps content and secrets out by construction.
  */
-import type { AttemptReport, CompletionReport, FailureReport } from '../chat-service';
+import type { AttemptReport, CompletionReport, FailureReport } from '../chat-report';
 import type { BreakerChange } from '../region-health';
 
 /** Metric names (customMetrics.name). Tokens and time are histograms; the rest are counters. */
@@ -169,33 +169,34 @@ export function breakerEvent(change: BreakerChange): EventRecord | undefined {
 export function failureEvent(report: FailureReport): EventRecord | undefined {
   if (!everyRegionFailed(report)) return undefined;
   const { error } = report;
-  return {
-    name: EVENTS.allRegionsFailed,
-    ...(report.traceParent === undefined ? {} : { traceParent: report.traceParent }),
-    properties: {
-      requestId: report.requestId,
-      model: report.model,
-      code: error.code,
-      regions: report.regions.join(','),
-      // e.g. "eastus2:503 region_unavailable; swedencentral:skipped-open"
-      attempts: (error.attempts ?? []).map((a) => `${a.region}:${a.status}${a.code ? ` ${a.code}` : ''}`).join('; '),
-      ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
-    },
-  };
+  return requestEvent(EVENTS.allRegionsFailed, report, {
+    code: error.code,
+    regions: report.regions.join(','),
+    // e.g. "eastus2:503 region_unavailable; swedencentral:skipped-open"
+    attempts: (error.attempts ?? []).map((a) => `${a.region}:${a.status}${a.code ? ` ${a.code}` : ''}`).join('; '),
+    ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
+  });
 }
 
 /** Prompt and answer of an answered request: only built when content logging is on. */
 export function contentEvent(report: CompletionReport): EventRecord | undefined {
   if (report.content === undefined) return undefined;
+  return requestEvent(EVENTS.content, report, {
+    region: report.region,
+    prompt: JSON.stringify(report.content.messages),
+    answer: report.content.answer,
+  });
+}
+
+/** An event about one request: parented on its trace, with its request id and model. */
+function requestEvent(
+  name: EventRecord['name'],
+  request: { readonly requestId: string; readonly model: string; readonly traceParent?: string },
+  properties: Attributes,
+): EventRecord {
   return {
-    name: EVENTS.content,
-    ...(report.traceParent === undefined ? {} : { traceParent: report.traceParent }),
-    properties: {
-      requestId: report.requestId,
-      model: report.model,
-      region: report.region,
-      prompt: JSON.stringify(report.content.messages),
-      answer: report.content.answer,
-    },
+    name,
+    ...(request.traceParent === undefined ? {} : { traceParent: request.traceParent }),
+    properties: { requestId: request.requestId, model: request.model, ...properties },
   };
 }

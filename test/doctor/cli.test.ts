@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import ts from 'typescript';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startSimulator } from '../../simulator';
 import { regionsSetting, startTwoRegions, type TwoRegions } from '../shared/two-regions';
 
 const repoRoot = join(__dirname, '..', '..');
@@ -128,6 +129,20 @@ describe('npm run doctor', () => {
     );
     const run = await runDoctorCli({ CHAT_REGIONS: regionsSetting(regions.primary, regions.secondary) });
     expect(run.code).toBe(0);
+  });
+
+  it('says to run npm start or npm run simulators when the local simulators are stopped', async () => {
+    const stopped = await startSimulator({ port: 0, region: 'eastus2' });
+    await stopped.close();
+    const run = await runDoctorCli({
+      CHAT_REGIONS: regionsSetting(stopped, stopped),
+      AZURE_OPENAI_API_KEY: 'simulator-key',
+    });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/eastus2\s+FAIL endpoint\s+\d+ ms\s+region_unavailable/);
+    expect(run.stdout).toContain('ECONNREFUSED');
+    expect(run.stdout).toContain('npm start');
+    expect(run.stdout).toContain('npm run simulators');
   });
 
   it('names the missing setting and exits 2 when there is nothing to check', async () => {

@@ -4,7 +4,8 @@ import { createHealthDeepHandler } from '../../functions/health-deep-get';
 import { fakeEntraToken, startSimulator, type RunningSimulator } from '../../simulator';
 import { loadConfig } from '../../shared/config';
 import { createCredentials } from '../../shared/credentials';
-import { formatReport, runDoctor, type DoctorCheck, type DoctorOptions } from '../../shared/doctor';
+import { runDoctor, type DoctorCheck, type DoctorOptions } from '../../shared/doctor';
+import { formatReport } from '../../shared/doctor-text';
 import { getRequest, header, invocation } from '../functions/http';
 import { regionsSetting, startTwoRegions, type TwoRegions } from '../shared/two-regions';
 
@@ -84,6 +85,9 @@ describe('runDoctor', () => {
     const endpoint = find(report.checks, 'swedencentral', 'endpoint');
     expect(endpoint).toMatchObject({ ok: false, code: 'region_unavailable' });
     expect(endpoint.diagnosis).toContain('ECONNREFUSED');
+    // The endpoint is a local simulator (loopback): the diagnosis says how to start it.
+    expect(endpoint.diagnosis).toContain('npm start');
+    expect(endpoint.diagnosis).toContain('npm run simulators');
     expect(report.checks.filter((c) => c.region === 'swedencentral')).toHaveLength(1);
     expect(report.checks.filter((c) => c.region === 'eastus2').every((c) => c.ok)).toBe(true);
     expect(formatReport(report)).toMatch(/later checks skipped: the endpoint check failed/);

@@ -1,5 +1,6 @@
 import { APIConnectionError, APIError } from 'openai';
 import { describe, expect, it } from 'vitest';
+import { keyVaultError } from '../../shared/credentials';
 import { ChatError, fromUpstream, type UpstreamContext } from '../../shared/errors';
 import { wire } from '../wire';
 
@@ -109,8 +110,87 @@ describe('fromUpstream on real Azure responses', () => {
     expect(error.diagnosis).toContain('az login');
   });
 
+  it('says the local simulator is not running, and how to start it, when a loopback endpoint refuses', () => {
+    const cause = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:7081'), { code: 'ECONNREFUSED' });
+    const local = { ...ctx, endpoint: 'http://127.0.0.1:7081/' };
+    const error = fromUpstream(new APIConnectionError({ cause }), local);
+    expect(error.code).toBe('region_unavailable');
+    expect(error.diagnosis).toContain('ECONNREFUSED');
+    expect(error.diagnosis).toContain('npm start');
+    expect(error.diagnosis).toContain('npm run simulators');
+    expect(
+      fromUpstream(new APIConnectionError({ cause }), { ...ctx, endpoint: 'http://localhost:7081/' }).diagnosis,
+    ).toContain('npm run simulators');
+  });
+
+  it('gives no simulator hint for a refused connection to a remote endpoint', () => {
+    const cause = Object.assign(new Error('connect ECONNREFUSED 20.1.2.3:443'), { code: 'ECONNREFUSED' });
+    const error = fromUpstream(new APIConnectionError({ cause }), ctx);
+    expect(error.diagnosis).toContain('ECONNREFUSED');
+    expect(error.diagnosis).not.toContain('npm start');
+  });
+
+  it('keeps the cause of an error it cannot classify', () => {
+    const thrown = 'a string, not an Error';
+    const error = fromUpstream(thrown, ctx);
+    expect(error.code).toBe('internal_error');
+    expect(error.cause).toBe(thrown);
+  });
+
   it('passes a ChatError through unchanged', () => {
     const original = new ChatError('secret_not_found', { message: 'x' });
     expect(fromUpstream(original, ctx)).toBe(original);
+  });
+});
+
+describe('fromUpstream on a 404 that is not a missing deployment', () => {
+  // No capture of this answer is in test/fixtures/azure-wire: this is the shape Azure sends for a
+  // path it does not serve (a wrong endpoint path, or a resource that is not Azure OpenAI).
+  const resourceNotFound = () =>
+    APIError.generate(404, { error: { code: '404', message: 'Resource not found' } }, undefined, new Headers());
+
+  it('is the operator configuration (endpoint_not_found, 502), not the client request', () => {
+    const error = fromUpstream(resourceNotFound(), ctx);
+    expect(error.code).toBe('endpoint_not_found');
+    expect(error.status).toBe(502);
+    expect(error.failover).toBe(true);
+    expect(error.upstreamStatus).toBe(404);
+  });
+
+  it('names the endpoint that answered and the shape it should have', () => {
+    const error = fromUpstream(resourceNotFound(), {
+      ...ctx,
+      endpoint: 'https://aoai-prod-eastus2.openai.azure.com/api/',
+    });
+    expect(error.diagnosis).toContain('https://aoai-prod-eastus2.openai.azure.com/api/');
+    expect(error.diagnosis).toContain('Resource not found');
+    expect(error.diagnosis).toContain('https://RESOURCE.openai.azure.com/openai/v1/');
+    expect(error.diagnosis).toContain('CHAT_REGIONS');
+    // The client learns nothing about the backend's endpoints.
+    expect(error.message).not.toContain('aoai-prod-eastus2');
+  });
+
+  it('still reads a DeploymentNotFound 404 as a missing deployment', () => {
+    expect(fromUpstream(sdkError('aoai_404_deployment_not_found'), ctx).code).toBe('deployment_not_found');
+  });
+});
+
+describe('keyVaultError', () => {
+  it.each(['REQUEST_SEND_ERROR', 'ENOTFOUND', 'ECONNREFUSED', 'ETIMEDOUT'])(
+    'reports a vault that cannot be reached (%s) as key_vault_unreachable, not as access denied',
+    (code) => {
+      const thrown = Object.assign(new Error(`request failed: ${code}`), { code });
+      const error = keyVaultError(thrown, 'aoai-key-eastus2', 'https://my-vault.vault.azure.net/');
+      expect(error.code).toBe('key_vault_unreachable');
+      expect(error.diagnosis).toContain('https://my-vault.vault.azure.net/');
+      expect(error.diagnosis).toContain('KEY_VAULT_URL');
+      expect(error.diagnosis).toContain('network');
+      expect(error.cause).toBe(thrown);
+    },
+  );
+
+  it('still reports a 403 from the vault as key_vault_access_denied', () => {
+    const thrown = Object.assign(new Error('Caller: appid=1;oid=2'), { statusCode: 403 });
+    expect(keyVaultError(thrown, 's', 'https://my-vault.vault.azure.net/').code).toBe('key_vault_access_denied');
   });
 });

@@ -182,6 +182,26 @@ describe('failover between two regions', () => {
     expect(error.message).toContain('gpt-4o');
   });
 
+  it('explains a region endpoint with a wrong path (404 Resource not found) and fails over from it', async () => {
+    const misconfigured = JSON.stringify([
+      { name: 'eastus2', endpoint: `${regions.primary.url}/api/`, deployments: { 'gpt-4o': 'gpt-4o' } },
+      { name: 'swedencentral', endpoint: `${regions.secondary.url}/`, deployments: { 'gpt-4o': 'gpt-4o' } },
+    ]);
+    const chat = regions.service({ CHAT_REGIONS: misconfigured });
+    const served = await chat.complete({ ...hello, requestId: 'path' });
+    expect(served.region).toBe('swedencentral');
+    expect(served.attempts[0]).toMatchObject({ region: 'eastus2', status: 404, code: 'endpoint_not_found' });
+
+    const onlyWrong = JSON.stringify([
+      { name: 'eastus2', endpoint: `${regions.primary.url}/api/`, deployments: { 'gpt-4o': 'gpt-4o' } },
+    ]);
+    const error = await rejection(regions.service({ CHAT_REGIONS: onlyWrong }).complete({ ...hello, requestId: 'p2' }));
+    expect(error.code).toBe('endpoint_not_found');
+    expect(error.status).toBe(502);
+    expect(error.diagnosis).toContain(`${regions.primary.url}/api/`);
+    expect(error.diagnosis).toContain('https://RESOURCE.openai.azure.com/openai/v1/');
+  });
+
   it('fails over when a region endpoint has nothing listening', async () => {
     const closedPort = await new Promise<number>((resolve) => {
       const server = createServer().listen(0, '127.0.0.1', () => {

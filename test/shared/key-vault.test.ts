@@ -37,7 +37,7 @@ afterEach(async () => {
   await Promise.all([vault.close(), regions.close()]);
 });
 
-function keyVaultService(credential = developerCredential()) {
+function keyVaultService(credential = developerCredential(), vaultUrl = vault.url) {
   const config = loadConfig({
     CHAT_REGIONS: JSON.stringify([
       {
@@ -53,7 +53,7 @@ function keyVaultService(credential = developerCredential()) {
         deployments: { 'gpt-4o': 'gpt-4o' },
       },
     ]),
-    KEY_VAULT_URL: vault.url,
+    KEY_VAULT_URL: vaultUrl,
   });
   expect(config.auth.mode).toBe('key-vault');
   return new ChatService({
@@ -64,6 +64,8 @@ function keyVaultService(credential = developerCredential()) {
       secretClientOptions: {
         disableChallengeResourceVerification: true,
         additionalPolicies: [{ policy: vault.trustPolicy, position: 'perCall' }],
+        // One try: a vault that cannot be reached is reported at once (the pipeline would back off and retry).
+        retryOptions: { maxRetries: 0 },
       },
       minRefreshIntervalMs: 0,
     }),
@@ -112,6 +114,17 @@ describe('API keys from Key Vault', () => {
     expect(error.diagnosis).toContain('Key Vault secret "aoai-key-eastus2"');
     // One read per region, one re-read per region after its 401, and no more.
     expect(vault.reads.filter((n) => n === 'aoai-key-eastus2')).toHaveLength(2);
+  });
+
+  it('reports a vault that cannot be reached as key_vault_unreachable, naming KEY_VAULT_URL', async () => {
+    const gone = await startKeyVaultStandIn();
+    await gone.close();
+    const error = await rejection(
+      keyVaultService(developerCredential(), gone.url).complete({ ...hello, requestId: 'kv' }),
+    );
+    expect(error.code).toBe('key_vault_unreachable');
+    expect(error.diagnosis).toContain(gone.url);
+    expect(error.diagnosis).toContain('KEY_VAULT_URL');
   });
 
   it('explains a missing Key Vault role with the caller and the role to assign', async () => {

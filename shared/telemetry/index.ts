@@ -5,82 +5,19 @@
  *
  * This module is light on purpose: with no connection string telemetry is off and the SDK
  * (applicationinsights and OpenTelemetry, a few hundred modules) is never loaded. With one, the SDK
- * is loaded once, asynchronously, by `./telemetry/azure-monitor.ts`; whatever the chat service
+ * is loaded once, asynchronously, by `./azure-monitor.ts`; whatever the chat service
  * reports before it is ready is queued and replayed with its original timestamps.
  */
-import type { ChatObserver, AttemptReport, CompletionReport, FailureReport } from './chat-service';
-import { ConfigError } from './config';
-import { silentLogger, type Logger } from './logger';
-import type { BreakerChange } from './region-health';
+import type { ChatObserver, AttemptReport, CompletionReport, FailureReport } from '../chat-report';
+import { silentLogger, type Logger } from '../logger';
+import type { BreakerChange } from '../region-health';
 // Type only (erased from the output): the SDK side is loaded with import() below, never statically.
-import type * as AzureMonitor from './telemetry/azure-monitor.js';
+import type * as AzureMonitor from './azure-monitor.js';
+import type { TelemetrySettings } from './settings';
+import type { TelemetrySink } from './sink';
 
-type Env = Readonly<Record<string, string | undefined>>;
-
-export interface TelemetrySettings {
-  /** APPLICATIONINSIGHTS_CONNECTION_STRING; telemetry is off without it. */
-  readonly connectionString?: string;
-  /**
-   * Entra ID (AAD) ingestion from APPLICATIONINSIGHTS_AUTHENTICATION_STRING: `Authorization=AAD`
-   * (system-assigned identity) or `Authorization=AAD;ClientId=<id>` (user-assigned).
-   */
-  readonly entra?: { readonly clientId?: string };
-  /** CHAT_LOG_CONTENT=true: prompt and answer text go to telemetry (ChatContent events). Default false. */
-  readonly logContent: boolean;
-}
-
-const AUTH_EXAMPLE = 'Authorization=AAD;ClientId=<client id of the user-assigned identity>';
-
-function setting(env: Env, name: string): string | undefined {
-  const value = env[name]?.trim();
-  return value === '' ? undefined : value;
-}
-
-/** Reads the telemetry settings; throws {@link ConfigError} naming a bad one. */
-export function telemetrySettings(env: Env): TelemetrySettings {
-  const connectionString = setting(env, 'APPLICATIONINSIGHTS_CONNECTION_STRING');
-  const logContent = setting(env, 'CHAT_LOG_CONTENT');
-  if (logContent !== undefined && !['true', 'false'].includes(logContent)) {
-    throw new ConfigError('CHAT_LOG_CONTENT', `must be true or false, got "${logContent}"`, 'false');
-  }
-  const auth = setting(env, 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING');
-  let entra: TelemetrySettings['entra'];
-  if (auth !== undefined) {
-    const fields = new Map(
-      auth
-        .split(';')
-        .map((pair) => pair.split('='))
-        .filter((kv): kv is [string, string] => kv.length === 2)
-        .map(([k, v]) => [k.trim().toLowerCase(), v.trim()] as const),
-    );
-    if (fields.get('authorization')?.toUpperCase() !== 'AAD') {
-      // Never echo the value back: it is not a secret, but it sits beside ones that are.
-      throw new ConfigError(
-        'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
-        'must start with Authorization=AAD',
-        AUTH_EXAMPLE,
-      );
-    }
-    const clientId = fields.get('clientid');
-    entra = clientId ? { clientId } : {};
-  }
-  return {
-    ...(connectionString === undefined ? {} : { connectionString }),
-    ...(entra === undefined ? {} : { entra }),
-    logContent: logContent === 'true',
-  };
-}
-
-/** What the SDK-facing side implements; see ./telemetry/azure-monitor.ts. */
-export interface TelemetrySink {
-  attempt(report: AttemptReport): void;
-  completed(report: CompletionReport): void;
-  failed(report: FailureReport): void;
-  breakerChanged(change: BreakerChange): void;
-  /** Sends everything recorded so far and waits for the ingestion endpoint to take it. */
-  flush(): Promise<void>;
-  shutdown(): Promise<void>;
-}
+export { telemetrySettings, type TelemetrySettings } from './settings';
+export type { TelemetrySink } from './sink';
 
 /** The chat service's observer, plus the controls a host or a test needs. */
 export interface Telemetry extends ChatObserver {
@@ -186,7 +123,7 @@ export function createTelemetry(settings: TelemetrySettings, options: CreateTele
   if (settings.connectionString === undefined) return telemetryOff;
   const logger = options.logger ?? silentLogger;
   // A real dynamic import (kept as import() in the CommonJS output): the SDK loads only here.
-  const load = options.load ?? (() => import('./telemetry/azure-monitor.js'));
+  const load = options.load ?? (() => import('./azure-monitor.js'));
   return new DeferredTelemetry(
     load().then((sdk) => sdk.startAzureMonitor(settings)),
     settings,

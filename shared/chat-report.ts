@@ -1,0 +1,181 @@
+/**
+ * What the chat service tells its observer (telemetry) and its log about one request: each upstream
+ * attempt, then either how the answer ended or that no region answered. Observers are called
+ * synchronously; one that throws is logged and ignored (telemetry must never fail a chat).
+ */
+import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import type { CompletionUsage } from 'openai/resources/completions';
+import { ChatError, type Attempt } from './errors';
+import type { AttemptEvent } from './failover';
+import type { Logger } from './logger';
+import type { BreakerChange } from './region-health';
+import type { Answer, Upstream } from './upstream';
+
+/** One upstream attempt as an observer sees it (skipped regions are not reported). */
+export interface AttemptReport extends Attempt {
+  /** Position in the request's attempt list, skipped regions included (1 = first region tried). */
+  readonly attemptNumber: number;
+  readonly error?: ChatError;
+  readonly requestId: string;
+  readonly traceParent?: string;
+  readonly model: string;
+  readonly deployment: string;
+  /** The region's resource endpoint (no credentials in it). */
+  readonly endpoint: string;
+  /** Azure's `apim-request-id` of the answer, when one came back: what Azure support asks for. */
+  readonly upstreamRequestId?: string;
+  /** Wall-clock time the attempt ended, epoch ms (its start is `endedAt - durationMs`). */
+  readonly endedAt: number;
+  /** The attempt that answered: from the start of the request (all attempts) to its first byte, ms. */
+  readonly firstTokenMs?: number;
+}
+
+/** A request that got an answer, once the answer (or the stream) has ended. */
+export interface CompletionReport {
+  readonly requestId: string;
+  readonly traceParent?: string;
+  readonly model: string;
+  readonly region: string;
+  readonly deployment: string;
+  readonly streamed: boolean;
+  readonly usage?: CompletionUsage;
+  /** From the start of the request (all attempts) to the first byte of the answer, ms. */
+  readonly firstTokenMs: number;
+  /** From the start of the request to the end of the answer, ms. */
+  readonly durationMs: number;
+  readonly finishReason?: string;
+  /** `interrupted`: the region broke mid-stream; `abandoned`: the consumer stopped reading. */
+  readonly outcome: 'completed' | 'interrupted' | 'abandoned';
+  /** Prompt and answer text: only when the observer sets `captureContent`. */
+  readonly content?: { readonly messages: readonly ChatCompletionMessageParam[]; readonly answer: string };
+}
+
+/** A request that got no answer from any region (or was refused by the first one). */
+export interface FailureReport {
+  readonly requestId: string;
+  readonly traceParent?: string;
+  readonly model: string;
+  /** Regions that deploy the model, in the order they are tried. */
+  readonly regions: readonly string[];
+  readonly error: ChatError;
+}
+
+/** Hooks for telemetry. Called synchronously; an observer that throws is logged and ignored. */
+export interface ChatObserver {
+  /** Whether completion reports carry prompt and answer text (CHAT_LOG_CONTENT). Default false. */
+  readonly captureContent?: boolean;
+  onAttempt?(attempt: AttemptReport): void;
+  onBreakerChange?(change: BreakerChange): void;
+  onCompleted?(report: CompletionReport): void;
+  onFailed?(report: FailureReport): void;
+}
+
+/** How an answer ended, as the one who read it knows. */
+export interface AnswerEnd {
+  readonly streamed: boolean;
+  readonly outcome: CompletionReport['outcome'];
+  readonly usage: CompletionUsage | undefined;
+  readonly finishReason: string | undefined;
+  /** The answer text; only read when content is captured. */
+  readonly answer: () => string;
+}
+
+/** Calls the observer; an observer that throws is logged and ignored. */
+export function notify(observer: ChatObserver | undefined, logger: Logger, call: (o: ChatObserver) => void): void {
+  if (observer === undefined) return;
+  try {
+    call(observer);
+  } catch (error) {
+    logger.warn('Telemetry observer failed', { error: error instanceof Error ? error.message : String(error) });
+  }
+}
+
+export interface RequestReportOptions {
+  readonly observer?: ChatObserver;
+  readonly logger: Logger;
+  readonly requestId: string;
+  readonly traceParent?: string;
+  readonly model: string;
+  readonly messages: readonly ChatCompletionMessageParam[];
+}
+
+/** The reports of one request, bound to it: its id, trace, model and clock. */
+export class RequestReport {
+  readonly #options: RequestReportOptions;
+  readonly #traced: { traceParent?: string };
+  // Telemetry clock: wall time, independent of the (injectable) health clock.
+  readonly #startedAt = performance.now();
+  #firstTokenMs: number | undefined;
+  #completed = false;
+
+  constructor(options: RequestReportOptions) {
+    this.#options = options;
+    this.#traced = options.traceParent === undefined ? {} : { traceParent: options.traceParent };
+  }
+
+  /** One attempt ended (answered or failed): a log line and an AttemptReport. */
+  attempt(event: AttemptEvent<Answer<unknown>>, upstream: Upstream): void {
+    const { attempt, attemptNumber } = event;
+    this.#logger.info(`Attempt ${attemptNumber} on ${attempt.region}: ${attempt.status}`, {
+      region: attempt.region,
+      status: attempt.status,
+      durationMs: attempt.durationMs,
+      ...(attempt.code ? { code: attempt.code } : {}),
+    });
+    const answered = event.kind === 'answered';
+    if (answered) this.#firstTokenMs = performance.now() - this.#startedAt;
+    const upstreamRequestId = answered ? event.value.upstreamRequestId : event.error.upstreamRequestId;
+    this.#notify((o) =>
+      o.onAttempt?.({
+        ...attempt,
+        attemptNumber,
+        ...(answered ? { firstTokenMs: this.#firstTokenMs } : { error: event.error }),
+        ...this.#traced,
+        requestId: this.#options.requestId,
+        model: this.#options.model,
+        deployment: upstream.deployment(this.#options.model) ?? this.#options.model,
+        endpoint: upstream.region.endpoint,
+        ...(upstreamRequestId === undefined ? {} : { upstreamRequestId }),
+        endedAt: Date.now(),
+      }),
+    );
+  }
+
+  /** No region answered (or the first one refused): a FailureReport for a ChatError. */
+  failed(error: unknown, regions: readonly string[]): void {
+    if (!(error instanceof ChatError)) return;
+    const { requestId, model } = this.#options;
+    this.#notify((o) => o.onFailed?.({ requestId, ...this.#traced, model, regions, error }));
+  }
+
+  /** The answer from `upstream` ended: a CompletionReport, once (later calls are ignored). */
+  completed(upstream: Upstream, end: AnswerEnd): void {
+    const { observer, requestId, model, messages } = this.#options;
+    if (this.#completed || observer?.onCompleted === undefined) return;
+    this.#completed = true;
+    this.#notify((o) =>
+      o.onCompleted?.({
+        requestId,
+        ...this.#traced,
+        model,
+        region: upstream.name,
+        deployment: upstream.deployment(model) ?? model,
+        streamed: end.streamed,
+        ...(end.usage ? { usage: end.usage } : {}),
+        firstTokenMs: this.#firstTokenMs ?? performance.now() - this.#startedAt,
+        durationMs: performance.now() - this.#startedAt,
+        ...(end.finishReason ? { finishReason: end.finishReason } : {}),
+        outcome: end.outcome,
+        ...(observer.captureContent === true ? { content: { messages, answer: end.answer() } } : {}),
+      }),
+    );
+  }
+
+  get #logger(): Logger {
+    return this.#options.logger;
+  }
+
+  #notify(call: (o: ChatObserver) => void): void {
+    notify(this.#options.observer, this.#options.logger, call);
+  }
+}
