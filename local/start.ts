@@ -12,7 +12,8 @@ import { apiPortUse, bindPort, simulatorPortUse, type SimulatorPort, type Simula
 export const EMBEDDED_FUNCTION_KEY = 'local-dev-key';
 const SIMULATOR_KEY = 'simulator-key';
 
-function number(name: string, fallback: number): number {
+/** A port from the environment setting `name`, or `fallback` when unset. */
+function portSetting(name: string, fallback: number): number {
   const value = Number(process.env[name] ?? fallback);
   if (!Number.isInteger(value) || value < 0 || value > 65535)
     throw new Error(`${name} must be a port number, got "${process.env[name]}"`);
@@ -58,8 +59,12 @@ function simulatorReason(simulatorsOnly: boolean): SimulatorReason | undefined {
 async function startSimulators(reason: SimulatorReason): Promise<RunningSimulator[]> {
   const latency = (process.env.SIMULATOR_LATENCY ?? 'realistic') as LatencyPreset;
   const regions: SimulatorPort[] = [
-    { region: 'eastus2', port: number('SIMULATOR_PRIMARY_PORT', 7081), setting: 'SIMULATOR_PRIMARY_PORT' },
-    { region: 'swedencentral', port: number('SIMULATOR_SECONDARY_PORT', 7082), setting: 'SIMULATOR_SECONDARY_PORT' },
+    { region: 'eastus2', port: portSetting('SIMULATOR_PRIMARY_PORT', 7081), setting: 'SIMULATOR_PRIMARY_PORT' },
+    {
+      region: 'swedencentral',
+      port: portSetting('SIMULATOR_SECONDARY_PORT', 7082),
+      setting: 'SIMULATOR_SECONDARY_PORT',
+    },
   ];
   const simulators: RunningSimulator[] = [];
   for (const r of regions) {
@@ -81,7 +86,7 @@ async function startSimulators(reason: SimulatorReason): Promise<RunningSimulato
 }
 
 function startApiHost(cwd: string, settings: LocalSettings, functionKeys: readonly string[]): Promise<LocalHost> {
-  const port = number('PORT', settings.port ?? 7071);
+  const port = portSetting('PORT', settings.port ?? 7071);
   return bindPort(apiPortUse(port), () =>
     startLocalHost({
       cwd,
