@@ -65,5 +65,8 @@ function optionalMs(record: Record<string, unknown>, key: string): number | unde
 /** How the active fault breaks an answer part way, if it does. */
 export function interruptionOf(fault: Fault): Interruption | undefined {
   if (fault.kind !== 'reset-midstream' && fault.kind !== 'stall') return undefined;
-  return { kind: fault.kind === 'stall' ? 'stall' : 'reset', afterChunks: fault.afterChunks ?? DEFAULT_BREAK_AFTER_CHUNKS };
+  return {
+    kind: fault.kind === 'stall' ? 'stall' : 'reset',
+    afterChunks: fault.afterChunks ?? DEFAULT_BREAK_AFTER_CHUNKS,
+  };
 }
