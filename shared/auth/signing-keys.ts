@@ -33,6 +33,9 @@ export class SigningKeysUnavailableError extends Error {
   override readonly name = 'SigningKeysUnavailableError';
 }
 
+/** What became of a refresh: fetched, failed, or skipped because the last attempt was too recent. */
+export type Refresh = 'fetched' | 'failed' | 'rate-limited';
+
 /** No key with the token's `kid`; `refetched` says whether the JWKS was fetched again to look for it. */
 export class UnknownSigningKeyError extends Error {
   override readonly name = 'UnknownSigningKeyError';
@@ -53,7 +56,7 @@ export class SigningKeys {
   #fetchedAt = Number.NEGATIVE_INFINITY;
   #attemptedAt = Number.NEGATIVE_INFINITY;
   #lastError: unknown;
-  #pending: Promise<boolean> | undefined;
+  #pending: Promise<Refresh> | undefined;
 
   constructor(options: SigningKeysOptions) {
     this.#options = {
@@ -71,42 +74,47 @@ export class SigningKeys {
     const now = this.#options.now();
     if (this.#keys === undefined || now - this.#fetchedAt >= this.#options.maxAgeMs) await this.#refresh();
     const keys = this.#keys;
-    if (keys === undefined) {
-      throw new SigningKeysUnavailableError(`Signing keys unavailable: ${describe(this.#lastError)}`, {
-        cause: this.#lastError,
-      });
-    }
+    if (keys === undefined) throw this.#unavailable();
     try {
       return await keys(header, token);
     } catch (error) {
       if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
     }
-    const refetched = await this.#refresh();
+    const refresh = await this.#refresh();
+    // A key rotated in while the issuer is unreachable: the token may be good, so it is not refused as forged.
+    if (refresh === 'failed') throw this.#unavailable();
     const fresh = this.#keys ?? keys;
     try {
       return await fresh(header, token);
     } catch (error) {
-      if (error instanceof errors.JWKSNoMatchingKey) throw new UnknownSigningKeyError(header.kid, refetched);
+      if (error instanceof errors.JWKSNoMatchingKey)
+        throw new UnknownSigningKeyError(header.kid, refresh === 'fetched');
       throw error;
     }
   };
 
-  /** Fetches unless the last attempt was under `minRefetchIntervalMs` ago; joins a fetch under way. True when a fetch succeeded. */
-  #refresh(): Promise<boolean> {
+  #unavailable(): SigningKeysUnavailableError {
+    return new SigningKeysUnavailableError(`Signing keys unavailable: ${describe(this.#lastError)}`, {
+      cause: this.#lastError,
+    });
+  }
+
+  /** Fetches unless the last attempt was under `minRefetchIntervalMs` ago; joins a fetch under way. */
+  #refresh(): Promise<Refresh> {
     if (this.#pending !== undefined) return this.#pending;
     const now = this.#options.now();
-    if (now - this.#attemptedAt < this.#options.minRefetchIntervalMs) return Promise.resolve(false);
+    if (now - this.#attemptedAt < this.#options.minRefetchIntervalMs) return Promise.resolve('rate-limited');
     this.#attemptedAt = now;
     this.#pending = this.#load()
       .then((jwks) => {
         this.#keys = createLocalJWKSet(jwks);
         this.#fetchedAt = this.#options.now();
-        return true;
+        return 'fetched' as const;
       })
       // Kept for the error of a later request; stale keys, when there are any, keep serving meanwhile.
       .catch((error: unknown) => {
         this.#lastError = error;
-        return false;
+        return 'failed' as const;
       })
       .finally(() => {
         this.#pending = undefined;

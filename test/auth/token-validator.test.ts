@@ -323,6 +323,18 @@ describe('createTokenValidator when the keys cannot be fetched', () => {
     expect((await validator.validate(`Bearer ${await fx.provider.token('alice', { expires_in: 600 })}`)).ok).toBe(true);
   });
 
+  it('answers 503, not 401, to a new kid while the issuer is unreachable: the token may be good', async () => {
+    let up = true;
+    const flaky: typeof fetch = (input, init) => (up ? fetch(input, init) : Promise.reject(new TypeError('down')));
+    const validator = fx.validator({ fetch: flaky });
+    await validator.validate(`Bearer ${await fx.provider.token('alice')}`);
+    await fx.provider.rotateKey();
+    up = false;
+    fx.advance(MINUTE);
+    const check = refused(await validator.validate(`Bearer ${await fx.provider.token('alice')}`));
+    expect(check).toMatchObject({ failure: 'keys-unavailable', error: { status: 503 } });
+  });
+
   it('names the OpenID configuration setting when the configuration answers 404', async () => {
     const validator = fx.validator({}, { CHAT_AUTH_OPENID_CONFIG_URL: `${fx.provider.url}/nowhere` });
     const check = refused(await validator.validate(`Bearer ${await fx.provider.token('alice')}`));
