@@ -30,6 +30,9 @@ export const ERROR_CODES = {
   not_found: { status: 404, failover: false },
   content_filtered: { status: 400, failover: false },
   context_length_exceeded: { status: 400, failover: false },
+  // The caller: no valid sign-in (401), or signed in without the scope or app role the API requires (403).
+  unauthorized: { status: 401, failover: false },
+  forbidden: { status: 403, failover: false },
   // This backend's configuration: the client can do nothing; the operator can (see diagnosis).
   deployment_not_found: { status: 502, failover: false },
   key_rejected: { status: 502, failover: true },
@@ -41,6 +44,8 @@ export const ERROR_CODES = {
   key_vault_access_denied: { status: 502, failover: false },
   key_vault_unreachable: { status: 502, failover: false },
   secret_not_found: { status: 502, failover: false },
+  // The sign-in keys (OpenID configuration, JWKS) could not be fetched: the token cannot be checked yet.
+  auth_unavailable: { status: 503, failover: false },
   // Availability: another region may do better.
   throttled: { status: 429, failover: true },
   quota_exhausted: { status: 429, failover: true },

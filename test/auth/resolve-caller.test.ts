@@ -1,0 +1,130 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CallerCheck, CallerRequest, CallerResolver } from '../../shared/auth';
+import { createCallerResolver, createTokenValidator, parseUserAuthSettings } from '../../shared/auth';
+import type { AuthFixture } from './fixture';
+import { startAuthFixture } from './fixture';
+
+let fx: AuthFixture;
+beforeEach(async () => {
+  fx = await startAuthFixture();
+});
+afterEach(async () => {
+  await fx.provider.close();
+});
+
+function resolver(env: Record<string, string>): CallerResolver {
+  const settings = parseUserAuthSettings({ ...fx.provider.backendSettings(), ...env });
+  const validator = settings.token && createTokenValidator({ token: settings.token, now: fx.now });
+  return createCallerResolver({ settings, ...(validator ? { validator } : {}) });
+}
+
+function principal(claims: Record<string, string | readonly string[]>): string {
+  const list = Object.entries(claims).flatMap(([typ, v]) => (Array.isArray(v) ? v : [v]).map((val) => ({ typ, val })));
+  return Buffer.from(JSON.stringify({ auth_typ: 'aad', claims: list, name_typ: 'name', role_typ: 'roles' })).toString(
+    'base64',
+  );
+}
+
+const OID = '11111111-2222-3333-4444-555555555555';
+const TID = '00000000-0000-0000-0000-00000000abcd';
+const alice = principal({
+  'http://schemas.microsoft.com/identity/claims/objectidentifier': OID,
+  'http://schemas.microsoft.com/identity/claims/tenantid': TID,
+  'http://schemas.microsoft.com/identity/claims/scope': 'chat',
+  name: 'Alice',
+});
+const TRUSTED = { CHAT_AUTH_TRUST_APP_SERVICE: 'true', WEBSITE_AUTH_ENABLED: 'True' };
+const none: CallerRequest = { functionKeyVerified: false };
+
+function failed(check: CallerCheck): Extract<CallerCheck, { ok: false }> {
+  if (check.ok) throw new Error(`expected a refusal, got ${check.caller.id}`);
+  return check;
+}
+
+describe('createCallerResolver', () => {
+  it('resolves a bearer token to the user it names', async () => {
+    const check = await resolver({}).resolve({ ...none, authorization: `Bearer ${await fx.provider.token('alice')}` });
+    expect(check).toMatchObject({ ok: true, via: 'token', caller: { kind: 'user', name: 'alice' } });
+  });
+
+  it('resolves a verified function key to the one service caller when service callers are allowed', async () => {
+    const check = await resolver({ CHAT_AUTH_CALLERS: 'users,service' }).resolve({ functionKeyVerified: true });
+    expect(check).toEqual({ ok: true, via: 'function-key', caller: { kind: 'service', id: 'service' } });
+  });
+
+  it('refuses a function key where only users are allowed, saying to sign in', async () => {
+    const check = failed(await resolver({ CHAT_AUTH_CALLERS: 'users' }).resolve({ functionKeyVerified: true }));
+    expect(check).toMatchObject({ failure: 'function-key-refused', error: { status: 401 } });
+    expect(check.error.message).toMatch(/Bearer/);
+  });
+
+  it('asks for sign-in when nothing is presented and users are allowed', async () => {
+    const check = failed(await resolver({ CHAT_AUTH_CALLERS: 'users,service' }).resolve(none));
+    expect(check).toMatchObject({ failure: 'missing', error: { status: 401, code: 'unauthorized' } });
+  });
+
+  it('asks for a function key when only service callers are allowed', async () => {
+    const check = failed(await resolver({ CHAT_AUTH_CALLERS: 'service' }).resolve(none));
+    expect(check.failure).toBe('function-key-required');
+  });
+
+  it('ignores a bearer token where only service callers are allowed, and takes the function key', async () => {
+    const r = resolver({ CHAT_AUTH_CALLERS: 'service' });
+    const check = await r.resolve({ authorization: 'Bearer whatever', functionKeyVerified: true });
+    expect(check).toMatchObject({ ok: true, caller: { kind: 'service' } });
+  });
+
+  it('never falls back to a function key after a bad bearer token', async () => {
+    const r = resolver({ CHAT_AUTH_CALLERS: 'users,service' });
+    const check = failed(await r.resolve({ authorization: 'Bearer a.b.c', functionKeyVerified: true }));
+    expect(check.failure).toBe('malformed');
+  });
+
+  it('refuses to build without a validator when users are allowed', () => {
+    const settings = parseUserAuthSettings({ ...fx.provider.backendSettings(), CHAT_AUTH_CALLERS: 'users' });
+    expect(() => createCallerResolver({ settings })).toThrow(/token validator is required/);
+  });
+});
+
+describe('createCallerResolver with App Service authentication', () => {
+  it('believes x-ms-client-principal when trusted and WEBSITE_AUTH_ENABLED=True', async () => {
+    const check = await resolver(TRUSTED).resolve({ ...none, clientPrincipal: alice });
+    expect(check).toEqual({
+      ok: true,
+      via: 'app-service',
+      caller: { kind: 'user', id: `${TID}:${OID}`, name: 'Alice' },
+    });
+  });
+
+  it.each([
+    ['the trust setting is off', { WEBSITE_AUTH_ENABLED: 'True' }],
+    ['the platform does not say auth is enabled', { CHAT_AUTH_TRUST_APP_SERVICE: 'true' }],
+    ['the platform says auth is disabled', { CHAT_AUTH_TRUST_APP_SERVICE: 'true', WEBSITE_AUTH_ENABLED: 'False' }],
+  ])('ignores x-ms-client-principal when %s', async (_name, env) => {
+    const check = failed(await resolver(env).resolve({ ...none, clientPrincipal: alice }));
+    expect(check.failure).toBe('missing');
+  });
+
+  it('answers 403 to a trusted principal without the scope or app role', async () => {
+    const noScope = principal({ oid: OID, tid: TID, scp: 'openid profile' });
+    const check = failed(await resolver(TRUSTED).resolve({ ...none, clientPrincipal: noScope }));
+    expect(check).toMatchObject({ failure: 'permission', error: { status: 403, code: 'forbidden' } });
+  });
+
+  it('accepts a trusted daemon app principal with the required app role', async () => {
+    const app = principal({ oid: OID, tid: TID, roles: ['Reports.Read', 'Chat.Invoke'] });
+    const check = await resolver({ ...TRUSTED, CHAT_AUTH_REQUIRED_ROLE: 'Chat.Invoke' }).resolve({
+      ...none,
+      clientPrincipal: app,
+    });
+    expect(check).toMatchObject({ ok: true, caller: { kind: 'app', id: `${TID}:${OID}` } });
+  });
+
+  it.each([
+    ['not base64 JSON', '%%%', 'malformed'],
+    ['without an object id (another provider)', principal({ name: 'someone@github' }), 'identity'],
+  ])('refuses a trusted principal %s with 401', async (_name, header, failure) => {
+    const check = failed(await resolver(TRUSTED).resolve({ ...none, clientPrincipal: header }));
+    expect(check).toMatchObject({ failure, error: { status: 401 } });
+  });
+});
