@@ -1,6 +1,7 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import type { Caller } from '../shared/auth/caller';
 import type { ChatService } from '../shared/chat-service';
-import { app, chatAuthLevel, wired } from '../shared/functions-app';
+import { app, chatAuthLevel, gated } from '../shared/functions-app';
 import { completionResponse, toChatRequest } from '../shared/http/chat-protocol';
 import { readJsonBody, validate } from '../shared/http/body';
 import { requestIdFrom, traceParentOf } from '../shared/http/request-id';
@@ -14,12 +15,14 @@ export interface ChatHandlerDeps {
 
 /** POST /api/chat: one chat turn in, the whole answer out (AI Chat Protocol JSON). */
 export function createChatPostHandler(deps: ChatHandlerDeps) {
-  return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+  return async (request: HttpRequest, context: InvocationContext, caller?: Caller): Promise<HttpResponseInit> => {
     const requestId = requestIdFrom(request.headers);
     const logger = requestLogger(context, requestId);
     try {
       const body = validate(chatProtocolRequest, await readJsonBody(request, deps.chat.config.maxBodyBytes));
-      const result = await deps.chat.complete(toChatRequest(body, { requestId, logger, ...traceParentOf(context) }));
+      const result = await deps.chat.complete(
+        toChatRequest(body, { requestId, logger, ...traceParentOf(context), ...(caller ? { caller } : {}) }),
+      );
       return jsonResponse(200, completionResponse(result, body.sessionState), servedHeaders(result));
     } catch (error) {
       return errorResponse(error, { requestId, exposeDiagnostics: deps.chat.config.exposeDiagnostics, logger });
@@ -31,5 +34,5 @@ app.http('chat-post', {
   route: 'chat',
   methods: ['POST'],
   authLevel: chatAuthLevel,
-  handler: wired(createChatPostHandler),
+  handler: gated(createChatPostHandler),
 });

@@ -1,6 +1,7 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import type { Caller } from '../shared/auth/caller';
 import type { ChatService, StreamResult } from '../shared/chat-service';
-import { app, chatAuthLevel, wired } from '../shared/functions-app';
+import { app, chatAuthLevel, gated } from '../shared/functions-app';
 import { readJsonBody, validate } from '../shared/http/body';
 import { chatContext, toChatRequest } from '../shared/http/chat-protocol';
 import { requestIdFrom, traceParentOf } from '../shared/http/request-id';
@@ -30,14 +31,16 @@ export interface ChatStreamHandlerDeps {
  * upstream ends the stream with an error frame. Keep-alives while waiting: see {@link streamResponse}.
  */
 export function createChatStreamHandler(deps: ChatStreamHandlerDeps) {
-  return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+  return async (request: HttpRequest, context: InvocationContext, caller?: Caller): Promise<HttpResponseInit> => {
     const requestId = requestIdFrom(request.headers);
     const logger = requestLogger(context, requestId);
     const exposeDiagnostics = deps.chat.config.exposeDiagnostics;
     try {
       const body = validate(chatProtocolRequest, await readJsonBody(request, deps.chat.config.maxBodyBytes));
       const format = streamFormat(request.headers.get('accept'));
-      const pending = deps.chat.stream(toChatRequest(body, { requestId, logger, ...traceParentOf(context) }));
+      const pending = deps.chat.stream(
+        toChatRequest(body, { requestId, logger, ...traceParentOf(context), ...(caller ? { caller } : {}) }),
+      );
       return await streamResponse({
         pending,
         body: frames(pending, format, body.sessionState, { requestId, exposeDiagnostics, logger }),
@@ -84,5 +87,5 @@ app.http('chat-stream-post', {
   route: 'chat/stream',
   methods: ['POST'],
   authLevel: chatAuthLevel,
-  handler: wired(createChatStreamHandler),
+  handler: gated(createChatStreamHandler),
 });

@@ -1,7 +1,8 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import type { Caller } from '../shared/auth/caller';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type { ChatService, ModelParams, StreamResult } from '../shared/chat-service';
-import { app, chatAuthLevel, wired } from '../shared/functions-app';
+import { app, chatAuthLevel, gated } from '../shared/functions-app';
 import { readJsonBody, validate } from '../shared/http/body';
 import { requestIdFrom, traceParentOf } from '../shared/http/request-id';
 import { errorResponse, jsonResponse, servedHeaders } from '../shared/http/responses';
@@ -22,7 +23,7 @@ export interface OpenAIChatHandlerDeps {
  * while waiting (see {@link streamResponse}).
  */
 export function createOpenAIChatHandler(deps: OpenAIChatHandlerDeps) {
-  return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+  return async (request: HttpRequest, context: InvocationContext, caller?: Caller): Promise<HttpResponseInit> => {
     const requestId = requestIdFrom(request.headers);
     const logger = requestLogger(context, requestId);
     const exposeDiagnostics = deps.chat.config.exposeDiagnostics;
@@ -39,6 +40,7 @@ export function createOpenAIChatHandler(deps: OpenAIChatHandlerDeps) {
         requestId,
         logger,
         ...traceParentOf(context),
+        ...(caller ? { caller } : {}),
       };
       if (stream !== true) {
         const result = await deps.chat.complete(chatRequest);
@@ -91,5 +93,5 @@ app.http('openai-chat-completions-post', {
   route: 'v1/chat/completions',
   methods: ['POST'],
   authLevel: chatAuthLevel,
-  handler: wired(createOpenAIChatHandler),
+  handler: gated(createOpenAIChatHandler),
 });

@@ -1,6 +1,6 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { ChatService } from '../shared/chat-service';
-import { app, chatAuthLevel, wired } from '../shared/functions-app';
+import { app, chatAuthLevel, gated } from '../shared/functions-app';
 import { requestIdFrom } from '../shared/http/request-id';
 import { jsonResponse } from '../shared/http/responses';
 
@@ -27,5 +27,5 @@ app.http('openai-models-get', {
   route: 'v1/models',
   methods: ['GET'],
   authLevel: chatAuthLevel,
-  handler: wired(createOpenAIModelsHandler),
+  handler: gated(createOpenAIModelsHandler),
 });

@@ -11,6 +11,7 @@
  * another region would start.
  */
 import type { ChatCompletion, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import type { Caller } from './auth/caller';
 import { relayStream, type StreamResult } from './chat-stream';
 import { notify, RequestReport, type ChatObserver } from './chat-report';
 import { configuredModels, type AppConfig } from './config';
@@ -43,6 +44,8 @@ export interface ChatRequest {
    * observer parents its telemetry on it so upstream attempts show under the host's request.
    */
   readonly traceParent?: string;
+  /** Who asked (the gate's admitted caller): quotas and history are theirs. Absent in direct calls (tests). */
+  readonly caller?: Caller;
 }
 
 export interface CompletionResult extends Served {

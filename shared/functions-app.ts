@@ -4,7 +4,11 @@
  * message instead of failing the first chat.
  */
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { chatAuthLevel as parseChatAuthLevel } from './config';
+import { chatAccess } from './auth/access';
+import type { Caller } from './auth/caller';
+import { requestIdFrom } from './http/request-id';
+import { errorResponse } from './http/responses';
+import { requestLogger } from './logger';
 import { productionServices, type Services } from './production';
 
 app.setup({ enableHttpStream: true });
@@ -15,11 +19,12 @@ app.hook.appStart(() => {
 export { app };
 
 /**
- * Auth level of the chat endpoints: `function` (a function key is needed) unless `CHAT_AUTH_LEVEL=anonymous`,
- * for deployments behind App Service authentication or API Management. Read once, when the function files
- * register; a bad value stops the app at load with a message naming the setting.
+ * Auth level of the chat routes for the Functions host: `function` (the host checks the function key)
+ * when only service callers are allowed, `anonymous` when users sign in (the app checks every request
+ * itself, see shared/auth/access.ts) or CHAT_AUTH_LEVEL=anonymous. Read when the function files
+ * register; a bad setting stops the app at load with a message naming it.
  */
-export const chatAuthLevel = parseChatAuthLevel(process.env);
+export const chatAuthLevel = chatAccess(process.env).routeAuthLevel;
 
 type Handler = (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
 
@@ -27,10 +32,34 @@ type Handler = (request: HttpRequest, context: InvocationContext) => Promise<Htt
  * A handler built from the production services on its first call (once per process), so that
  * importing a function file (as tests do, for its factory) wires nothing.
  */
-export function wired(factory: (services: Services) => Handler): Handler {
-  let handler: Handler | undefined;
-  return (request, context) => {
+export function wired<A extends unknown[]>(
+  factory: (services: Services) => (...args: A) => Promise<HttpResponseInit>,
+): (...args: A) => Promise<HttpResponseInit> {
+  let handler: ((...args: A) => Promise<HttpResponseInit>) | undefined;
+  return (...args) => {
     handler ??= factory(productionServices());
-    return handler(request, context);
+    return handler(...args);
+  };
+}
+
+/** A chat handler: the caller is the one the gate admitted (undefined when a test calls the handler directly). */
+type CallerHandler = (request: HttpRequest, context: InvocationContext, caller?: Caller) => Promise<HttpResponseInit>;
+
+/**
+ * A chat handler behind the caller gate (production wiring): the request goes on only with an admitted
+ * caller; a refused one gets the gate's 401/403/503 in the one error body.
+ */
+export function gated(factory: (services: Services) => CallerHandler): Handler {
+  const handler = wired(factory);
+  return async (request, context) => {
+    const { gate, config } = productionServices();
+    let caller: Caller;
+    try {
+      caller = await gate.admit(request, requestLogger(context, requestIdFrom(request.headers)));
+    } catch (error) {
+      const requestId = requestIdFrom(request.headers);
+      return errorResponse(error, { requestId, exposeDiagnostics: config.exposeDiagnostics });
+    }
+    return handler(request, context, caller);
   };
 }

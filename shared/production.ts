@@ -6,7 +6,10 @@
 import { ChatService } from './chat-service';
 import { loadConfig, type AppConfig } from './config';
 import { createCredentials, type CredentialSet } from './credentials';
-import { consoleLogger } from './logger';
+import { chatAccess } from './auth/access';
+import { createCallerGate, type CallerGate } from './auth/gate';
+import { createTokenValidator } from './auth/token-validator';
+import { consoleLogger, type Logger } from './logger';
 import { createTelemetry, telemetrySettings, type Telemetry } from './telemetry';
 
 export interface Services {
@@ -16,6 +19,8 @@ export interface Services {
   readonly credentials: CredentialSet;
   /** Application Insights, or off; `ready()` resolves once the SDK has started. */
   readonly telemetry: Telemetry;
+  /** Who may call the chat endpoints (signed-in users, service keys): asked before every chat. */
+  readonly gate: CallerGate;
 }
 
 let services: Services | undefined;
@@ -28,7 +33,16 @@ export function productionServices(): Services {
     const telemetry = createTelemetry(telemetrySettings(process.env), { logger });
     const credentials = createCredentials(config);
     const chat = new ChatService({ config, credentials, logger, observer: telemetry });
-    services = Object.freeze({ config, chat, credentials, telemetry });
+    const gate = callerGate(logger);
+    services = Object.freeze({ config, chat, credentials, telemetry, gate });
   }
   return services;
+}
+
+/** The caller gate from the CHAT_AUTH_* settings, with one token validator when users sign in. */
+function callerGate(logger: Logger): CallerGate {
+  const access = chatAccess(process.env);
+  for (const warning of access.settings.warnings) logger.warn(warning);
+  const token = access.settings.callers.includes('users') ? access.settings.token : undefined;
+  return createCallerGate({ access, ...(token ? { validator: createTokenValidator({ token }) } : {}) });
 }

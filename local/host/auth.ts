@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { presentedKey as presentedKeyOf, sameKey } from '../../shared/auth/keys';
 
 export type AuthLevel = 'anonymous' | 'function' | 'admin';
 
@@ -20,16 +20,15 @@ export function toAuthLevel(value: unknown): AuthLevel {
 
 /** The key a caller presented: the `x-functions-key` header, else the `code` query parameter. */
 export function presentedKey(header: string | string[] | undefined, query: URLSearchParams): string | undefined {
-  const fromHeader = Array.isArray(header) ? header[0] : header;
-  return fromHeader || query.get('code') || undefined;
+  return presentedKeyOf(Array.isArray(header) ? header[0] : header, query);
 }
 
 /** Function level accepts a function key or the master key; admin level only the master key. */
 export function isAuthorized(level: AuthLevel, key: string | undefined, policy: KeyPolicy): boolean {
   if (level === 'anonymous' || !policy.enforce) return true;
   if (key === undefined) return false;
-  if (policy.masterKey !== undefined && safeEqual(key, policy.masterKey)) return true;
-  return level === 'function' && policy.functionKeys.some((k) => safeEqual(key, k));
+  if (policy.masterKey !== undefined && sameKey(key, policy.masterKey)) return true;
+  return level === 'function' && policy.functionKeys.some((k) => sameKey(key, k));
 }
 
 /** Why a request may not pass: no key at all, or a key that is not accepted; undefined when it may pass. */
@@ -40,8 +39,3 @@ export function keyRefusal(level: AuthLevel, key: string | undefined, policy: Ke
   return key === undefined ? 'missing' : 'rejected';
 }
 
-function safeEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
-}

@@ -4,8 +4,7 @@
  * {@link ConfigError}, which names the setting and shows a valid example.
  */
 import { ConfigError, isRunningInAzure } from '../config';
-
-type Env = Readonly<Record<string, string | undefined>>;
+import { booleanSetting, setting, type Env } from '../settings';
 
 /** `users`: Entra ID access tokens (signed-in users, and daemon apps with the app role). `service`: a function key. */
 export type CallerClass = 'users' | 'service';
@@ -27,7 +26,7 @@ export interface TokenSettings {
 }
 
 export interface UserAuthSettings {
-  /** Who may call the chat endpoints. Default: `users` in Azure, `users,service` locally. */
+  /** Who may call the chat endpoints. Default: `users` in Azure; locally `users,service` once CHAT_AUTH_AUDIENCE is set, else `service`. */
   readonly callers: readonly CallerClass[];
   /** Present when `callers` includes `users`. */
   readonly token?: TokenSettings;
@@ -50,11 +49,6 @@ const OPENID_EXAMPLE =
 /** Entra scope and app role values: no spaces (scp is a space-separated list). */
 const PERMISSION = /^[A-Za-z0-9._:/-]{1,120}$/;
 
-function setting(env: Env, name: string): string | undefined {
-  const value = env[name]?.trim();
-  return value === '' ? undefined : value;
-}
-
 function list(raw: string): string[] {
   return raw
     .split(',')
@@ -76,7 +70,12 @@ export function isTrustedKeyUrl(raw: string): boolean {
 
 function parseCallers(env: Env): CallerClass[] {
   const raw = setting(env, 'CHAT_AUTH_CALLERS');
-  if (raw === undefined) return isRunningInAzure(env) ? ['users'] : ['users', 'service'];
+  // Locally, sign-in is on once its settings are there (npm start sets them for its own provider), so
+  // `func start` with only a function key keeps working as before.
+  if (raw === undefined) {
+    if (isRunningInAzure(env)) return ['users'];
+    return setting(env, 'CHAT_AUTH_AUDIENCE') === undefined ? ['service'] : ['users', 'service'];
+  }
   const items = list(raw);
   const bad = items.find((item) => item !== 'users' && item !== 'service');
   if (items.length === 0 || bad !== undefined) {
@@ -166,11 +165,7 @@ function parseTokenSettings(env: Env): TokenSettings {
 }
 
 function parseTrust(env: Env): { trust: boolean; warnings: string[] } {
-  const raw = setting(env, 'CHAT_AUTH_TRUST_APP_SERVICE');
-  if (raw !== undefined && raw !== 'true' && raw !== 'false') {
-    throw new ConfigError('CHAT_AUTH_TRUST_APP_SERVICE', `must be true or false, got "${raw}"`, 'false');
-  }
-  if (raw !== 'true') return { trust: false, warnings: [] };
+  if (!booleanSetting(env, 'CHAT_AUTH_TRUST_APP_SERVICE', false)) return { trust: false, warnings: [] };
   // The platform sets WEBSITE_AUTH_ENABLED=True when built-in authentication fronts the app. Without it
   // anyone can send the header, so it is ignored rather than believed.
   if (setting(env, 'WEBSITE_AUTH_ENABLED')?.toLowerCase() === 'true') return { trust: true, warnings: [] };
@@ -184,7 +179,7 @@ function parseTrust(env: Env): { trust: boolean; warnings: string[] } {
 
 /**
  * Parses the CHAT_AUTH_* sign-in settings. Throws {@link ConfigError} on the first bad one.
- * Defaults: callers `users` in Azure and `users,service` locally; scope `chat`; issuer and OpenID
+ * Defaults: callers `users` in Azure; locally `users,service` when CHAT_AUTH_AUDIENCE is set, else `service`; scope `chat`; issuer and OpenID
  * configuration URL from the tenant; App Service principal not trusted.
  */
 export function parseUserAuthSettings(env: Env): UserAuthSettings {

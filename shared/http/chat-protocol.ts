@@ -40,7 +40,7 @@ export function chatContext(served: Served, finishReason?: string | null, usage?
  */
 export function toChatRequest(
   body: ChatProtocolRequest,
-  meta: Pick<ChatRequest, 'requestId' | 'logger' | 'traceParent'>,
+  meta: Pick<ChatRequest, 'requestId' | 'logger' | 'traceParent' | 'caller'>,
 ): ChatRequest {
   const options = body.context;
   return {

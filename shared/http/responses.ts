@@ -81,6 +81,10 @@ export function errorHeaders(error: ChatError, requestId: string): Record<string
     'access-control-expose-headers': EXPOSED_HEADERS,
   };
   if (error.status === 429 || error.status === 503) Object.assign(headers, retryAdviceHeaders(error.retryAfterMs));
+  // RFC 6750: a 401 names the scheme to use; a 403 for a valid token says what it lacks. No realm or
+  // audience: nothing here may tell an anonymous caller what the API expects.
+  if (error.code === 'unauthorized') headers['www-authenticate'] = 'Bearer';
+  if (error.code === 'forbidden') headers['www-authenticate'] = 'Bearer error="insufficient_scope"';
   if (error.attempts) headers['x-chat-attempts'] = String(triedCount(error.attempts));
   return headers;
 }

@@ -1,0 +1,50 @@
+/**
+ * Who may call the chat endpoints, and who checks: the settings that decide it, read once.
+ *
+ * - `CHAT_AUTH_LEVEL=anonymous`: nobody checks (API Management or App Service authentication in front).
+ * - Callers `service` only: the chat routes are `authLevel: 'function'`, so the Functions host checks the
+ *   function key before the app runs, as before sign-in existed.
+ * - Callers include `users`: a browser holds no function key, so the routes are `anonymous` for the host
+ *   and the app checks every request itself: an Entra ID access token, or (with `service`) one of the
+ *   keys in CHAT_SERVICE_KEYS. The app cannot read the host's own function keys (the host keeps them in
+ *   its secret store), so server-to-server keys are an app setting: in Azure a Key Vault reference.
+ */
+import { chatAuthLevel, ConfigError } from '../config';
+import { setting, type Env } from '../settings';
+import { parseUserAuthSettings, type UserAuthSettings } from './settings';
+
+export interface ChatAccess {
+  /** The `authLevel` the chat routes register with. */
+  readonly routeAuthLevel: 'function' | 'anonymous';
+  /** CHAT_AUTH_LEVEL=anonymous: the app checks nothing either. */
+  readonly open: boolean;
+  readonly settings: UserAuthSettings;
+  /** Keys the app accepts from service callers when the host does not check keys (CHAT_SERVICE_KEYS). */
+  readonly serviceKeys: readonly string[];
+}
+
+const KEYS_EXAMPLE = '@Microsoft.KeyVault(SecretUri=https://<vault>.vault.azure.net/secrets/chat-service-key)';
+
+/** Reads the access settings; throws ConfigError naming the setting when one is bad or missing. */
+export function chatAccess(env: Env): ChatAccess {
+  const level = chatAuthLevel(env);
+  const settings = parseUserAuthSettings(env);
+  const users = settings.callers.includes('users');
+  const serviceKeys = (setting(env, 'CHAT_SERVICE_KEYS') ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
+  if (level === 'function' && users && settings.callers.includes('service') && serviceKeys.length === 0) {
+    throw new ConfigError(
+      'CHAT_SERVICE_KEYS',
+      'is missing: with signed-in users the app checks service callers itself (CHAT_AUTH_CALLERS includes service); list their keys, comma-separated, or drop service from CHAT_AUTH_CALLERS',
+      KEYS_EXAMPLE,
+    );
+  }
+  return Object.freeze({
+    routeAuthLevel: level === 'anonymous' || users ? 'anonymous' : 'function',
+    open: level === 'anonymous',
+    settings,
+    serviceKeys: Object.freeze(serviceKeys),
+  });
+}

@@ -1,0 +1,57 @@
+/**
+ * The chat endpoints' gate: who the caller is, from the request's headers, or a ChatError (401/403/503)
+ * that says what to send instead. One per process; handlers ask it first.
+ */
+import type { HttpRequest } from '@azure/functions';
+import type { Logger } from '../logger';
+import type { ChatAccess } from './access';
+import { SERVICE_CALLER, type Caller } from './caller';
+import { presentedKey, sameKey } from './keys';
+import { createCallerResolver, type CallerResolver } from './resolve-caller';
+import type { TokenValidator } from './token-validator';
+
+export interface CallerGate {
+  /** The caller, or throws the ChatError to answer with (its diagnosis names the failed check). */
+  admit(request: HttpRequest, logger?: Logger): Promise<Caller>;
+}
+
+export interface CallerGateOptions {
+  readonly access: ChatAccess;
+  /** Required when the access settings allow users. */
+  readonly validator?: TokenValidator;
+}
+
+export function createCallerGate(options: CallerGateOptions): CallerGate {
+  const { access } = options;
+  const resolver: CallerResolver = createCallerResolver({
+    settings: access.settings,
+    ...(options.validator ? { validator: options.validator } : {}),
+  });
+  return {
+    async admit(request, logger) {
+      const authorization = request.headers.get('authorization') ?? undefined;
+      // Open (a gateway in front checks callers): a user's token is still read when sign-in is set up.
+      if (access.open && (!authorization || !access.settings.callers.includes('users'))) return SERVICE_CALLER;
+      const check = await resolver.resolve({
+        ...(authorization ? { authorization } : {}),
+        ...clientPrincipal(request),
+        functionKeyVerified: keyVerified(request, access),
+      });
+      if (check.ok) return check.caller;
+      logger?.warn(`Caller refused (${check.failure}): ${check.error.diagnosis ?? check.error.message}`);
+      throw check.error;
+    },
+  };
+}
+
+/** Checked by the host (function-level routes), or here against CHAT_SERVICE_KEYS. */
+function keyVerified(request: HttpRequest, access: ChatAccess): boolean {
+  if (access.routeAuthLevel === 'function') return true;
+  const key = presentedKey(request.headers.get('x-functions-key'), request.query);
+  return key !== undefined && access.serviceKeys.some((known) => sameKey(key, known));
+}
+
+function clientPrincipal(request: HttpRequest): { clientPrincipal?: string } {
+  const header = request.headers.get('x-ms-client-principal');
+  return header ? { clientPrincipal: header } : {};
+}
