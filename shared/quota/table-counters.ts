@@ -1,0 +1,135 @@
+/**
+ * Windowed counters in Azure Table Storage, shared by every instance of the app.
+ *
+ * One row per counter: `{ PartitionKey, RowKey, window, value }`, `value` an Int64. A row whose `window`
+ * is older than the one asked about counts as 0 and is overwritten, so each user has a fixed, small
+ * number of rows (no row per minute piling up). Every write is conditional: a new row with
+ * `createEntity` (409 if another instance created it first), an existing one with `updateEntity(...,
+ * 'Replace', { etag })` (412 if another instance changed it since it was read). Either way the add is
+ * read again and retried, a bounded number of times with jitter, so no increment is lost.
+ *
+ * Each store call has a short timeout (default 300 ms): a slow store must never hold a chat. The SDK's
+ * own retries are off ({@link quotaTableClient}): the quota service falls back instead of waiting.
+ */
+import { RestError, TableClient, type TableEntityResult } from '@azure/data-tables';
+import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import { ContentionError, type AddResult, type CounterKey, type Counters } from './counters';
+import type { QuotaStoreSetting } from './settings';
+
+export interface TableCountersOptions {
+  readonly client: TableClient;
+  /** Time allowed for each store call, ms (default 300). */
+  readonly timeoutMs?: number;
+  /** Conditional writes tried per add before giving up with a ContentionError (default 12). */
+  readonly maxAttempts?: number;
+  /** Random numbers in [0, 1) for the jitter between attempts (default Math.random). */
+  readonly random?: () => number;
+}
+
+interface CounterRow {
+  readonly window: string;
+  readonly value: number;
+  readonly etag: string;
+}
+
+export class TableCounters implements Counters {
+  readonly #client: TableClient;
+  readonly #timeoutMs: number;
+  readonly #maxAttempts: number;
+  readonly #random: () => number;
+
+  constructor(options: TableCountersOptions) {
+    this.#client = options.client;
+    this.#timeoutMs = options.timeoutMs ?? 300;
+    this.#maxAttempts = options.maxAttempts ?? 12;
+    this.#random = options.random ?? Math.random;
+  }
+
+  async read(key: CounterKey, window: string): Promise<number> {
+    const row = await this.#get(key);
+    return row?.window === window ? row.value : 0;
+  }
+
+  async add(key: CounterKey, window: string, amount: number, limit?: number): Promise<AddResult> {
+    for (let attempt = 0; attempt < this.#maxAttempts; attempt++) {
+      const row = await this.#get(key);
+      const current = row?.window === window ? row.value : 0;
+      if (limit !== undefined && current + amount > limit) return { kind: 'over-limit', value: current };
+      if (await this.#write(key, window, current + amount, row?.etag))
+        return { kind: 'added', value: current + amount };
+      await this.#backOff(attempt);
+    }
+    throw new ContentionError(key, this.#maxAttempts);
+  }
+
+  /** Writes the row if nobody changed it since it was read (`etag`) or created it meanwhile; false if someone did. */
+  async #write(key: CounterKey, window: string, value: number, etag: string | undefined): Promise<boolean> {
+    const entity = { partitionKey: key.partitionKey, rowKey: key.rowKey, window, value: BigInt(value) };
+    try {
+      if (etag === undefined) await this.#client.createEntity(entity, this.#callOptions());
+      else await this.#client.updateEntity(entity, 'Replace', { etag, ...this.#callOptions() });
+      return true;
+    } catch (error) {
+      if (statusOf(error) === 409 || statusOf(error) === 412) return false;
+      throw error;
+    }
+  }
+
+  async #get(key: CounterKey): Promise<CounterRow | undefined> {
+    let entity: TableEntityResult<Record<string, unknown>>;
+    try {
+      entity = await this.#client.getEntity(key.partitionKey, key.rowKey, this.#callOptions());
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+      // The table is created here, on first need, for Azurite; in Azure the Bicep template made it.
+      if (codeOf(error) === 'TableNotFound') await this.#client.createTable(this.#callOptions());
+      return undefined;
+    }
+    return { window: String(entity.window), value: Number(entity.value ?? 0), etag: entity.etag };
+  }
+
+  /** Full jitter, 0 to 5·2^attempt ms capped at 200 ms: spreads the instances that lost the race. */
+  async #backOff(attempt: number): Promise<void> {
+    const ms = this.#random() * Math.min(200, 5 * 2 ** attempt);
+    await new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
+  #callOptions(): { abortSignal: AbortSignal } {
+    return { abortSignal: AbortSignal.timeout(this.#timeoutMs) };
+  }
+}
+
+function statusOf(error: unknown): number | undefined {
+  return error instanceof RestError ? error.statusCode : undefined;
+}
+
+function codeOf(error: unknown): string | undefined {
+  return error instanceof RestError ? error.code : undefined;
+}
+
+/**
+ * The TableClient for the configured store: a connection string (Azurite, development), or the table
+ * endpoint with a token credential (managed identity in Azure: pass the app's one memoised credential).
+ * The SDK's retries are off: one layer decides, and a store that does not answer at once is treated as out.
+ */
+export function quotaTableClient(
+  store: Exclude<QuotaStoreSetting, { kind: 'none' }>,
+  table: string,
+  credential?: TokenCredential,
+): TableClient {
+  const retryOptions = { maxRetries: 0 };
+  if (store.kind === 'connection-string') {
+    const insecure = /DefaultEndpointsProtocol=http;|UseDevelopmentStorage=true|TableEndpoint=http:/i.test(
+      store.connectionString,
+    );
+    return TableClient.fromConnectionString(store.connectionString, table, {
+      retryOptions,
+      allowInsecureConnection: insecure,
+    });
+  }
+  // Without the app's credential, a new DefaultAzureCredential: the managed identity in Azure, az login locally.
+  return new TableClient(store.endpoint, table, credential ?? new DefaultAzureCredential(), {
+    retryOptions,
+    allowInsecureConnection: store.endpoint.startsWith('http:'),
+  });
+}
