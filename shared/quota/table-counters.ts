@@ -70,8 +70,13 @@ export class TableCounters implements Counters {
       else await this.#client.updateEntity(entity, 'Replace', { etag, ...this.#callOptions() });
       return true;
     } catch (error) {
-      if (statusOf(error) === 409 || statusOf(error) === 412) return false;
-      throw error;
+      const status = statusOf(error);
+      if (status === 409 || status === 412) return false;
+      if (status !== 404) throw error;
+      // No table (Azurite's first run; in Azure the Bicep template made it), or the row vanished: create
+      // the table (a no-op when it exists) and read again.
+      await this.#client.createTable(this.#callOptions());
+      return false;
     }
   }
 
@@ -80,10 +85,9 @@ export class TableCounters implements Counters {
     try {
       entity = await this.#client.getEntity(key.partitionKey, key.rowKey, this.#callOptions());
     } catch (error) {
-      if (statusOf(error) !== 404) throw error;
-      // The table is created here, on first need, for Azurite; in Azure the Bicep template made it.
-      if (codeOf(error) === 'TableNotFound') await this.#client.createTable(this.#callOptions());
-      return undefined;
+      // No such row, or no table yet: either way nothing counted (the first write creates the table).
+      if (statusOf(error) === 404) return undefined;
+      throw error;
     }
     return { window: String(entity.window), value: Number(entity.value ?? 0), etag: entity.etag };
   }
@@ -101,10 +105,6 @@ export class TableCounters implements Counters {
 
 function statusOf(error: unknown): number | undefined {
   return error instanceof RestError ? error.statusCode : undefined;
-}
-
-function codeOf(error: unknown): string | undefined {
-  return error instanceof RestError ? error.code : undefined;
 }
 
 /**
