@@ -120,7 +120,11 @@ export class QuotaService {
    * @param now - epoch ms (default Date.now()).
    */
   async admit(caller: Caller, now: number = Date.now()): Promise<Admitted> {
-    const [tokensToday] = await Promise.all([this.#checkTokensToday(caller, now), this.#checkGlobal(now)]);
+    const checks = await Promise.allSettled([this.#checkTokensToday(caller, now), this.#checkGlobal(now)]);
+    const [tokens] = checks;
+    const failures = checks.flatMap((c) => (c.status === 'rejected' ? [c.reason as unknown] : []));
+    if (failures.length > 0) throw longestRefusal(failures);
+    const tokensToday = tokens.status === 'fulfilled' ? tokens.value : undefined;
     const requests = await this.#countRequest(caller, now);
     return {
       ...(requests === undefined ? {} : { requestsRemaining: this.#limits.userRequestsPerMinute - requests }),
@@ -296,6 +300,13 @@ export class QuotaService {
       probing: false,
     };
   }
+}
+
+/** When several limits refuse, the one that lasts longest, so the client's Retry-After is right. */
+function longestRefusal(failures: readonly unknown[]): unknown {
+  const refusals = failures.filter((f): f is ChatError => f instanceof ChatError);
+  if (refusals.length < failures.length) return failures.find((f) => !(f instanceof ChatError));
+  return refusals.reduce((a, b) => ((b.retryAfterMs ?? 0) > (a.retryAfterMs ?? 0) ? b : a));
 }
 
 function refusal(
