@@ -41,7 +41,7 @@ export interface Azurite {
   /** e.g. `http://127.0.0.1:10002/devstoreaccount1`. */
   readonly tableEndpoint: string;
   readonly port: number;
-  /** Ends Azurite (SIGINT, then SIGKILL after 5 s) and waits for it; its data is saved in `location`. */
+  /** Ends Azurite (SIGINT; SIGKILL once its data is saved, or after 5 s) and waits for it. */
   stop(): Promise<void>;
 }
 
@@ -144,9 +144,57 @@ async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   // SIGINT is what Azurite's table service closes on cleanly, saving its data file (SIGTERM would lose
-  // up to 5 s of writes: its LokiJS store autosaves every 5 s).
+  // up to 5 s of writes: its LokiJS store autosaves every 5 s). Once it says "successfully closed" the
+  // data is saved, but the process lingers while idle keep-alive connections time out: end it then.
+  const closed = (chunk: Buffer) => {
+    if (/successfully closed/i.test(chunk.toString('utf8'))) child.kill('SIGKILL');
+  };
+  child.stdout?.on('data', closed);
   child.kill('SIGINT');
   const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
   await exited;
   clearTimeout(timer);
+  child.stdout?.off('data', closed);
+}
+
+export interface LocalStorageOptions {
+  /** The repository root: Azurite keeps its data in `<root>/.azurite` (gitignored), so counts survive a restart. */
+  readonly repoRoot: string;
+  /** The settings `npm start` runs with; a configured store is used as it is. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Table port (default 10002, Azurite's own, so Azure Storage Explorer finds it). */
+  readonly port?: number;
+}
+
+/** What `npm start` should do about storage: use the configured store, or the Azurite started here. */
+export type LocalStorage =
+  | { readonly kind: 'configured' }
+  | {
+      readonly kind: 'azurite';
+      readonly azurite: Azurite;
+      readonly env: { readonly CHAT_STORAGE_CONNECTION_STRING: string };
+    };
+
+/**
+ * For `npm start`: when neither `CHAT_STORAGE_CONNECTION_STRING` nor `CHAT_STORAGE_TABLE_ENDPOINT` is
+ * set, starts Azurite's table service on `.azurite/` and returns the setting that points the app at it.
+ */
+export async function ensureLocalStorage(options: LocalStorageOptions): Promise<LocalStorage> {
+  const configured = ['CHAT_STORAGE_CONNECTION_STRING', 'CHAT_STORAGE_TABLE_ENDPOINT'].some((name) =>
+    Boolean(options.env[name]?.trim()),
+  );
+  if (configured) return { kind: 'configured' };
+  const port = options.port ?? 10_002;
+  let azurite: Azurite;
+  try {
+    azurite = await startAzurite({ location: join(options.repoRoot, '.azurite'), port });
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new Error(
+      `Could not start Azurite on 127.0.0.1:${port} for the quota store (${why}). If an Azurite already runs there, ` +
+        'point the app at it with CHAT_STORAGE_CONNECTION_STRING=UseDevelopmentStorage=true.',
+      { cause: error },
+    );
+  }
+  return { kind: 'azurite', azurite, env: { CHAT_STORAGE_CONNECTION_STRING: azurite.connectionString } };
 }
