@@ -37,6 +37,8 @@ export class TableCounters implements Counters {
   readonly #timeoutMs: number;
   readonly #maxAttempts: number;
   readonly #random: () => number;
+  /** The last add queued per counter (`partitionKey \u0000 rowKey`) on this instance. */
+  readonly #queues = new Map<string, Promise<AddResult>>();
 
   constructor(options: TableCountersOptions) {
     this.#client = options.client;
@@ -50,7 +52,34 @@ export class TableCounters implements Counters {
     return row?.window === window ? row.value : 0;
   }
 
-  async add(key: CounterKey, window: string, amount: number, limit?: number): Promise<AddResult> {
+  /**
+   * Adds to a counter. Adds to one counter from this instance run one after another (ETags settle the
+   * race between instances; racing this instance's own requests would only multiply 412s). If the one
+   * before failed for any reason but contention, this one fails at once with the same error rather
+   * than wait its turn against a store that is out.
+   */
+  add(key: CounterKey, window: string, amount: number, limit?: number): Promise<AddResult> {
+    const id = `${key.partitionKey}\u0000${key.rowKey}`;
+    const previous = this.#queues.get(id);
+    const run = async (): Promise<AddResult> => {
+      const failure = await previous?.then(
+        () => undefined,
+        (error: unknown) => (error instanceof ContentionError ? undefined : { error }),
+      );
+      if (failure) throw failure.error;
+      return this.#add(key, window, amount, limit);
+    };
+    const next = run();
+    this.#queues.set(id, next);
+    // Forget the queue once it is empty, so the map holds only keys with adds in flight.
+    const forget = () => {
+      if (this.#queues.get(id) === next) this.#queues.delete(id);
+    };
+    next.then(forget, forget);
+    return next;
+  }
+
+  async #add(key: CounterKey, window: string, amount: number, limit?: number): Promise<AddResult> {
     for (let attempt = 0; attempt < this.#maxAttempts; attempt++) {
       const row = await this.#get(key);
       const current = row?.window === window ? row.value : 0;
