@@ -116,7 +116,9 @@ export class QuotaService {
    * Call before a model call. Checks the caller's tokens today, the global ceiling and the caller's
    * requests this minute, and counts the request. A server-to-server caller (`service`) is held only
    * to the global ceiling. Throws a 429 ChatError (`user_quota_exceeded` or `global_quota_exceeded`)
-   * whose `retryAfterMs` is when the exhausted window ends: the next UTC minute or midnight.
+   * whose `retryAfterMs` is when the exhausted window ends: the next UTC minute or midnight. A store
+   * that is out never causes a refusal: the limits are then applied in this instance's memory.
+   * @param caller - a user id is `${tid}:${oid}`, 1 to 256 characters (RangeError otherwise).
    * @param now - epoch ms (default Date.now()).
    */
   async admit(caller: Caller, now: number = Date.now()): Promise<Admitted> {
@@ -153,7 +155,7 @@ export class QuotaService {
     const results = await Promise.allSettled(writes);
     for (const result of results) {
       if (result.status === 'rejected')
-        this.#logger.warn('quota: usage not counted', { tokens: amount, error: describe(result.reason) });
+        this.#logger.warn('quota: usage not counted', { tokens: amount, error: describeStoreError(result.reason) });
     }
   }
 
@@ -271,7 +273,7 @@ export class QuotaService {
 
   #failed(now: number, error: unknown): void {
     const link = this.#link;
-    const lastError = describe(error);
+    const lastError = describeStoreError(error);
     if (link.kind === 'ok') {
       this.#link = {
         kind: 'degraded',
@@ -318,7 +320,7 @@ function refusal(
 }
 
 /** One line about a store failure, for logs and health: status and code when the SDK gave them, never a secret. */
-export function describe(error: unknown): string {
+export function describeStoreError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const { statusCode, code } = error as { statusCode?: unknown; code?: unknown };
   const parts = [
