@@ -94,18 +94,26 @@ export class TableCounters implements Counters {
   /** Writes the row if nobody changed it since it was read (`etag`) or created it meanwhile; false if someone did. */
   async #write(key: CounterKey, window: string, value: number, etag: string | undefined): Promise<boolean> {
     const entity = { partitionKey: key.partitionKey, rowKey: key.rowKey, window, value: BigInt(value) };
+    const put = () =>
+      etag === undefined
+        ? this.#client.createEntity(entity, this.#callOptions())
+        : this.#client.updateEntity(entity, 'Replace', { etag, ...this.#callOptions() });
     try {
-      if (etag === undefined) await this.#client.createEntity(entity, this.#callOptions());
-      else await this.#client.updateEntity(entity, 'Replace', { etag, ...this.#callOptions() });
+      await put();
       return true;
     } catch (error) {
-      const status = statusOf(error);
-      if (status === 409 || status === 412) return false;
-      if (status !== 404) throw error;
-      // No table (Azurite's first run; in Azure the Bicep template made it), or the row vanished: create
-      // the table (a no-op when it exists) and read again.
-      await this.#client.createTable(this.#callOptions());
-      return false;
+      if (statusOf(error) !== 404) return conflict(error);
+    }
+    // 404: no table yet (Azurite's first run; in Azure the Bicep template made it), or the row was
+    // deleted since it was read. Create the table (a no-op when it exists); a new row is then written
+    // at once (a missing table is no race lost), a vanished one is read again.
+    await this.#client.createTable(this.#callOptions());
+    if (etag !== undefined) return false;
+    try {
+      await put();
+      return true;
+    } catch (error) {
+      return conflict(error);
     }
   }
 
@@ -130,6 +138,13 @@ export class TableCounters implements Counters {
   #callOptions(): { abortSignal: AbortSignal } {
     return { abortSignal: AbortSignal.timeout(this.#timeoutMs) };
   }
+}
+
+/** False when the write lost the race (409 created meanwhile, 412 changed meanwhile); anything else is thrown. */
+function conflict(error: unknown): false {
+  const status = statusOf(error);
+  if (status === 409 || status === 412) return false;
+  throw error;
 }
 
 function statusOf(error: unknown): number | undefined {
