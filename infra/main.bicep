@@ -46,6 +46,15 @@ param functionInstanceMemoryMB int = 2048
 @maxValue(1000)
 param functionMaximumInstanceCount int = 100
 
+@description('Client (application) id of the app registration that user access tokens are issued for; infra/README.md shows the az commands that create it. Empty: no user sign-in settings (function keys only).')
+param authClientId string = ''
+
+@description('Tenant that issues the user access tokens; default: the tenant of this deployment.')
+param authTenantId string = tenant().tenantId
+
+// Tables of the app's state in the storage account: per-user quotas, conversations.
+var tableNames = ['quotas', 'conversations']
+
 // Regions in priority order: the backend tries them in this order (CHAT_REGIONS keeps it).
 var regions string[] = [primaryLocation, secondaryLocation]
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, primaryLocation))
@@ -94,6 +103,7 @@ module storage 'modules/storage.bicep' = {
     tags: tags
     deploymentContainerName: 'app-package'
     appIdentityName: identityName
+    tableNames: tableNames
   }
   dependsOn: [identity]
 }
@@ -141,6 +151,9 @@ module functionApp 'modules/functionapp.bicep' = {
     identityId: identity.outputs.id
     identityClientId: identity.outputs.clientId
     storageAccountName: storage.outputs.name
+    storageTableEndpoint: storage.outputs.tableEndpoint
+    authClientId: authClientId
+    authTenantId: authTenantId
     deploymentContainerUrl: storage.outputs.deploymentContainerUrl
     appInsightsConnectionString: monitoring.outputs.connectionString
     keyVaultUri: keyVault.outputs.uri
@@ -178,6 +191,15 @@ output KEY_VAULT_URL string = keyVault.outputs.uri
 
 @description('Application Insights connection string (ingestion also needs Entra ID: local auth is disabled).')
 output APPLICATIONINSIGHTS_CONNECTION_STRING string = monitoring.outputs.connectionString
+
+@description('Table Storage endpoint of the per-user quotas (and conversations), reached with Entra ID.')
+output CHAT_STORAGE_TABLE_ENDPOINT string = storage.outputs.tableEndpoint
+
+@description('Client id of the app registration user tokens are for (empty when none was given).')
+output CHAT_AUTH_AUDIENCE string = authClientId
+
+@description('Tenant that issues user tokens.')
+output CHAT_AUTH_TENANT_ID string = authTenantId
 
 @description('Function App name, for az functionapp deploy.')
 output FUNCTION_APP_NAME string = functionApp.outputs.name

@@ -36,5 +36,8 @@ param corsAllowedOrigins = []
 // Object id of the developer to grant access (az ad signed-in-user show --query id -o tsv).
 param developerPrincipalId = readEnvironmentVariable('AZURE_PRINCIPAL_ID', '')
 
+// The app registration users sign in to (infra/README.md, "App registration"); empty for none yet.
+param authClientId = readEnvironmentVariable('CHAT_AUTH_CLIENT_ID', '')
+
 param functionInstanceMemoryMB = 2048
 param functionMaximumInstanceCount = 100

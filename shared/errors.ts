@@ -54,6 +54,9 @@ export const ERROR_CODES = {
   upstream_error: { status: 502, failover: true },
   all_regions_failed: { status: 503, failover: false },
   all_regions_throttled: { status: 429, failover: false },
+  // This backend's own limits (shared/quota), checked before any model call: no region can help.
+  user_quota_exceeded: { status: 429, failover: false },
+  global_quota_exceeded: { status: 429, failover: false },
   health_check_failed: { status: 503, failover: false },
   stream_interrupted: { status: 502, failover: false },
   client_closed: { status: 499, failover: false },

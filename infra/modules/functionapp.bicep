@@ -30,6 +30,15 @@ param storageAccountName string
 @description('Blob container URL Flex Consumption deploys packages to.')
 param deploymentContainerUrl string
 
+@description('Table service endpoint of the storage account, where per-user quotas live (CHAT_STORAGE_TABLE_ENDPOINT).')
+param storageTableEndpoint string
+
+@description('Client id of the app registration user tokens are issued for (CHAT_AUTH_AUDIENCE); empty: no user sign-in settings.')
+param authClientId string
+
+@description('Tenant that issues user tokens (CHAT_AUTH_TENANT_ID).')
+param authTenantId string
+
 @description('Application Insights connection string.')
 param appInsightsConnectionString string
 
@@ -56,6 +65,35 @@ param maximumInstanceCount int
 
 // One serialisation for the app setting and the output, so they cannot disagree.
 var chatRegionsJson = string(chatRegions)
+
+// Flex Consumption sets the runtime from functionAppConfig; FUNCTIONS_WORKER_RUNTIME,
+// FUNCTIONS_EXTENSION_VERSION and WEBSITE_RUN_FROM_PACKAGE must not be set here.
+var coreSettings = {
+  // Identity-based host storage: no connection string, no key.
+  AzureWebJobsStorage__accountName: storageAccountName
+  AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__clientId: identityClientId
+  // Telemetry with Entra ID (the component has local auth disabled).
+  APPLICATIONINSIGHTS_CONNECTION_STRING: appInsightsConnectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identityClientId}'
+  // The backend's contract: shared/config.ts.
+  CHAT_REGIONS: chatRegionsJson
+  CHAT_AUTH_MODE: 'managed-identity'
+  CHAT_DEFAULT_MODEL: defaultModel
+  AZURE_CLIENT_ID: identityClientId
+  KEY_VAULT_URL: keyVaultUri
+  // Per-user quotas in Table Storage, reached with the identity (shared/quota/settings.ts).
+  CHAT_STORAGE_TABLE_ENDPOINT: storageTableEndpoint
+}
+
+// User sign-in: Entra ID access tokens issued for the app registration (infra/README.md shows how to
+// create it). Without one, the settings are left out rather than set empty.
+var userSignInSettings = empty(authClientId)
+  ? {}
+  : {
+      CHAT_AUTH_AUDIENCE: authClientId
+      CHAT_AUTH_TENANT_ID: authTenantId
+    }
 
 resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   name: planName
@@ -119,25 +157,9 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
     }
   }
 
-  // Flex Consumption sets the runtime from functionAppConfig; FUNCTIONS_WORKER_RUNTIME,
-  // FUNCTIONS_EXTENSION_VERSION and WEBSITE_RUN_FROM_PACKAGE must not be set here.
   resource appSettings 'config' = {
     name: 'appsettings'
-    properties: {
-      // Identity-based host storage: no connection string, no key.
-      AzureWebJobsStorage__accountName: storageAccountName
-      AzureWebJobsStorage__credential: 'managedidentity'
-      AzureWebJobsStorage__clientId: identityClientId
-      // Telemetry with Entra ID (the component has local auth disabled).
-      APPLICATIONINSIGHTS_CONNECTION_STRING: appInsightsConnectionString
-      APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identityClientId}'
-      // The backend's contract: shared/config.ts.
-      CHAT_REGIONS: chatRegionsJson
-      CHAT_AUTH_MODE: 'managed-identity'
-      CHAT_DEFAULT_MODEL: defaultModel
-      AZURE_CLIENT_ID: identityClientId
-      KEY_VAULT_URL: keyVaultUri
-    }
+    properties: union(coreSettings, userSignInSettings)
   }
 }
 

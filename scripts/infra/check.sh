@@ -14,7 +14,7 @@ bicep() { bash scripts/infra/bicep.sh "$@"; }
 out_dir=".bicep/out"
 mkdir -p "$out_dir"
 # The parameter file reads these (for azd); unset them so the compiled values are the file's own.
-unset AZURE_ENV_NAME AZURE_LOCATION AZURE_SECONDARY_LOCATION AZURE_PRINCIPAL_ID
+unset AZURE_ENV_NAME AZURE_LOCATION AZURE_SECONDARY_LOCATION AZURE_PRINCIPAL_ID CHAT_AUTH_CLIENT_ID
 
 echo "bicep: $(bicep --version)"
 

@@ -32,7 +32,10 @@ export function resourceStub(name: string): Json {
     vaultUri: `https://${name}.vault.azure.net/`,
     ConnectionString: `InstrumentationKey=ikey(${name});IngestionEndpoint=https://eastus2.in.applicationinsights.azure.com/`,
     defaultHostName: `${name}.azurewebsites.net`,
-    primaryEndpoints: { blob: `https://${name}.blob.core.windows.net/` },
+    primaryEndpoints: {
+      blob: `https://${name}.blob.core.windows.net/`,
+      table: `https://${name}.table.core.windows.net/`,
+    },
   };
 }
 

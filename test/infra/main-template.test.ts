@@ -3,6 +3,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { loadConfig } from '../../shared/config.js';
+import { quotaSettings } from '../../shared/quota/settings.js';
 import type { Json, Template } from './arm.js';
 import { compileInfra, SUBSCRIPTION_ID, uniqueString } from './arm.js';
 import type { Deployment, EvaluatedModule } from './deployment.js';
@@ -11,6 +12,7 @@ import { evaluateDeployment, evaluateResource } from './deployment.js';
 const ROLE = {
   cognitiveServicesOpenAiUser: '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd',
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b',
+  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3',
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb',
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6',
 } as const;
@@ -194,6 +196,15 @@ describe('role assignments', () => {
       name: (t: string) => `st${t}`,
     },
     {
+      module: 'storage',
+      symbol: 'appUsesTables',
+      roleName: 'Storage Table Data Contributor',
+      target: 'the storage account (per-user quotas, conversations)',
+      role: ROLE.storageTableDataContributor,
+      type: 'Microsoft.Storage/storageAccounts',
+      name: (t: string) => `st${t}`,
+    },
+    {
       module: 'monitoring',
       symbol: 'appPublishesTelemetry',
       roleName: 'Monitoring Metrics Publisher',
@@ -324,7 +335,32 @@ describe('Function App', () => {
       CHAT_DEFAULT_MODEL: 'gpt-4o',
       AZURE_CLIENT_ID: clientId,
       KEY_VAULT_URL: `https://kv-${token}.vault.azure.net/`,
+      CHAT_STORAGE_TABLE_ENDPOINT: `https://st${token}.table.core.windows.net/`,
     });
+  });
+
+  it("adds the user sign-in settings when an app registration is given, the tenant defaulting to the deployment's", () => {
+    const clientId = '99999999-8888-7777-6666-555555555555';
+    const d = evaluateDeployment(template, { ...fileParameters, authClientId: clientId });
+    expect(appSettings(d)).toMatchObject({ CHAT_AUTH_AUDIENCE: clientId, CHAT_AUTH_TENANT_ID: expect.any(String) });
+    expect(appSettings(d).CHAT_AUTH_TENANT_ID).toBe(d.parameters.authTenantId);
+    expect(template.parameters?.authTenantId).toMatchObject({ defaultValue: '[tenant().tenantId]' });
+    const other = evaluateDeployment(template, {
+      ...fileParameters,
+      authClientId: clientId,
+      authTenantId: 'contoso-tenant',
+    });
+    expect(appSettings(other).CHAT_AUTH_TENANT_ID).toBe('contoso-tenant');
+    expect(d.outputs).toMatchObject({ CHAT_AUTH_AUDIENCE: clientId, CHAT_AUTH_TENANT_ID: d.parameters.authTenantId });
+  });
+
+  it('points the quota module at the table endpoint it can parse, and outputs it under the same name', () => {
+    const settings = appSettings(deployment);
+    expect(quotaSettings(settings).store).toEqual({
+      kind: 'endpoint',
+      endpoint: `https://st${token}.table.core.windows.net`,
+    });
+    expect(deployment.outputs.CHAT_STORAGE_TABLE_ENDPOINT).toBe(settings.CHAT_STORAGE_TABLE_ENDPOINT);
   });
 
   it('builds CHAT_REGIONS from the real account endpoints, in priority order, and the backend config loader accepts it', () => {
@@ -360,6 +396,21 @@ describe('Function App', () => {
 
   it('outputs CHAT_REGIONS exactly as the app setting', () => {
     expect(deployment.outputs.CHAT_REGIONS).toBe(appSettings(deployment).CHAT_REGIONS);
+  });
+});
+
+describe('Table Storage', () => {
+  it("creates the quotas and conversations tables in the app's storage account", () => {
+    const storage = module(deployment, 'storage');
+    expect(storage.template.resources['account::tableService::tables'].copy).toMatchObject({
+      count: "[length(parameters('tableNames'))]",
+    });
+    const tables = [0, 1].map((i) => evaluateResource(storage, 'account::tableService::tables', i));
+    expect(tables.map((t) => [t.type, t.name])).toEqual([
+      ['Microsoft.Storage/storageAccounts/tableServices/tables', `st${token}/default/quotas`],
+      ['Microsoft.Storage/storageAccounts/tableServices/tables', `st${token}/default/conversations`],
+    ]);
+    expect(quotaSettings({}).table).toBe('quotas');
   });
 });
 
@@ -404,8 +455,11 @@ describe('security properties', () => {
         'AZURE_CLIENT_ID',
         'AZURE_LOCATION',
         'AZURE_TENANT_ID',
+        'CHAT_AUTH_AUDIENCE',
+        'CHAT_AUTH_TENANT_ID',
         'CHAT_DEFAULT_MODEL',
         'CHAT_REGIONS',
+        'CHAT_STORAGE_TABLE_ENDPOINT',
         'FUNCTION_APP_NAME',
         'FUNCTION_APP_URL',
         'KEY_VAULT_URL',

@@ -1,0 +1,78 @@
+/**
+ * Windowed counters: a value that belongs to one window (a UTC minute or day) and starts again from 0 in
+ * the next. Two implementations: Table Storage (shared by every instance, `table-counters.ts`) and the
+ * in-memory one below (this instance only: the fallback while the store is out).
+ */
+
+/** One counter row: `partitionKey` is the user (or a global shard), `rowKey` the kind of counter. */
+export interface CounterKey {
+  readonly partitionKey: string;
+  readonly rowKey: string;
+}
+
+/** What an add came to; `value` is the count in the window after the add, or as it stands when refused. */
+export type AddResult =
+  { readonly kind: 'added'; readonly value: number } | { readonly kind: 'over-limit'; readonly value: number };
+
+export interface Counters {
+  /** The counter's value in `window` (0 when there is no row yet or it holds an older window). */
+  read(key: CounterKey, window: string): Promise<number>;
+  /** Adds `amount` in `window`, unless the result would exceed `limit` (no limit when omitted). */
+  add(key: CounterKey, window: string, amount: number, limit?: number): Promise<AddResult>;
+}
+
+/**
+ * Thrown when an add lost the ETag race more times than allowed: many updates of one counter at once.
+ * Not an outage: the store answered every time.
+ */
+export class ContentionError extends Error {
+  override readonly name = 'ContentionError';
+  constructor(
+    readonly key: CounterKey,
+    readonly attempts: number,
+  ) {
+    super(`Counter ${key.partitionKey}/${key.rowKey} was updated concurrently ${attempts} times in a row.`);
+  }
+}
+
+export interface MemoryCountersOptions {
+  /** Entries kept before those of past windows are dropped (default 100 000, about 10 MB). */
+  readonly maxEntries?: number;
+}
+
+/** Counters in this process's memory: exact for this instance, blind to the others. */
+export class MemoryCounters implements Counters {
+  readonly #entries = new Map<string, { window: string; value: number }>();
+  readonly #maxEntries: number;
+
+  constructor(options: MemoryCountersOptions = {}) {
+    this.#maxEntries = options.maxEntries ?? 100_000;
+  }
+
+  read(key: CounterKey, window: string): Promise<number> {
+    const entry = this.#entries.get(memoryKey(key));
+    return Promise.resolve(entry?.window === window ? entry.value : 0);
+  }
+
+  add(key: CounterKey, window: string, amount: number, limit?: number): Promise<AddResult> {
+    const id = memoryKey(key);
+    const entry = this.#entries.get(id);
+    const current = entry?.window === window ? entry.value : 0;
+    if (limit !== undefined && current + amount > limit) return Promise.resolve({ kind: 'over-limit', value: current });
+    if (!entry && this.#entries.size >= this.#maxEntries) this.#prune(window);
+    this.#entries.set(id, { window, value: current + amount });
+    return Promise.resolve({ kind: 'added', value: current + amount });
+  }
+
+  /** Drops entries of past windows of the same kind (same length: minute or day); time only moves forward. */
+  #prune(window: string): void {
+    for (const [id, entry] of this.#entries) {
+      if (entry.window.length === window.length && entry.window !== window) this.#entries.delete(id);
+    }
+  }
+}
+
+function memoryKey(key: CounterKey): string {
+  // Neither key may hold a control character (escapeKey), so U+0000 cannot occur inside either.
+  return `${key.partitionKey}\u0000${key.rowKey}`;
+}

@@ -1,0 +1,48 @@
+/**
+ * Per-user quotas shared by every instance (issue 12). The chat path calls `admit(caller)` before a
+ * model call and `recordUsage(caller, usage.total_tokens)` after the answer; health shows `state()`.
+ * See service.ts for the storage layout and how a store outage degrades.
+ */
+import type { TokenCredential } from '@azure/identity';
+import type { Logger } from '../logger';
+import { QuotaService } from './service';
+import type { QuotaSettings } from './settings';
+import { TableCounters, quotaTableClient } from './table-counters';
+
+export { ContentionError, MemoryCounters, type AddResult, type CounterKey, type Counters } from './counters';
+export {
+  QuotaService,
+  type Admitted,
+  type QuotaLimits,
+  type QuotaServiceOptions,
+  type QuotaStoreState,
+} from './service';
+export { QUOTA_DEFAULTS, quotaSettings, type QuotaSettings, type QuotaStoreSetting } from './settings';
+export { TableCounters, quotaTableClient, type TableCountersOptions } from './table-counters';
+export { escapeKey, partitionKey, type Caller } from './windows';
+
+export interface CreateQuotaServiceOptions {
+  readonly settings: QuotaSettings;
+  readonly logger: Logger;
+  /** The app's memoised credential, for `CHAT_STORAGE_TABLE_ENDPOINT` (default: a new DefaultAzureCredential). */
+  readonly credential?: TokenCredential;
+  /** Time allowed for each store call, ms (default 300). */
+  readonly timeoutMs?: number;
+}
+
+/** The production wiring: Table Storage when a store is configured, this instance's memory when not. */
+export function createQuotaService(options: CreateQuotaServiceOptions): QuotaService {
+  const { settings } = options;
+  const store =
+    settings.store.kind === 'none'
+      ? undefined
+      : new TableCounters({
+          client: quotaTableClient(settings.store, settings.table, options.credential),
+          timeoutMs: options.timeoutMs,
+        });
+  if (!store)
+    options.logger.warn(
+      'quota: no CHAT_STORAGE_CONNECTION_STRING or CHAT_STORAGE_TABLE_ENDPOINT; limits hold per instance only',
+    );
+  return new QuotaService({ limits: settings, store, logger: options.logger });
+}

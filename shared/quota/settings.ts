@@ -1,0 +1,124 @@
+/**
+ * The quota settings, parsed once into a frozen object. A bad value throws a ConfigError that names the
+ * setting and shows a valid example, so the app fails at start-up rather than on the first chat.
+ */
+import { ConfigError } from '../config';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Where the shared counters live. `none`: no store configured, every instance counts on its own. */
+export type QuotaStoreSetting =
+  | { readonly kind: 'connection-string'; readonly connectionString: string }
+  | { readonly kind: 'endpoint'; readonly endpoint: string }
+  | { readonly kind: 'none' };
+
+export interface QuotaSettings {
+  /** Requests a user may start per UTC minute (`CHAT_USER_REQUESTS_PER_MINUTE`, default 20, 0 = no limit). */
+  readonly userRequestsPerMinute: number;
+  /** Tokens (prompt + completion, from the answer's usage) a user may spend per UTC day
+   * (`CHAT_USER_TOKENS_PER_DAY`, default 200 000, 0 = no limit). */
+  readonly userTokensPerDay: number;
+  /** Tokens all callers together may spend per UTC minute (`CHAT_GLOBAL_TOKENS_PER_MINUTE`, default 0 = off). */
+  readonly globalTokensPerMinute: number;
+  /** `CHAT_STORAGE_CONNECTION_STRING` (Azurite, development) or `CHAT_STORAGE_TABLE_ENDPOINT` (Azure, managed identity). */
+  readonly store: QuotaStoreSetting;
+  /** Table holding the counters (`CHAT_QUOTA_TABLE`, default `quotas`; the Bicep template creates it). */
+  readonly table: string;
+}
+
+export const QUOTA_DEFAULTS = {
+  userRequestsPerMinute: 20,
+  userTokensPerDay: 200_000,
+  globalTokensPerMinute: 0,
+  table: 'quotas',
+} as const;
+
+function setting(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === '' ? undefined : value;
+}
+
+function countSetting(env: Env, name: string, fallback: number, max: number): number {
+  const raw = setting(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value > max) {
+    throw new ConfigError(
+      name,
+      `must be a whole number from 0 (no limit) to ${max}, got "${raw}"`,
+      String(fallback || 100_000),
+    );
+  }
+  return value;
+}
+
+const ENDPOINT_EXAMPLE = 'https://mychatstorage.table.core.windows.net';
+
+function storeSetting(env: Env): QuotaStoreSetting {
+  const connectionString = setting(env, 'CHAT_STORAGE_CONNECTION_STRING');
+  const endpoint = setting(env, 'CHAT_STORAGE_TABLE_ENDPOINT');
+  if (connectionString !== undefined && endpoint !== undefined) {
+    throw new ConfigError(
+      'CHAT_STORAGE_TABLE_ENDPOINT',
+      'and CHAT_STORAGE_CONNECTION_STRING are both set; set one (the endpoint in Azure, the connection string for Azurite)',
+      ENDPOINT_EXAMPLE,
+    );
+  }
+  if (connectionString !== undefined) {
+    if (!/TableEndpoint=|UseDevelopmentStorage=true|AccountName=/i.test(connectionString)) {
+      throw new ConfigError(
+        'CHAT_STORAGE_CONNECTION_STRING',
+        'is not a storage connection string (no TableEndpoint, AccountName or UseDevelopmentStorage)',
+        'UseDevelopmentStorage=true',
+      );
+    }
+    return { kind: 'connection-string', connectionString };
+  }
+  if (endpoint !== undefined) return { kind: 'endpoint', endpoint: tableEndpoint(endpoint) };
+  return { kind: 'none' };
+}
+
+function tableEndpoint(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('CHAT_STORAGE_TABLE_ENDPOINT', `is not a URL, got "${raw}"`, ENDPOINT_EXAMPLE);
+  }
+  // A bearer token is only ever sent over https; http is for a local emulator on loopback.
+  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+    throw new ConfigError('CHAT_STORAGE_TABLE_ENDPOINT', `must be an https URL, got "${raw}"`, ENDPOINT_EXAMPLE);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+function tableName(env: Env): string {
+  const raw = setting(env, 'CHAT_QUOTA_TABLE') ?? QUOTA_DEFAULTS.table;
+  // Table names: 3-63 alphanumeric characters, not starting with a digit.
+  if (!/^[A-Za-z][A-Za-z0-9]{2,62}$/.test(raw)) {
+    throw new ConfigError('CHAT_QUOTA_TABLE', `is not a valid table name, got "${raw}"`, QUOTA_DEFAULTS.table);
+  }
+  return raw;
+}
+
+/** Parses the quota settings from the environment (app settings in Azure, `local.settings.json` locally). */
+export function quotaSettings(env: Env): QuotaSettings {
+  return Object.freeze({
+    userRequestsPerMinute: countSetting(
+      env,
+      'CHAT_USER_REQUESTS_PER_MINUTE',
+      QUOTA_DEFAULTS.userRequestsPerMinute,
+      1_000_000,
+    ),
+    userTokensPerDay: countSetting(env, 'CHAT_USER_TOKENS_PER_DAY', QUOTA_DEFAULTS.userTokensPerDay, 1e12),
+    globalTokensPerMinute: countSetting(
+      env,
+      'CHAT_GLOBAL_TOKENS_PER_MINUTE',
+      QUOTA_DEFAULTS.globalTokensPerMinute,
+      1e12,
+    ),
+    store: Object.freeze(storeSetting(env)),
+    table: tableName(env),
+  });
+}
