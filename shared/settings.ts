@@ -28,7 +28,8 @@ export function intSetting(env: Env, name: string, range: { fallback: number; mi
   const raw = setting(env, name);
   if (raw === undefined) return range.fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < range.min || value > range.max) {
+  // Digits only: Number() would also take "1e3", "0x10" or "1_000" for a whole number.
+  if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(value) || value < range.min || value > range.max) {
     throw new ConfigError(
       name,
       `must be a whole number from ${range.min} to ${range.max}, got "${raw}"`,

@@ -144,7 +144,7 @@ export class QuotaService {
     if (!(tokens > 0)) return;
     const amount = Math.round(tokens);
     const writes: Promise<unknown>[] = [];
-    if (caller.kind === 'user' && this.#limits.userTokensPerDay > 0) {
+    if (caller.kind !== 'service' && this.#limits.userTokensPerDay > 0) {
       const key = { partitionKey: partitionKey(caller), rowKey: DAY_ROW };
       writes.push(this.#use(now, (c) => c.add(key, dayWindow(now), amount)));
     }
@@ -171,7 +171,7 @@ export class QuotaService {
   /** Returns the tokens used today, or undefined when the limit is off or the caller is a service. */
   async #checkTokensToday(caller: Caller, now: number): Promise<number | undefined> {
     const limit = this.#limits.userTokensPerDay;
-    if (caller.kind !== 'user' || limit === 0) return undefined;
+    if (caller.kind === 'service' || limit === 0) return undefined;
     const key = { partitionKey: partitionKey(caller), rowKey: DAY_ROW };
     const used = await this.#use(now, (c) => c.read(key, dayWindow(now)));
     if (used < limit) return used;
@@ -184,7 +184,7 @@ export class QuotaService {
   /** Returns the requests counted this minute including this one, or undefined when the limit is off. */
   async #countRequest(caller: Caller, now: number): Promise<number | undefined> {
     const limit = this.#limits.userRequestsPerMinute;
-    if (caller.kind !== 'user' || limit === 0) return undefined;
+    if (caller.kind === 'service' || limit === 0) return undefined;
     const key = { partitionKey: partitionKey(caller), rowKey: MINUTE_ROW };
     let result: AddResult;
     try {

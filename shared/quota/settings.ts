@@ -3,8 +3,7 @@
  * setting and shows a valid example, so the app fails at start-up rather than on the first chat.
  */
 import { ConfigError } from '../config';
-
-type Env = Readonly<Record<string, string | undefined>>;
+import { intSetting, setting, type Env } from '../settings';
 
 /** Where the shared counters live. `none`: no store configured, every instance counts on its own. */
 export type QuotaStoreSetting =
@@ -33,23 +32,9 @@ export const QUOTA_DEFAULTS = {
   table: 'quotas',
 } as const;
 
-function setting(env: Env, name: string): string | undefined {
-  const value = env[name]?.trim();
-  return value === '' ? undefined : value;
-}
-
+/** A count from 0 (no limit) to `max`. */
 function countSetting(env: Env, name: string, fallback: number, max: number): number {
-  const raw = setting(env, name);
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value > max) {
-    throw new ConfigError(
-      name,
-      `must be a whole number from 0 (no limit) to ${max}, got "${raw}"`,
-      String(fallback || 100_000),
-    );
-  }
-  return value;
+  return intSetting(env, name, { fallback, min: 0, max });
 }
 
 const ENDPOINT_EXAMPLE = 'https://mychatstorage.table.core.windows.net';

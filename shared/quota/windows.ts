@@ -7,9 +7,9 @@
 export const MINUTE_MS = 60_000;
 export const DAY_MS = 86_400_000;
 
-/** Who is asking: a signed-in user (`id` = `${tid}:${oid}`) or a server-to-server caller with the function key. */
-export type Caller =
-  { readonly kind: 'user'; readonly id: string } | { readonly kind: 'service'; readonly id: 'service' };
+import type { Caller } from '../auth/caller';
+
+export type { Caller } from '../auth/caller';
 
 /** The UTC minute `now` falls in, as `YYYY-MM-DDTHH:MM` (stored with the counter, so a new minute resets it). */
 export function minuteWindow(now: number): string {
@@ -44,15 +44,15 @@ export function escapeKey(value: string): string {
 export const MAX_CALLER_ID_LENGTH = 256;
 
 /**
- * The PartitionKey of a caller's counters: `user:<escaped id>` (one partition per user, so no partition is
- * hot for everyone) or `service`.
+ * The PartitionKey of a caller's counters: `user:<escaped id>` or `app:<escaped id>` (one partition per
+ * signed-in principal, so no partition is hot for everyone), or `service`.
  */
 export function partitionKey(caller: Caller): string {
   if (caller.kind === 'service') return 'service';
   if (caller.id.length === 0 || caller.id.length > MAX_CALLER_ID_LENGTH) {
     throw new RangeError(`A user id must have 1 to ${MAX_CALLER_ID_LENGTH} characters, got ${caller.id.length}.`);
   }
-  return `user:${escapeKey(caller.id)}`;
+  return `${caller.kind}:${escapeKey(caller.id)}`;
 }
 
 /** The PartitionKey of one shard of the global budget. */
