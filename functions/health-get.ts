@@ -1,24 +1,31 @@
 import type { HttpResponseInit } from '@azure/functions';
 import type { ChatService } from '../shared/chat-service';
+import type { QuotaStoreState } from '../shared/quota';
 import { app, wired } from '../shared/functions-app';
 import { jsonResponse } from '../shared/http/responses';
 
 export interface HealthHandlerDeps {
   readonly chat: ChatService;
+  /** Where per-user quotas are counted; absent when a test builds the handler without one. */
+  readonly quota?: { state(): QuotaStoreState };
 }
 
 /**
  * GET /api/health: answers at once, without calling a model. Per region: breaker state, until when
- * it is skipped, the last error code and when. `status` is `ok` while any region can serve.
+ * it is skipped, the last error code and when; and the quota store's state (`degraded` while the
+ * store is out and each instance counts alone). `status` is `ok` while any region can serve and the store
+ * is not degraded: a degraded store still serves every chat, so it never makes the endpoint fail.
  */
 export function createHealthHandler(deps: HealthHandlerDeps) {
   return (): Promise<HttpResponseInit> => {
     const regions = deps.chat.health.snapshot();
     const serving = regions.some((r) => r.state !== 'open' && r.throttledUntil === undefined);
+    const store = deps.quota?.state();
+    const status = serving && store?.state !== 'degraded' ? 'ok' : 'degraded';
     return Promise.resolve(
       jsonResponse(
         200,
-        { status: serving ? 'ok' : 'degraded', models: deps.chat.models(), regions },
+        { status, models: deps.chat.models(), regions, ...(store ? { store } : {}) },
         { 'cache-control': 'no-store' },
       ),
     );

@@ -87,3 +87,12 @@ export function apiPortUse(port: number): PortUse {
     alternatives: ['choose another port with PORT (or Host.LocalHttpPort in local.settings.json)'],
   };
 }
+
+export function identityPortUse(port: number): PortUse {
+  return {
+    port,
+    purpose: 'the local sign-in provider',
+    usualHolders: 'another `npm start` or `npm run simulators`',
+    alternatives: ['choose another port with IDENTITY_PROVIDER_PORT'],
+  };
+}

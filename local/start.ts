@@ -1,12 +1,22 @@
 /**
  * `npm start`: the whole backend on a laptop, no Azure. Starts two simulated Azure OpenAI regions
- * (eastus2 on 7081, swedencentral on 7082) and serves the app's real function registrations at
+ * (eastus2 on 7081, swedencentral on 7082), a local sign-in provider (7083), Azurite's table service for
+ * quotas (10002, data in .azurite/), and serves the app's real function registrations at
  * http://localhost:7071/api through the local host. Settings from local.settings.json win over the
  * embedded default, and environment variables win over both (as with `func start`).
  */
 import { startSimulator, type LatencyPreset, type RunningSimulator } from '../simulator';
 import { applySettingsToEnv, loadLocalSettings, startLocalHost, type LocalHost, type LocalSettings } from './host';
-import { apiPortUse, bindPort, simulatorPortUse, type SimulatorPort, type SimulatorReason } from './port-in-use';
+import { ensureLocalStorage } from './azurite';
+import { identityProviderPort, startIdentityProvider, type RunningIdentityProvider } from './identity';
+import {
+  apiPortUse,
+  bindPort,
+  identityPortUse,
+  simulatorPortUse,
+  type SimulatorPort,
+  type SimulatorReason,
+} from './port-in-use';
 
 /** The key `npm start` enforces on chat endpoints when no other is configured. */
 export const EMBEDDED_FUNCTION_KEY = 'local-dev-key';
@@ -28,22 +38,47 @@ async function main(): Promise<void> {
   const simulatorsOnly = process.argv.includes('--simulators-only');
   const reason = simulatorReason(simulatorsOnly);
   const simulators = reason === undefined ? [] : await startSimulators(reason);
-  const stopSimulators = () => Promise.all(simulators.map((s) => s.close()));
-  if (simulatorsOnly) {
-    // For `func start` users: the simulated regions alone, on the ports local.settings.json.example names.
-    onExit(stopSimulators);
-    return;
-  }
   const functionKeys = (process.env.LOCAL_FUNCTION_KEYS ?? EMBEDDED_FUNCTION_KEY)
     .split(',')
     .map((k) => k.trim())
     .filter(Boolean);
+  const identity = await startSignIn(functionKeys);
+  const storage = await ensureLocalStorage({ repoRoot: cwd, env: process.env });
+  if (storage.kind === 'azurite') {
+    Object.assign(process.env, storage.env);
+    console.log(`Azurite table service (quotas) at ${storage.azurite.tableEndpoint}, data in .azurite/`);
+  }
+  const stopServices = async () => {
+    await Promise.all([...simulators.map((s) => s.close()), identity.close()]);
+    if (storage.kind === 'azurite') await storage.azurite.stop();
+  };
+  if (simulatorsOnly) {
+    // For `func start` users: the simulated regions, sign-in and storage alone (local.settings.json.example).
+    onExit(stopServices);
+    return;
+  }
   const host = await startApiHost(cwd, settings, functionKeys);
-  printWelcome(host, functionKeys[0]);
+  printWelcome(host, functionKeys[0], identity);
   onExit(async () => {
     await host.close();
-    await stopSimulators();
+    await stopServices();
   });
+}
+
+/**
+ * The local OpenID Connect provider, trusted by the app unless local.settings.json names a real tenant
+ * (CHAT_AUTH_AUDIENCE set). With it, chat endpoints take a signed-in user's token or one of the local
+ * function keys (checked by the app, CHAT_SERVICE_KEYS), as they would in Azure with sign-in on.
+ */
+async function startSignIn(functionKeys: readonly string[]): Promise<RunningIdentityProvider> {
+  const port = identityProviderPort(process.env);
+  const identity = await bindPort(identityPortUse(port), () => startIdentityProvider({ port }));
+  if (process.env.CHAT_AUTH_AUDIENCE === undefined) {
+    Object.assign(process.env, identity.backendSettings());
+    process.env.CHAT_SERVICE_KEYS ??= functionKeys.join(',');
+  }
+  console.log(`Local sign-in provider at ${identity.url} (POST ${identity.url}/token {"user":"alice"})`);
+  return identity;
 }
 
 /**
@@ -98,7 +133,7 @@ function startApiHost(cwd: string, settings: LocalSettings, functionKeys: readon
   );
 }
 
-function printWelcome(host: LocalHost, functionKey: string | undefined): void {
+function printWelcome(host: LocalHost, functionKey: string | undefined, identity: RunningIdentityProvider): void {
   console.log(`\nChat backend at ${host.url}/api`);
   for (const f of host.functions)
     console.log(`  ${f.methods.join(',').padEnd(9)} ${host.url}${f.route}  (${f.authLevel})`);
@@ -107,6 +142,9 @@ function printWelcome(host: LocalHost, functionKey: string | undefined): void {
   if (web) console.log(`Demo chat page: ${host.url}${web.route.replace('{*path}', '')}`);
   console.log(
     `Try: curl -N ${host.url}/api/chat/stream -H "x-functions-key: ${functionKey ?? ''}" -H "content-type: application/json" -d '{"messages":[{"role":"user","content":"Hello"}]}'`,
+  );
+  console.log(
+    `Signed in as alice: TOKEN=$(curl -s -X POST ${identity.url}/token -H 'content-type: application/json' -d '{"user":"alice"}' | jq -r .access_token), then -H "authorization: Bearer $TOKEN" instead of the key`,
   );
 }
 

@@ -97,6 +97,8 @@ export interface RequestReportOptions {
   readonly traceParent?: string;
   readonly model: string;
   readonly messages: readonly ChatCompletionMessageParam[];
+  /** Told the answer's real usage once it has ended (a quota counts it), observer or not. */
+  readonly onUsage?: (usage: CompletionUsage) => void;
 }
 
 /** The reports of one request, bound to it: its id, trace, model and clock. */
@@ -151,8 +153,10 @@ export class RequestReport {
   /** The answer from `upstream` ended: a CompletionReport, once (later calls are ignored). */
   completed(upstream: Upstream, end: AnswerEnd): void {
     const { observer, requestId, model, messages } = this.#options;
-    if (this.#completed || observer?.onCompleted === undefined) return;
+    if (this.#completed) return;
     this.#completed = true;
+    if (end.usage) this.#options.onUsage?.(end.usage);
+    if (observer?.onCompleted === undefined) return;
     this.#notify((o) =>
       o.onCompleted?.({
         requestId,

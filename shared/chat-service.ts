@@ -3,12 +3,11 @@
  * first region that can serve it. Handlers call this and nothing else upstream.
  *
  * One chat, top to bottom ({@link ChatService.complete} / {@link ChatService.stream} over `#serve`):
- * route the model to the regions that deploy it, run the failover loop over their {@link Upstream}s,
- * report each attempt and the outcome ({@link RequestReport}), then hand back the answer. The places
- * for the next steps: a check before any region is called (a user's quota) goes in `#serve` before
- * the failover loop; a record after the answer (usage) is an observer of the completion report; a
- * stream that breaks mid-answer ends in `relayStream` (./chat-stream.ts), where a continuation from
- * another region would start.
+ * route the model to the regions that deploy it, admit the caller against their quota, run the failover
+ * loop over the regions' {@link Upstream}s, report each attempt and the outcome ({@link RequestReport},
+ * which also hands the answer's real usage to the quota), then hand back the answer. A stream that
+ * breaks mid-answer ends in `relayStream` (./chat-stream.ts), where a continuation from another region
+ * would start.
  */
 import type { ChatCompletion, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type { Caller } from './auth/caller';
@@ -52,8 +51,18 @@ export interface CompletionResult extends Served {
   readonly completion: ChatCompletion;
 }
 
+/** Per-caller limits (shared/quota): asked before any region is called, told the real usage after. */
+export interface CallerQuota {
+  /** Resolves when the caller may go on; rejects with a 429 ChatError when over a limit. */
+  admit(caller: Caller): Promise<unknown>;
+  /** Never rejects. */
+  recordUsage(caller: Caller, tokens: number): Promise<void>;
+}
+
 export interface ChatServiceOptions {
   readonly config: AppConfig;
+  /** Limits per caller; requests without a caller (direct calls, tests) are not counted. */
+  readonly quota?: CallerQuota;
   readonly credentials: CredentialSet;
   readonly logger?: Logger;
   readonly observer?: ChatObserver;
@@ -153,14 +162,20 @@ export class ChatService {
     send: (upstream: Upstream, call: CallOptions) => Promise<Answer<T>>,
   ): Promise<Serving<T>> {
     const { model, upstreams } = this.#route(request);
-    // Here, before any region is called, is the place for a check such as a user's quota.
-    const { requestId, signal } = request;
+    const { requestId, signal, caller } = request;
+    const quota = this.#options.quota;
+    const counted = caller && quota ? { caller, quota } : undefined;
+    // Before any region is called: a caller over their limit costs no tokens.
+    await counted?.quota.admit(counted.caller).catch((error: unknown) => {
+      throw error instanceof ChatError ? error.with({ requestId }) : error;
+    });
     const logger = this.#logger(request);
     const report = new RequestReport({
       logger,
       requestId,
       model,
       messages: request.messages,
+      ...(counted ? { onUsage: (usage) => void counted.quota.recordUsage(counted.caller, usage.total_tokens) } : {}),
       ...(this.#options.observer ? { observer: this.#options.observer } : {}),
       ...(request.traceParent === undefined ? {} : { traceParent: request.traceParent }),
     });

@@ -10,6 +10,8 @@ import { chatAccess } from './auth/access';
 import { createCallerGate, type CallerGate } from './auth/gate';
 import { createTokenValidator } from './auth/token-validator';
 import { consoleLogger, type Logger } from './logger';
+import type * as QuotaModule from './quota';
+import type { QuotaService } from './quota';
 import { createTelemetry, telemetrySettings, type Telemetry } from './telemetry';
 
 export interface Services {
@@ -21,6 +23,8 @@ export interface Services {
   readonly telemetry: Telemetry;
   /** Who may call the chat endpoints (signed-in users, service keys): asked before every chat. */
   readonly gate: CallerGate;
+  /** Per-caller limits, counted in Table Storage shared by every instance; its state shows in health. */
+  readonly quota: QuotaService;
 }
 
 let services: Services | undefined;
@@ -32,9 +36,10 @@ export function productionServices(): Services {
     const logger = consoleLogger();
     const telemetry = createTelemetry(telemetrySettings(process.env), { logger });
     const credentials = createCredentials(config);
-    const chat = new ChatService({ config, credentials, logger, observer: telemetry });
+    const quota = quotaService(logger);
+    const chat = new ChatService({ config, credentials, logger, observer: telemetry, quota });
     const gate = callerGate(logger);
-    services = Object.freeze({ config, chat, credentials, telemetry, gate });
+    services = Object.freeze({ config, chat, credentials, telemetry, gate, quota });
   }
   return services;
 }
@@ -45,4 +50,15 @@ function callerGate(logger: Logger): CallerGate {
   for (const warning of access.settings.warnings) logger.warn(warning);
   const token = access.settings.callers.includes('users') ? access.settings.token : undefined;
   return createCallerGate({ access, ...(token ? { validator: createTokenValidator({ token }) } : {}) });
+}
+
+/**
+ * The quota service from the CHAT_USER_* and CHAT_STORAGE_* settings. Its module (with the Table Storage
+ * and identity SDKs) is loaded here, when the services are built, not when the entry is imported: the
+ * entry's import time is a benchmark goal (bench/results/RESULTS.md).
+ */
+function quotaService(logger: Logger): QuotaService {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, see above
+  const quota = require('./quota') as typeof QuotaModule;
+  return quota.createQuotaService({ settings: quota.quotaSettings(process.env), logger });
 }

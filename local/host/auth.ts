@@ -38,4 +38,3 @@ export function keyRefusal(level: AuthLevel, key: string | undefined, policy: Ke
   if (isAuthorized(level, key, policy)) return undefined;
   return key === undefined ? 'missing' : 'rejected';
 }
-

@@ -3,37 +3,16 @@
  * local.settings.json and the environment, against two simulated regions.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
-import ts from 'typescript';
+import { join } from 'node:path';
+import { repoRoot, transpile } from '../transpile';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSimulator } from '../../simulator';
 import { regionsSetting, startTwoRegions, type TwoRegions } from '../shared/two-regions';
 
-const repoRoot = join(__dirname, '..', '..');
 let outDir: string;
 let cwd: string;
-
-/**
- * The script and the modules it imports, transpiled to CommonJS as `npm run build` would emit them
- * (type checking is `npm run typecheck`'s job), so the test does not depend on a fresh `dist/`.
- */
-function transpile(folders: readonly string[], into: string): void {
-  for (const folder of folders) {
-    for (const entry of readdirSync(join(repoRoot, folder), { recursive: true, withFileTypes: true })) {
-      if (!entry.isFile() || !entry.name.endsWith('.ts') || entry.name.endsWith('.d.ts')) continue;
-      const source = join(entry.parentPath, entry.name);
-      const output = ts.transpileModule(readFileSync(source, 'utf8'), {
-        fileName: source,
-        compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-      }).outputText;
-      const target = join(into, relative(repoRoot, source)).replace(/\.ts$/, '.js');
-      mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(target, output);
-    }
-  }
-}
 
 interface Run {
   readonly code: number | null;

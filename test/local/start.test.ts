@@ -3,35 +3,17 @@
  * (say by `npm run simulators` in another terminal): one line that says which port, what for and the way out.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
-import ts from 'typescript';
+import { join } from 'node:path';
+import { repoRoot, transpile } from '../transpile';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-const repoRoot = join(__dirname, '..', '..');
 let outDir: string;
 let cwd: string;
 let taken: net.Server;
 let takenPort: number;
-
-/** The script and what it imports, transpiled as `npm run build` emits them (type checks are tsc's job). */
-function transpile(folders: readonly string[], into: string): void {
-  for (const folder of folders) {
-    for (const entry of readdirSync(join(repoRoot, folder), { recursive: true, withFileTypes: true })) {
-      if (!entry.isFile() || !entry.name.endsWith('.ts') || entry.name.endsWith('.d.ts')) continue;
-      const source = join(entry.parentPath, entry.name);
-      const output = ts.transpileModule(readFileSync(source, 'utf8'), {
-        fileName: source,
-        compilerOptions: { module: ts.ModuleKind.NodeNext, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-      }).outputText;
-      const target = join(into, relative(repoRoot, source)).replace(/\.ts$/, '.js');
-      mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(target, output);
-    }
-  }
-}
 
 interface Run {
   readonly code: number | null;
@@ -42,7 +24,15 @@ interface Run {
 function runStart(env: Record<string, string>): Promise<Run> {
   const child = spawn(process.execPath, [join(outDir, 'local', 'start.js')], {
     cwd,
-    env: { PATH: process.env.PATH ?? '', NODE_PATH: join(repoRoot, 'node_modules'), SIMULATOR_LATENCY: 'none', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_PATH: join(repoRoot, 'node_modules'),
+      SIMULATOR_LATENCY: 'none',
+      // Free ports and no Azurite: only the ports under test may be fixed.
+      IDENTITY_PROVIDER_PORT: '0',
+      CHAT_STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
     // A guard, not a wait: a start-up that wrongly succeeds would otherwise run until killed.
     signal: AbortSignal.timeout(15_000),
@@ -59,7 +49,7 @@ function runStart(env: Record<string, string>): Promise<Run> {
 
 beforeAll(() => {
   outDir = mkdtempSync(join(tmpdir(), 'start-cli-'));
-  transpile(['local', 'simulator', 'shared'], outDir);
+  transpile(['local', 'simulator', 'shared'], outDir, 'nodenext');
 });
 afterAll(() => {
   rmSync(outDir, { recursive: true, force: true });

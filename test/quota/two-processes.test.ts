@@ -3,36 +3,21 @@
  * one Azurite: together they admit exactly the per-user limit.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
-import ts from 'typescript';
+import { repoRoot, transpile } from '../transpile';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useAzurite } from '../stand-ins/azurite';
 import { NOON, newUser } from './quota';
 
-const repoRoot = join(__dirname, '..', '..');
 const azurite = useAzurite();
 let outDir = '';
 
-/** Transpiles a TypeScript file to CommonJS beside the others (type checking is `npm run typecheck`'s job). */
-function transpile(source: string): void {
-  const output = ts.transpileModule(readFileSync(source, 'utf8'), {
-    fileName: source,
-    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-  }).outputText;
-  const target = join(outDir, relative(repoRoot, source)).replace(/\.ts$/, '.js');
-  mkdirSync(dirname(target), { recursive: true });
-  writeFileSync(target, output);
-}
-
 beforeAll(() => {
   outDir = mkdtempSync(join(tmpdir(), 'quota-build-'));
-  for (const entry of readdirSync(join(repoRoot, 'shared'), { recursive: true, withFileTypes: true })) {
-    if (entry.isFile() && entry.name.endsWith('.ts')) transpile(join(entry.parentPath, entry.name));
-  }
-  transpile(join(__dirname, 'fixtures', 'admit-worker.ts'));
+  transpile(['shared', 'test/quota/fixtures/admit-worker.ts'], outDir);
 });
 afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
