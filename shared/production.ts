@@ -10,8 +10,7 @@ import { chatAccess } from './auth/access';
 import { createCallerGate, type CallerGate } from './auth/gate';
 import { createTokenValidator } from './auth/token-validator';
 import { consoleLogger, type Logger } from './logger';
-import type * as QuotaModule from './quota';
-import type { QuotaService } from './quota';
+import { createQuotaService, quotaSettings, type QuotaService } from './quota';
 import { createTelemetry, telemetrySettings, type Telemetry } from './telemetry';
 
 export interface Services {
@@ -52,13 +51,7 @@ function callerGate(logger: Logger): CallerGate {
   return createCallerGate({ access, ...(token ? { validator: createTokenValidator({ token }) } : {}) });
 }
 
-/**
- * The quota service from the CHAT_USER_* and CHAT_STORAGE_* settings. Its module (with the Table Storage
- * and identity SDKs) is loaded here, when the services are built, not when the entry is imported: the
- * entry's import time is a benchmark goal (bench/results/RESULTS.md).
- */
+/** The quota service from the CHAT_USER_* and CHAT_STORAGE_* settings (the store's SDK loads on first use). */
 function quotaService(logger: Logger): QuotaService {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, see above
-  const quota = require('./quota') as typeof QuotaModule;
-  return quota.createQuotaService({ settings: quota.quotaSettings(process.env), logger });
+  return createQuotaService({ settings: quotaSettings(process.env), logger });
 }

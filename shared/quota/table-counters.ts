@@ -11,13 +11,14 @@
  * Each store call has a short timeout (default 300 ms): a slow store must never hold a chat. The SDK's
  * own retries are off ({@link quotaTableClient}): the quota service falls back instead of waiting.
  */
-import { RestError, TableClient, type TableEntityResult } from '@azure/data-tables';
-import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import type { TableClient, TableEntityResult } from '@azure/data-tables';
+import type { TokenCredential } from '@azure/identity';
 import { ContentionError, type AddResult, type CounterKey, type Counters } from './counters';
 import type { QuotaStoreSetting } from './settings';
 
 export interface TableCountersOptions {
-  readonly client: TableClient;
+  /** The store's client, or its promise ({@link quotaTableClient} loads the SDK on first use). */
+  readonly client: TableClient | Promise<TableClient>;
   /** Time allowed for each store call, ms (default 300). */
   readonly timeoutMs?: number;
   /** Conditional writes tried per add before giving up with a ContentionError (default 12). */
@@ -33,7 +34,7 @@ interface CounterRow {
 }
 
 export class TableCounters implements Counters {
-  readonly #client: TableClient;
+  readonly #client: Promise<TableClient>;
   readonly #timeoutMs: number;
   readonly #maxAttempts: number;
   readonly #random: () => number;
@@ -41,7 +42,9 @@ export class TableCounters implements Counters {
   readonly #queues = new Map<string, Promise<AddResult>>();
 
   constructor(options: TableCountersOptions) {
-    this.#client = options.client;
+    this.#client = Promise.resolve(options.client);
+    // A client that could not be built fails each store call instead (which degrades), never the process.
+    this.#client.catch(() => undefined);
     this.#timeoutMs = options.timeoutMs ?? 300;
     this.#maxAttempts = options.maxAttempts ?? 12;
     this.#random = options.random ?? Math.random;
@@ -94,10 +97,11 @@ export class TableCounters implements Counters {
   /** Writes the row if nobody changed it since it was read (`etag`) or created it meanwhile; false if someone did. */
   async #write(key: CounterKey, window: string, value: number, etag: string | undefined): Promise<boolean> {
     const entity = { partitionKey: key.partitionKey, rowKey: key.rowKey, window, value: BigInt(value) };
+    const client = await this.#client;
     const put = () =>
       etag === undefined
-        ? this.#client.createEntity(entity, this.#callOptions())
-        : this.#client.updateEntity(entity, 'Replace', { etag, ...this.#callOptions() });
+        ? client.createEntity(entity, this.#callOptions())
+        : client.updateEntity(entity, 'Replace', { etag, ...this.#callOptions() });
     try {
       await put();
       return true;
@@ -107,7 +111,7 @@ export class TableCounters implements Counters {
     // 404: no table yet (Azurite's first run; in Azure the Bicep template made it), or the row was
     // deleted since it was read. Create the table (a no-op when it exists); a new row is then written
     // at once (a missing table is no race lost), a vanished one is read again.
-    await this.#client.createTable(this.#callOptions());
+    await (await this.#client).createTable(this.#callOptions());
     if (etag !== undefined) return false;
     try {
       await put();
@@ -120,7 +124,7 @@ export class TableCounters implements Counters {
   async #get(key: CounterKey): Promise<CounterRow | undefined> {
     let entity: TableEntityResult<Record<string, unknown>>;
     try {
-      entity = await this.#client.getEntity(key.partitionKey, key.rowKey, this.#callOptions());
+      entity = await (await this.#client).getEntity(key.partitionKey, key.rowKey, this.#callOptions());
     } catch (error) {
       // No such row, or no table yet: either way nothing counted (the first write creates the table).
       if (statusOf(error) === 404) return undefined;
@@ -147,33 +151,17 @@ function conflict(error: unknown): false {
   throw error;
 }
 
+/** The HTTP status of the SDK's RestError, read by shape (the SDK is loaded only with the client). */
 function statusOf(error: unknown): number | undefined {
-  return error instanceof RestError ? error.statusCode : undefined;
+  const { name, statusCode } = (error ?? {}) as { name?: unknown; statusCode?: unknown };
+  return name === 'RestError' && typeof statusCode === 'number' ? statusCode : undefined;
 }
 
-/**
- * The TableClient for the configured store: a connection string (Azurite, development), or the table
- * endpoint with a token credential (managed identity in Azure: pass the app's one memoised credential).
- * The SDK's retries are off: one layer decides, and a store that does not answer at once is treated as out.
- */
-export function quotaTableClient(
+/** The quota store's TableClient, its module (and the SDKs) loaded on this first call. */
+export async function quotaTableClient(
   store: Exclude<QuotaStoreSetting, { kind: 'none' }>,
   table: string,
   credential?: TokenCredential,
-): TableClient {
-  const retryOptions = { maxRetries: 0 };
-  if (store.kind === 'connection-string') {
-    const insecure = /DefaultEndpointsProtocol=http;|UseDevelopmentStorage=true|TableEndpoint=http:/i.test(
-      store.connectionString,
-    );
-    return TableClient.fromConnectionString(store.connectionString, table, {
-      retryOptions,
-      allowInsecureConnection: insecure,
-    });
-  }
-  // Without the app's credential, a new DefaultAzureCredential: the managed identity in Azure, az login locally.
-  return new TableClient(store.endpoint, table, credential ?? new DefaultAzureCredential(), {
-    retryOptions,
-    allowInsecureConnection: store.endpoint.startsWith('http:'),
-  });
+): Promise<TableClient> {
+  return (await import('./table-client.js')).createQuotaTableClient(store, table, credential);
 }
