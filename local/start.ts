@@ -73,10 +73,9 @@ async function main(): Promise<void> {
 async function startSignIn(functionKeys: readonly string[]): Promise<RunningIdentityProvider> {
   const port = identityProviderPort(process.env);
   const identity = await bindPort(identityPortUse(port), () => startIdentityProvider({ port }));
-  if (process.env.CHAT_AUTH_AUDIENCE === undefined) {
-    Object.assign(process.env, identity.backendSettings());
-    process.env.CHAT_SERVICE_KEYS ??= functionKeys.join(',');
-  }
+  if (process.env.CHAT_AUTH_AUDIENCE === undefined) Object.assign(process.env, identity.backendSettings());
+  // Locally the function keys serve as the service callers' keys too (in Azure: a Key Vault reference).
+  process.env.CHAT_SERVICE_KEYS ??= functionKeys.join(',');
   console.log(`Local sign-in provider at ${identity.url} (POST ${identity.url}/token {"user":"alice"})`);
   return identity;
 }

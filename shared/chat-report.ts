@@ -97,8 +97,8 @@ export interface RequestReportOptions {
   readonly traceParent?: string;
   readonly model: string;
   readonly messages: readonly ChatCompletionMessageParam[];
-  /** Told the answer's real usage once it has ended (a quota counts it), observer or not. */
-  readonly onUsage?: (usage: CompletionUsage) => void;
+  /** Told the answer's real usage once it has ended (a quota counts it), observer or not; never rejects. */
+  readonly onUsage?: (usage: CompletionUsage) => Promise<void>;
 }
 
 /** The reports of one request, bound to it: its id, trace, model and clock. */
@@ -151,11 +151,21 @@ export class RequestReport {
   }
 
   /** The answer from `upstream` ended: a CompletionReport, once (later calls are ignored). */
-  completed(upstream: Upstream, end: AnswerEnd): void {
-    const { observer, requestId, model, messages } = this.#options;
+  /**
+   * The answer has ended: the observer hears of it, and the usage is counted. Resolves once it is counted:
+   * an instance of a serverless app may be frozen as soon as the response ends, so nothing is left to run
+   * after it.
+   */
+  async completed(upstream: Upstream, end: AnswerEnd): Promise<void> {
     if (this.#completed) return;
     this.#completed = true;
-    if (end.usage) this.#options.onUsage?.(end.usage);
+    const counted = end.usage ? this.#options.onUsage?.(end.usage) : undefined;
+    this.#observeCompletion(upstream, end);
+    await counted;
+  }
+
+  #observeCompletion(upstream: Upstream, end: AnswerEnd): void {
+    const { observer, requestId, model, messages } = this.#options;
     if (observer?.onCompleted === undefined) return;
     this.#notify((o) =>
       o.onCompleted?.({

@@ -129,7 +129,7 @@ export class ChatService {
     serving.release();
     const completion = serving.answer;
     const choice = completion.choices[0];
-    serving.report.completed(serving.upstream, {
+    await serving.report.completed(serving.upstream, {
       streamed: false,
       outcome: 'completed',
       usage: completion.usage,
@@ -175,7 +175,7 @@ export class ChatService {
       requestId,
       model,
       messages: request.messages,
-      ...(counted ? { onUsage: (usage) => void counted.quota.recordUsage(counted.caller, usage.total_tokens) } : {}),
+      ...(counted ? { onUsage: (usage) => counted.quota.recordUsage(counted.caller, usage.total_tokens) } : {}),
       ...(this.#options.observer ? { observer: this.#options.observer } : {}),
       ...(request.traceParent === undefined ? {} : { traceParent: request.traceParent }),
     });

@@ -67,7 +67,7 @@ export async function* relayStream(
     throw interrupted(error, served, signal.aborted, options);
   } finally {
     serving.release();
-    serving.report.completed(serving.upstream, { streamed: true, ...tally, answer: () => tally.answer });
+    await serving.report.completed(serving.upstream, { streamed: true, ...tally, answer: () => tally.answer });
     // Ends the upstream call if the consumer stopped early (client disconnect).
     if (!signal.aborted) await opened.rest.return?.(undefined);
   }
