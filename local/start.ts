@@ -8,6 +8,7 @@
 import { startSimulator, type LatencyPreset, type RunningSimulator } from '../simulator';
 import { applySettingsToEnv, loadLocalSettings, startLocalHost, type LocalHost, type LocalSettings } from './host';
 import { ensureLocalStorage } from './azurite';
+import { BACKEND_REQUEST_HEADERS } from './host/cors';
 import { identityProviderPort, startIdentityProvider, type RunningIdentityProvider } from './identity';
 import {
   apiPortUse,
@@ -127,7 +128,8 @@ function startApiHost(cwd: string, settings: LocalSettings, functionKeys: readon
       port,
       host: process.env.HOST ?? '127.0.0.1',
       functionKeys,
-      ...(settings.cors ? { cors: settings.cors } : {}),
+      // Preflights allow only the headers this backend reads (App Service would echo any).
+      ...(settings.cors ? { cors: { ...settings.cors, allowedRequestHeaders: BACKEND_REQUEST_HEADERS } } : {}),
     }),
   );
 }

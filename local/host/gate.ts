@@ -5,7 +5,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { keyRefusal, presentedKey, type KeyPolicy, type KeyRefusal } from './auth';
 import { corsPreflightHeaders, corsResponseHeaders, isPreflight, type CorsOptions, type HeaderMap } from './cors';
-import { matchRoute, type HttpRoute, type RouteMatch } from './routeTable';
+import { matchRoute, methodsForPath, type HttpRoute, type RouteMatch } from './routeTable';
 
 export interface GatePolicy {
   readonly keys: KeyPolicy;
@@ -40,8 +40,15 @@ export function admit(request: GateRequest, routes: readonly HttpRoute[], policy
   if (policy.cors && origin !== undefined && isPreflight(method, headers)) {
     const requested = headers['access-control-request-headers'];
     const requestedHeaders = Array.isArray(requested) ? requested.join(', ') : requested;
-    const requestMethod = String(headers['access-control-request-method']);
-    return { kind: 'preflight', headers: corsPreflightHeaders(origin, requestMethod, requestedHeaders, policy.cors) };
+    const requestMethod = String(headers['access-control-request-method']).toUpperCase();
+    const routeMethods = methodsForPath(routes, request.url.pathname);
+    return {
+      kind: 'preflight',
+      headers: corsPreflightHeaders(
+        { origin, method: requestMethod, headers: requestedHeaders, routeMethods },
+        policy.cors,
+      ),
+    };
   }
   const corsHeaders = corsResponseHeaders(origin, policy.cors);
   const match = matchRoute(routes, method, request.url.pathname);

@@ -48,6 +48,14 @@ export function buildRouteTable(app: FunctionAppState, routePrefix: string, logg
 }
 
 /** The host answers 404 (not 405) when no function matches both method and route. */
+/**
+ * The methods of the most specific route whose template matches `pathname`, whatever the method: what a
+ * CORS preflight for that path may be allowed (the catch-all only answers when nothing else matches).
+ */
+export function methodsForPath(routes: readonly HttpRoute[], pathname: string): readonly string[] {
+  return routes.find((route) => route.route.match(pathname) !== undefined)?.info.methods ?? [];
+}
+
 export function matchRoute(routes: readonly HttpRoute[], method: string, pathname: string): RouteMatch | undefined {
   for (const route of routes) {
     if (!route.anyMethod && !route.info.methods.includes(method)) continue;
