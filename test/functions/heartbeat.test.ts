@@ -114,7 +114,7 @@ function fakeChat(heartbeatMs = '15000') {
     chat,
     chunks,
     answer() {
-      answer({ model: 'gpt-4o', region: 'swedencentral', attempts: [], requestId: 'r-1', chunks });
+      answer({ model: 'gpt-4o', region: 'swedencentral', attempts: [], requestId: 'r-1', chunks, parts: () => [] });
     },
     fail,
   };
