@@ -1,29 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { nextWithin, StreamStalled } from '../../../shared/resilience/idle-timeout';
-import type { Timers } from '../../../shared/timers';
-
-/** Timers that fire only when the test says so. */
-class ManualTimers implements Timers {
-  readonly #pending = new Map<number, { callback: () => void; ms: number }>();
-  #next = 0;
-  setTimeout(callback: () => void, ms: number): unknown {
-    const handle = this.#next++;
-    this.#pending.set(handle, { callback, ms });
-    return handle;
-  }
-  clearTimeout(handle: unknown): void {
-    this.#pending.delete(handle as number);
-  }
-  /** The delays of the timers still waiting. */
-  waiting(): number[] {
-    return [...this.#pending.values()].map((t) => t.ms);
-  }
-  fireAll(): void {
-    const due = [...this.#pending.values()];
-    this.#pending.clear();
-    for (const t of due) t.callback();
-  }
-}
+import { ManualTimers } from '../manual-timers';
 
 /** An iterator whose reads resolve only when the test hands them a value. */
 function heldIterator() {
@@ -52,7 +29,7 @@ describe('nextWithin', () => {
     const { iterator } = heldIterator();
     const onStall = vi.fn();
     const pending = nextWithin(iterator, { idleMs: 5_000, onStall, timers });
-    timers.fireAll();
+    await timers.elapse();
     await expect(pending).rejects.toEqual(new StreamStalled(5_000));
     expect(onStall).toHaveBeenCalledOnce();
   });
