@@ -67,7 +67,11 @@ export class AnswerTally {
     this.#id ??= chunk.id;
     if (chunk.usage) part.usage = chunk.usage;
     const choice = chunk.choices[0];
-    if (choice?.finish_reason) part.finishReason = choice.finish_reason;
+    if (choice?.finish_reason) {
+      part.finishReason = choice.finish_reason;
+      // Finished now, not when the call ends: the chunks after it (usage) already tell the parts.
+      part.ended = 'finished';
+    }
     if (choice?.delta.tool_calls) this.hasToolCalls = true;
     const content = choice?.delta.content ?? '';
     if (content !== '') part.contentChunks++;

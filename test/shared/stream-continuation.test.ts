@@ -184,6 +184,55 @@ describe('continuing a stream that breaks after its first byte', () => {
   });
 });
 
+/**
+ * fetch for the service whose streamed answers from `url` pass on their first `events` server-sent
+ * events and then end with `ending` (nothing: a clean end without a finish reason).
+ */
+function cutStreams(url: string, events: number, ending = ''): typeof fetch {
+  return async (input, init) => {
+    const response = await fetch(input, init);
+    if (!String(input instanceof Request ? input.url : input).startsWith(url) || response.body === null) return response;
+    const source = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffered = '';
+    let passed = 0;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const { value, done } = await source.read();
+        buffered += value ?? '';
+        const complete = buffered.split('\n\n');
+        buffered = complete.pop() ?? '';
+        for (const event of complete) {
+          if (passed++ < events) controller.enqueue(new TextEncoder().encode(`${event}\n\n`));
+        }
+        if (passed >= events || done) {
+          if (ending) controller.enqueue(new TextEncoder().encode(ending));
+          controller.close();
+          await source.cancel();
+        }
+      },
+    });
+    return new Response(body, { status: response.status, headers: response.headers });
+  };
+}
+
+describe('other breaks after the first byte', () => {
+  it.each([
+    ['ends cleanly without a finish reason', '', 'ended-early'],
+    ['sends an error event (a 5xx mid-stream)', 'data: {"error":{"code":"500","message":"The server had an error."}}\n\n', 'reset'],
+  ])('continues a stream that %s', async (_name, ending, ended) => {
+    const r = await start();
+    const chat = r.service({}, { fetch: cutStreams(r.primary.url, 6, ending) });
+    const whole = await unbroken(chat);
+    const stream = await chat.stream({ ...hello, requestId: 'cut' });
+    expect(textOf(await read(stream.chunks))).toBe(whole);
+    // The prompt-filter and role events, then four chunks of text.
+    expect(stream.parts()).toEqual([
+      { region: 'eastus2', chars: expect.any(Number), ended },
+      { region: 'swedencentral', chars: expect.any(Number), ended: 'finished' },
+    ]);
+  });
+});
+
 describe('a non-streamed answer whose body breaks while it is read', () => {
   it('fails over: the SDK throws TypeError terminated, which is a connection failure', async () => {
     const r = await start();
