@@ -59,7 +59,10 @@ type PartEnd =
   | { readonly kind: 'broken'; readonly reason: BreakReason; readonly error: unknown };
 
 /** The consumer's chunks and parts; each upstream call ends with them (a consumer that stops early aborts it). */
-export function relayStream(first: Serving<OpenedStream>, options: RelayOptions): Pick<StreamResult, 'chunks' | 'parts'> {
+export function relayStream(
+  first: Serving<OpenedStream>,
+  options: RelayOptions,
+): Pick<StreamResult, 'chunks' | 'parts'> {
   const relay = new StreamRelay(first, options);
   return { chunks: relay.chunks(), parts: () => relay.tally.parts() };
 }

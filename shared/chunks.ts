@@ -29,8 +29,7 @@ export function withDeltas(chunk: ChatCompletionChunk): ChatCompletionChunk {
  */
 export async function nextForwardable(
   chunks: AsyncIterator<ChatCompletionChunk>,
-  read: (chunks: AsyncIterator<ChatCompletionChunk>) => Promise<IteratorResult<ChatCompletionChunk>> = (c) =>
-    c.next(),
+  read: (chunks: AsyncIterator<ChatCompletionChunk>) => Promise<IteratorResult<ChatCompletionChunk>> = (c) => c.next(),
 ): Promise<ChatCompletionChunk | undefined> {
   for (;;) {
     const next = await read(chunks);

@@ -76,7 +76,8 @@ export class AnswerTally {
     const content = choice?.delta.content ?? '';
     if (content !== '') part.contentChunks++;
     // The finish chunk ends the text: whatever the trimmer still holds goes out with it.
-    const text = trimmer === undefined ? content : trimmer.push(content) + (choice?.finish_reason ? trimmer.flush() : '');
+    const text =
+      trimmer === undefined ? content : trimmer.push(content) + (choice?.finish_reason ? trimmer.flush() : '');
     part.chars += text.length;
     this.text += text;
     return trimmer === undefined ? chunk : this.#continued(chunk, text);

@@ -121,7 +121,11 @@ describe('when every region breaks mid-answer', () => {
     backend.secondary.setFault({ kind: 'stall', afterChunks: 2 });
     let text = '';
     const consumed = (async () => {
-      const stream = await backend.openai.chat.completions.create({ model: 'gpt-4o', messages: question, stream: true });
+      const stream = await backend.openai.chat.completions.create({
+        model: 'gpt-4o',
+        messages: question,
+        stream: true,
+      });
       for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
     })();
     await expect(consumed).rejects.toMatchObject({ error: { code: 'stream_interrupted' } });

@@ -35,7 +35,8 @@ async function read(chunks: AsyncIterable<ChatCompletionChunk>): Promise<ChatCom
   return all;
 }
 
-const textOf = (chunks: readonly ChatCompletionChunk[]) => chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
+const textOf = (chunks: readonly ChatCompletionChunk[]) =>
+  chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
 
 /** An observer that keeps the completion report. */
 function reports(): ChatObserver & { completed: CompletionReport[] } {
@@ -140,8 +141,8 @@ describe('continuing a stream that breaks after its first byte', () => {
       })(),
     );
     expect(error).toBeInstanceOf(ChatError);
-    expect((error as ChatError).code).toBe('stream_interrupted');
-    expect((error as ChatError).diagnosis).toContain('no continuation left (2 made)');
+    expect((error).code).toBe('stream_interrupted');
+    expect((error).diagnosis).toContain('no continuation left (2 made)');
     // The first call and two continuations (CHAT_MAX_CONTINUATIONS default 2), each adding text.
     expect(stream.parts().map((p) => p.ended)).toEqual(['reset', 'reset', 'reset']);
     expect(whole.startsWith(textOf(received))).toBe(true);
@@ -161,14 +162,17 @@ describe('continuing a stream that breaks after its first byte', () => {
         for (let next = await iterator.next(); next.done !== true; next = await iterator.next());
       })(),
     );
-    expect((error as ChatError).code).toBe('stream_interrupted');
+    expect((error).code).toBe('stream_interrupted');
     expect(r.secondary.stats().total).toBe(0);
   });
 
   it('never continues an answer the content filter stopped', async () => {
     const r = await start();
     const chat = r.service();
-    const stream = await chat.stream({ messages: [{ role: 'user', content: 'Say [[filter-output]]' }], requestId: 'cf' });
+    const stream = await chat.stream({
+      messages: [{ role: 'user', content: 'Say [[filter-output]]' }],
+      requestId: 'cf',
+    });
     const chunks = await read(stream.chunks);
     expect(chunks.some((c) => c.choices[0]?.finish_reason === 'content_filter')).toBe(true);
     expect(stream.parts()).toEqual([{ region: 'eastus2', chars: textOf(chunks).length, ended: 'finished' }]);
@@ -179,7 +183,7 @@ describe('continuing a stream that breaks after its first byte', () => {
     const r = await start();
     r.primary.setFault({ kind: 'reset-midstream', afterChunks: 2 });
     const stream = await r.service({ CHAT_MAX_CONTINUATIONS: '0' }).stream({ ...hello, requestId: 'off' });
-    expect(((await rejection(read(stream.chunks))) as ChatError).code).toBe('stream_interrupted');
+    expect(((await rejection(read(stream.chunks)))).code).toBe('stream_interrupted');
     expect(r.secondary.stats().total).toBe(0);
   });
 });
@@ -191,7 +195,8 @@ describe('continuing a stream that breaks after its first byte', () => {
 function cutStreams(url: string, events: number, ending = ''): typeof fetch {
   return async (input, init) => {
     const response = await fetch(input, init);
-    if (!String(input instanceof Request ? input.url : input).startsWith(url) || response.body === null) return response;
+    if (!String(input instanceof Request ? input.url : input).startsWith(url) || response.body === null)
+      return response;
     const source = response.body.pipeThrough(new TextDecoderStream()).getReader();
     let buffered = '';
     let passed = 0;
@@ -218,7 +223,11 @@ function cutStreams(url: string, events: number, ending = ''): typeof fetch {
 describe('other breaks after the first byte', () => {
   it.each([
     ['ends cleanly without a finish reason', '', 'ended-early'],
-    ['sends an error event (a 5xx mid-stream)', 'data: {"error":{"code":"500","message":"The server had an error."}}\n\n', 'reset'],
+    [
+      'sends an error event (a 5xx mid-stream)',
+      'data: {"error":{"code":"500","message":"The server had an error."}}\n\n',
+      'reset',
+    ],
   ])('continues a stream that %s', async (_name, ending, ended) => {
     const r = await start();
     const chat = r.service({}, { fetch: cutStreams(r.primary.url, 6, ending) });
@@ -244,7 +253,11 @@ describe('a non-streamed answer whose body breaks while it is read', () => {
     const result = await chat.complete({ ...hello, requestId: 'half-body' });
     expect(result.completion.choices[0]?.message.content).toBe(whole);
     expect(result.region).toBe('swedencentral');
-    expect(result.attempts[0]).toMatchObject({ region: 'eastus2', status: 'connection-error', code: 'region_unavailable' });
+    expect(result.attempts[0]).toMatchObject({
+      region: 'eastus2',
+      status: 'connection-error',
+      code: 'region_unavailable',
+    });
     const failed = errors.find((e) => e instanceof ChatError);
     expect(((failed as ChatError).cause as Error).message).toBe('terminated');
   });
