@@ -80,28 +80,44 @@ export interface StreamOutcome {
   readonly ttftMs: number;
   /** Each chunk with answer text as it reached the client: characters so far, monotonic ms. */
   readonly events: TapEvent[];
+  /** The answer text as received. */
+  readonly text: string;
+  /** The region that served the first byte (`x-chat-region`, backend only). */
+  readonly region?: string;
+  /** The backend's `x_served_by` (an answer continued from another region): chars sent by each part. */
+  readonly parts?: readonly { readonly region: string; readonly chars: number }[];
+  readonly error?: string;
 }
 
 /** One streamed chat; `requestId` is sent as `x-request-id` (the backend carries it upstream). */
 export async function streamOnce(client: OpenAI, requestId: string): Promise<StreamOutcome> {
   const sent = monotonicMs();
   const events: TapEvent[] = [];
+  let text = '';
   try {
-    const stream = await client.chat.completions.create(
-      { model: MODEL, messages, stream: true },
-      { headers: { 'x-request-id': requestId } },
-    );
-    let chars = 0;
+    const { data: stream, response } = await client.chat.completions
+      .create({ model: MODEL, messages, stream: true }, { headers: { 'x-request-id': requestId } })
+      .withResponse();
+    const region = response.headers.get('x-chat-region') ?? undefined;
+    let parts: StreamOutcome['parts'];
     for await (const chunk of stream) {
       const at = monotonicMs();
-      const added = chunk.choices[0]?.delta.content?.length ?? 0;
-      if (added === 0) continue;
-      chars += added;
-      events.push({ chars, at });
+      parts = (chunk as { x_served_by?: StreamOutcome['parts'] }).x_served_by ?? parts;
+      const added = chunk.choices[0]?.delta.content ?? '';
+      if (added === '') continue;
+      text += added;
+      events.push({ chars: text.length, at });
     }
-    return { ok: events.length > 0, ttftMs: (events[0]?.at ?? Number.NaN) - sent, events };
-  } catch {
-    return { ok: false, ttftMs: Number.NaN, events };
+    const ttftMs = (events[0]?.at ?? Number.NaN) - sent;
+    return { ok: events.length > 0, ttftMs, events, text, ...(parts ? { parts } : {}), ...(region ? { region } : {}) };
+  } catch (error) {
+    return {
+      ok: false,
+      ttftMs: Number.NaN,
+      events,
+      text,
+      error: error instanceof Error ? error.message : String(error),
+    };
   }
 }
 

@@ -1,6 +1,7 @@
 /** The benchmark's results and their rendering as bench/results/RESULTS.md. */
 import type { ChatOutcome } from './load';
 import { mean, median, ms, percentile } from './stats';
+import type { StreamFailoverResult } from './stream-failover';
 
 export interface SideResult {
   readonly rps: number;
@@ -98,6 +99,7 @@ export interface Results {
     readonly maxDuring: number;
     readonly samples: readonly FailoverSample[];
   };
+  readonly streamFailover: StreamFailoverResult;
 }
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
@@ -132,6 +134,7 @@ export function goals(r: Results) {
         within === 1,
       ],
       ['Requests lost in the failover run', '0', `${r.failover.lost} of ${r.failover.requests}`, r.failover.lost === 0],
+      ...streamFailoverGoals(r.streamFailover),
       [
         'Entry import vs `@azure/functions` + `openai`',
         '≤ 1.5×',
@@ -292,11 +295,66 @@ export function renderResults(r: Results): string {
     '',
     `Mean latency over the whole run: ${ms(mean(f.samples.filter((x) => x.ok).map((x) => x.latencyMs)))} ms.`,
     '',
+    ...streamFailoverSection(r.streamFailover),
   );
   return lines.join('\n');
 }
 
 /** Why a goal was missed, from what this run measured. */
+/** The stream failover run's rows of the goals table (issue 14). */
+export function streamFailoverGoals(f: StreamFailoverResult): [string, string, string, boolean][] {
+  // The yardstick: the secondary's time to first token for fresh streams at the same time, under the same load.
+  const limit = percentile(f.secondaryTtftUnderLoadMs, 50) + 50;
+  const gapP50 = percentile(f.switchGaps, 50);
+  return [
+    [
+      'Streams completed in the stream failover run',
+      '100 %',
+      `${f.completed} of ${f.streams} (${f.continued} continued from the secondary)`,
+      f.completed === f.streams,
+    ],
+    [
+      'Gap at the switch, continued streams (p50)',
+      `≤ secondary TTFT under the same load + 50 ms (${ms(limit)} ms)`,
+      `p50 ${ms(gapP50)}, p99 ${ms(percentile(f.switchGaps, 99))}, max ${ms(Math.max(...f.switchGaps))} ms`,
+      gapP50 <= limit,
+    ],
+    [
+      'Streamed text equal to the unbroken answer',
+      '100 %',
+      `${f.textEqual} of ${f.completed}`,
+      f.textEqual === f.completed,
+    ],
+  ];
+}
+
+/** The stream failover run's section of RESULTS.md. */
+export function streamFailoverSection(f: StreamFailoverResult): string[] {
+  return [
+    '## Failover under load, streamed',
+    '',
+    `Open loop: ${f.rps} streamed chats per second through the backend (the official \`openai\` client, ` +
+      `\`stream: true\`) for ${f.durationMs / 1000} s, simulators at latency \`realistic\` (300 ms to the first token, ` +
+      `15 ms per token, so about 45 streams are in flight at any time). The primary region’s process was killed with ` +
+      `SIGKILL at ${f.killAtMs / 1000} s, cutting every stream it was sending, and started again at ${f.restartAtMs / 1000} s ` +
+      `(\`CHAT_BREAKER_COOLDOWN_MS=${f.cooldownMs}\`). A stream cut after its first byte is continued from the secondary; ` +
+      'the gap at the switch is, for each continued stream, the time between the last text of the first part and the ' +
+      'next text, as the client saw it. Its yardstick is the time to first token of the streams the secondary served ' +
+      `whole while the primary was down (through the backend, same load): p50 ${ms(percentile(f.secondaryTtftUnderLoadMs, 50))} ms, ` +
+      `p99 ${ms(percentile(f.secondaryTtftUnderLoadMs, 99))} ms; the secondary called directly with no load answers its ` +
+      `first token in ${ms(f.secondaryTtftMs)} ms.`,
+    '',
+    '| Streams | Completed | Continued | Text equal to unbroken | Gap at switch p50 | p99 | max |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    `| ${f.streams} | ${f.completed} | ${f.continued} | ${f.textEqual} | ${ms(percentile(f.switchGaps, 50))} ms | ` +
+      `${ms(percentile(f.switchGaps, 99))} ms | ${ms(f.switchGaps.length > 0 ? Math.max(...f.switchGaps) : Number.NaN)} ms |`,
+    '',
+    ...(f.errors.length > 0
+      ? [`Errors of streams that did not complete: ${f.errors.map((e) => `\`${e}\``).join(', ')}.`, '']
+      : []),
+  ];
+}
+
 function notes(r: Results, g: ReturnType<typeof goals>): string[] {
   const out: string[] = [];
   const level = (c: number) => r.nonStreamed.find((l) => l.concurrency === c);

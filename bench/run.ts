@@ -30,11 +30,23 @@ import {
   type BackendProcess,
   type SimulatorProcess,
 } from './processes';
-import { renderResults, type Results, type FailoverSample, type LevelResult, type StreamSide } from './report';
+import {
+  renderResults,
+  streamFailoverGoals,
+  streamFailoverSection,
+  type Results,
+  type FailoverSample,
+  type LevelResult,
+  type StreamSide,
+} from './report';
+import { streamFailover } from './stream-failover';
 import { median, ms, percentile, sleep } from './stats';
 
 const QUICK = process.env.BENCH_QUICK === '1';
-/** `BENCH_ONLY=failover` runs the failover phase alone and writes only its chart. */
+/**
+ * `BENCH_ONLY=failover` runs the failover phase alone and writes only its chart; `BENCH_ONLY=stream-failover`
+ * runs the streamed failover phase alone and prints its goal rows and section for RESULTS.md.
+ */
 const ONLY = process.env.BENCH_ONLY;
 const scale = (n: number) => (QUICK ? Math.max(10, Math.round(n / 10)) : n);
 const RESULTS_DIR = path.resolve(__dirname, '..', '..', 'bench', 'results');
@@ -430,23 +442,34 @@ async function main(): Promise<void> {
     });
     return;
   }
-  log('phase 1/4: cold start and import time');
+  if (ONLY === 'stream-failover') {
+    const streams = await streamFailover(log);
+    const rows = streamFailoverGoals(streams).map(
+      ([name, target, measured, met]) => `| ${name} | ${target} | ${measured} | ${met ? '**met**' : '**missed**'} |`,
+    );
+    console.log(['', ...rows, '', ...streamFailoverSection(streams)].join('\n'));
+    return;
+  }
+  log('phase 1/5: cold start and import time');
   const quiet = await startRegions('none');
   const cold = await coldStart(quiet);
 
-  log('phase 2/4: non-streamed chat, direct vs through the backend');
+  log('phase 2/5: non-streamed chat, direct vs through the backend');
   const backendA = await startBackendProcess({ settings: { CHAT_REGIONS: regionsSetting(quiet) } });
   const levels = await nonStreamed(quiet, backendA);
   await stopAll(backendA, ...quiet);
 
-  log('phase 3/4: streamed chat with realistic latency, and memory');
+  log('phase 3/5: streamed chat with realistic latency, and memory');
   const realistic = await startRegions('realistic');
   const backendB = await startBackendProcess({ settings: { CHAT_REGIONS: regionsSetting(realistic) } });
   const streaming = await streamed(realistic, backendB);
   await stopAll(backendB, ...realistic);
 
-  log('phase 4/4: failover under load');
+  log('phase 4/5: failover under load');
   const fail = await failover();
+
+  log('phase 5/5: failover under load, streamed');
+  const streamFail = await streamFailover(log);
 
   const results: Results = {
     date: new Date().toISOString(),
@@ -461,6 +484,7 @@ async function main(): Promise<void> {
     streaming,
     coldStart: cold,
     failover: fail,
+    streamFailover: streamFail,
   };
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(path.join(RESULTS_DIR, 'RESULTS.md'), renderResults(results));

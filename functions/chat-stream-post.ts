@@ -27,8 +27,9 @@ export interface ChatStreamHandlerDeps {
 /**
  * POST /api/chat/stream: the answer token by token, as AI Chat Protocol JSON lines
  * (`{delta, context?, sessionState?}`), or as server-sent events when the client sends
- * `Accept: text/event-stream`. Failover happens before the first byte; after it, a broken
- * upstream ends the stream with an error frame. Keep-alives while waiting: see {@link streamResponse}.
+ * `Accept: text/event-stream`. Failover happens before the first byte; after it, a broken upstream
+ * is continued from another region (the final frame's `context.parts` says who sent what), and only
+ * when none can the stream ends with an error frame. Keep-alives while waiting: see {@link streamResponse}.
  */
 export function createChatStreamHandler(deps: ChatStreamHandlerDeps) {
   return async (request: HttpRequest, context: InvocationContext, caller?: Caller): Promise<HttpResponseInit> => {
@@ -75,7 +76,7 @@ async function* frames(
     }
     yield frame(format, {
       delta: { role: 'assistant' },
-      context: chatContext(result, finishReason, usage),
+      context: chatContext(result, finishReason, usage, result.parts()),
       ...(sessionState !== undefined ? { sessionState } : {}),
     });
   } catch (thrown) {

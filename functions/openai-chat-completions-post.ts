@@ -1,7 +1,7 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { Caller } from '../shared/auth/caller';
-import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
-import type { ChatService, ModelParams, StreamResult } from '../shared/chat-service';
+import type { ChatCompletionChunk, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import type { AnswerPart, ChatService, ModelParams, StreamResult } from '../shared/chat-service';
 import { app, chatAuthLevel, gated } from '../shared/functions-app';
 import { readJsonBody, validate } from '../shared/http/body';
 import { requestIdFrom, traceParentOf } from '../shared/http/request-id';
@@ -69,7 +69,8 @@ function dropNulls(value: Record<string, unknown>): Record<string, unknown> {
 
 /**
  * The chunks as OpenAI server-sent events, then `data: [DONE]`. A failure ends the stream with a
- * plain `data: {"error": ...}` event, for which OpenAI SDKs raise an APIError.
+ * plain `data: {"error": ...}` event, for which OpenAI SDKs raise an APIError. An answer continued
+ * from another region says so in its last chunk: see {@link withServedBy}.
  */
 async function* events(
   pending: Promise<StreamResult>,
@@ -81,12 +82,25 @@ async function* events(
     for await (const chunk of result.chunks) {
       // The backend always asks upstream for usage; pass the usage chunk on only if the client did.
       if (chunk.choices.length === 0 && !includeUsage) continue;
-      yield frame('sse', chunk);
+      const last = includeUsage ? chunk.choices.length === 0 : chunk.choices[0]?.finish_reason != null;
+      yield frame('sse', last ? withServedBy(chunk, result.parts()) : chunk);
     }
     yield rawFrame('data: [DONE]\n\n');
   } catch (thrown) {
     yield errorFrame('sse', thrown, ctx);
   }
+}
+
+/**
+ * The last chunk of an answer served in parts, with `x_served_by`: which region sent which part
+ * (`[{region, chars, ended}]`). An extra field, which the official SDKs pass through untouched and
+ * OpenAI clients that do not know it ignore; an answer served whole is sent as it came.
+ */
+function withServedBy(
+  chunk: ChatCompletionChunk,
+  parts: readonly AnswerPart[],
+): ChatCompletionChunk & { x_served_by?: readonly AnswerPart[] } {
+  return parts.length > 1 ? { ...chunk, x_served_by: parts } : chunk;
 }
 
 app.http('openai-chat-completions-post', {

@@ -6,6 +6,7 @@
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type { CompletionUsage } from 'openai/resources/completions';
 import { ChatError, type Attempt } from './errors';
+import type { AnswerPart } from './continuation';
 import type { AttemptEvent } from './failover';
 import type { Logger } from './logger';
 import type { BreakerChange } from './region-health';
@@ -48,6 +49,11 @@ export interface CompletionReport {
   readonly outcome: 'completed' | 'interrupted' | 'abandoned';
   /** Prompt and answer text: only when the observer sets `captureContent`. */
   readonly content?: { readonly messages: readonly ChatCompletionMessageParam[]; readonly answer: string };
+  /**
+   * A stream continued from another region after a break: which region served which part, in order
+   * (`region` is the first). Absent for an answer served whole. `usage` adds up every part.
+   */
+  readonly parts?: readonly AnswerPart[];
 }
 
 /** A request that got no answer from any region (or was refused by the first one). */
@@ -78,6 +84,8 @@ export interface AnswerEnd {
   readonly finishReason: string | undefined;
   /** The answer text; only read when content is captured. */
   readonly answer: () => string;
+  /** A stream served in more than one part (a continuation): the parts. */
+  readonly parts?: readonly AnswerPart[];
 }
 
 /** Calls the observer; an observer that throws is logged and ignored. */
@@ -125,7 +133,8 @@ export class RequestReport {
       ...(attempt.code ? { code: attempt.code } : {}),
     });
     const answered = event.kind === 'answered';
-    if (answered) this.#firstTokenMs = performance.now() - this.#startedAt;
+    // A continuation's attempt answers too; the first byte the client got is the first answer's.
+    if (answered) this.#firstTokenMs ??= performance.now() - this.#startedAt;
     const upstreamRequestId = answered ? event.value.upstreamRequestId : event.error.upstreamRequestId;
     this.#notify((o) =>
       o.onAttempt?.({
@@ -180,6 +189,7 @@ export class RequestReport {
         durationMs: performance.now() - this.#startedAt,
         ...(end.finishReason ? { finishReason: end.finishReason } : {}),
         outcome: end.outcome,
+        ...(end.parts && end.parts.length > 1 ? { parts: end.parts } : {}),
         ...(observer.captureContent === true ? { content: { messages, answer: end.answer() } } : {}),
       }),
     );

@@ -6,25 +6,29 @@
  * route the model to the regions that deploy it, admit the caller against their quota, run the failover
  * loop over the regions' {@link Upstream}s, report each attempt and the outcome ({@link RequestReport},
  * which also hands the answer's real usage to the quota), then hand back the answer. A stream that
- * breaks mid-answer ends in `relayStream` (./chat-stream.ts), where a continuation from another region
- * would start.
+ * breaks mid-answer is continued from another region by `relayStream` (./chat-stream.ts), which calls
+ * back into the failover loop (`#failover`, not `#serve`: a continuation is the same request, already
+ * admitted and reported).
  */
 import type { ChatCompletion, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type { Caller } from './auth/caller';
 import { relayStream, type StreamResult } from './chat-stream';
 import { notify, RequestReport, type ChatObserver } from './chat-report';
 import { configuredModels, type AppConfig } from './config';
+import { continuationMessages } from './continuation';
 import type { CredentialSet } from './credentials';
 import { ChatError } from './errors';
 import { runWithFailover } from './failover';
 import { silentLogger, type Logger } from './logger';
 import { RegionHealth } from './region-health';
 import type { Served, Serving } from './served';
-import { Upstream, type Answer, type CallOptions, type CompletionParams } from './upstream';
+import type { Timers } from './timers';
+import { Upstream, type Answer, type CallOptions, type CompletionParams, type OpenedStream } from './upstream';
 
 export type { AttemptReport, ChatObserver, CompletionReport, FailureReport } from './chat-report';
 export type { StreamResult } from './chat-stream';
 export type { Served } from './served';
+export type { AnswerPart } from './continuation';
 
 /** Parameters passed through to the model (everything but what this backend decides). */
 export type ModelParams = Omit<CompletionParams, 'messages' | 'stream_options'>;
@@ -69,6 +73,8 @@ export interface ChatServiceOptions {
   /** Health clock; injectable so tests move time without sleeping. */
   readonly now?: () => number;
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Clock of the stream idle limit (default: the real one); injectable so tests fire it by hand. */
+  readonly timers?: Timers;
   /** fetch for the openai clients (tests may wrap it). */
   readonly fetch?: typeof fetch;
 }
@@ -78,6 +84,20 @@ interface Route {
   readonly model: string;
   readonly upstreams: readonly Upstream[];
 }
+
+/** One pass of the failover loop for a request: over which regions, reported where, until when. */
+interface FailoverPass {
+  readonly model: string;
+  readonly regions: readonly string[];
+  readonly report: RequestReport;
+  /** Absolute time (health clock): the request's deadline, the same for its continuations. */
+  readonly deadline: number;
+}
+
+/** How one streamed call is made, given the messages to send. */
+type StreamCall = (
+  messages: ChatCompletionMessageParam[],
+) => (upstream: Upstream, call: CallOptions) => Promise<Answer<OpenedStream>>;
 
 export class ChatService {
   readonly health: RegionHealth;
@@ -141,18 +161,35 @@ export class ChatService {
 
   async stream(request: ChatRequest): Promise<StreamResult> {
     const messages = [...request.messages];
-    const serving = await this.#serve(request, (upstream, call) =>
+    const send: StreamCall = (sent) => (upstream, call) =>
       // Always ask for usage: token counts for telemetry; handlers drop it if the client did not ask.
-      upstream.stream({ ...request.params, messages, stream_options: { include_usage: true } }, call),
-    );
+      upstream.stream({ ...request.params, messages: sent, stream_options: { include_usage: true } }, call);
+    const serving = await this.#serve(request, send(messages));
+    const { config } = this.#options;
+    // Several choices (n > 1) cannot be continued as one text.
+    const continuable = config.maxContinuations > 0 && (request.params?.n ?? 1) <= 1;
+    const relayed = relayStream(serving, {
+      health: this.health,
+      logger: this.#logger(request),
+      captureContent: this.#options.observer?.captureContent === true,
+      idleMs: config.streamIdleTimeoutMs,
+      ...(this.#options.timers ? { timers: this.#options.timers } : {}),
+      ...(request.signal ? { clientSignal: request.signal } : {}),
+      ...(continuable ? { continuation: this.#continuation(request, serving, send) } : {}),
+    });
+    return { ...serving.served, ...relayed };
+  }
+
+  /** Continuations of `first`'s answer: the same request and deadline, the regions that broke tried last. */
+  #continuation(request: ChatRequest, first: Serving<OpenedStream>, send: StreamCall) {
+    const { model } = first.served;
     return {
-      ...serving.served,
-      chunks: relayStream(serving, {
-        health: this.health,
-        logger: this.#logger(request),
-        captureContent: this.#options.observer?.captureContent === true,
-        ...(request.signal ? { clientSignal: request.signal } : {}),
-      }),
+      max: this.#options.config.maxContinuations,
+      open: (partial: string, broken: readonly string[]) => {
+        const regions = [...first.regions.filter((r) => !broken.includes(r)), ...broken];
+        const pass = { model, regions, report: first.report, deadline: first.deadline };
+        return this.#failover(request, pass, send(continuationMessages(request.messages, partial)));
+      },
     };
   }
 
@@ -162,16 +199,15 @@ export class ChatService {
     send: (upstream: Upstream, call: CallOptions) => Promise<Answer<T>>,
   ): Promise<Serving<T>> {
     const { model, upstreams } = this.#route(request);
-    const { requestId, signal, caller } = request;
+    const { requestId, caller } = request;
     const quota = this.#options.quota;
     const counted = caller && quota ? { caller, quota } : undefined;
     // Before any region is called: a caller over their limit costs no tokens.
     await counted?.quota.admit(counted.caller).catch((error: unknown) => {
       throw error instanceof ChatError ? error.with({ requestId }) : error;
     });
-    const logger = this.#logger(request);
     const report = new RequestReport({
-      logger,
+      logger: this.#logger(request),
       requestId,
       model,
       messages: request.messages,
@@ -180,23 +216,37 @@ export class ChatService {
       ...(request.traceParent === undefined ? {} : { traceParent: request.traceParent }),
     });
     const regions = upstreams.map((u) => u.name);
+    const deadline = this.health.now() + this.#options.config.requestTimeoutMs;
+    return this.#failover(request, { model, regions, report, deadline }, send).catch((error: unknown) => {
+      report.failed(error, regions);
+      throw error;
+    });
+  }
+
+  /** The failover loop over the pass's regions, each attempt reported; the answer with what it takes to finish it. */
+  async #failover<T>(
+    request: ChatRequest,
+    pass: FailoverPass,
+    send: (upstream: Upstream, call: CallOptions) => Promise<Answer<T>>,
+  ): Promise<Serving<T>> {
+    const { model, regions, report, deadline } = pass;
+    const { requestId, signal } = request;
+    const logger = this.#logger(request);
     const won = await runWithFailover({
       regions,
       health: this.health,
-      ...this.#limits(),
+      ...this.#limits(deadline),
       requestId,
       ...(signal ? { signal } : {}),
       ...(this.#options.sleep ? { sleep: this.#options.sleep } : {}),
       attempt: (region, attemptSignal) =>
         send(this.#upstream(region), { model, requestId, signal: attemptSignal, logger }),
       onAttempt: (event) => report.attempt(event, this.#upstream(event.attempt.region)),
-    }).catch((error: unknown) => {
-      report.failed(error, regions);
-      throw error;
     });
     const served = { model, region: won.region, attempts: won.attempts, requestId };
     const upstream = this.#upstream(won.region);
-    return { served, upstream, answer: won.value.value, signal: won.signal, release: won.done, report };
+    const { signal: callSignal, done: release, abort } = won;
+    return { served, upstream, answer: won.value.value, signal: callSignal, release, abort, report, regions, deadline };
   }
 
   /** The model asked for and the regions that deploy it; `unknown_model` when none does. */
@@ -212,14 +262,10 @@ export class ChatService {
     return { model, upstreams };
   }
 
-  /** The failover loop's time limits for a request starting now. */
-  #limits(): { attemptTimeoutMs: number; deadline: number; maxThrottleWaitMs: number } {
+  /** The failover loop's time limits for a request due by `deadline`. */
+  #limits(deadline: number): { attemptTimeoutMs: number; deadline: number; maxThrottleWaitMs: number } {
     const { config } = this.#options;
-    return {
-      attemptTimeoutMs: config.attemptTimeoutMs,
-      deadline: this.health.now() + config.requestTimeoutMs,
-      maxThrottleWaitMs: config.maxThrottleWaitMs,
-    };
+    return { attemptTimeoutMs: config.attemptTimeoutMs, deadline, maxThrottleWaitMs: config.maxThrottleWaitMs };
   }
 
   #logger(request: ChatRequest): Logger {

@@ -23,12 +23,16 @@ export function withDeltas(chunk: ChatCompletionChunk): ChatCompletionChunk {
   return { ...chunk, choices: chunk.choices.map((choice) => (hasDelta(choice) ? choice : { ...choice, delta: {} })) };
 }
 
-/** The next chunk worth forwarding (with deltas), or undefined when the stream ends first. */
+/**
+ * The next chunk worth forwarding (with deltas), or undefined when the stream ends first. `read` reads
+ * one chunk (default `chunks.next()`; the relay passes one with the stream idle limit).
+ */
 export async function nextForwardable(
   chunks: AsyncIterator<ChatCompletionChunk>,
+  read: (chunks: AsyncIterator<ChatCompletionChunk>) => Promise<IteratorResult<ChatCompletionChunk>> = (c) => c.next(),
 ): Promise<ChatCompletionChunk | undefined> {
   for (;;) {
-    const next = await chunks.next();
+    const next = await read(chunks);
     if (next.done === true) return undefined;
     if (isForwardable(next.value)) return withDeltas(next.value);
   }

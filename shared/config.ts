@@ -52,6 +52,17 @@ export interface AppConfig {
    * 0 turns heartbeats off.
    */
   readonly heartbeatMs: number;
+  /**
+   * `CHAT_STREAM_IDLE_TIMEOUT_MS`: a stream that sends nothing for this many ms after its first chunk counts
+   * as broken (and is continued from another region). Default 20 000, well under the ~230 s Functions limit
+   * and far above a model's pause between tokens; 0 turns the limit off (the request deadline still holds).
+   */
+  readonly streamIdleTimeoutMs: number;
+  /**
+   * `CHAT_MAX_CONTINUATIONS`: how many times one streamed answer that breaks after its first byte is
+   * continued from another region before it ends with `stream_interrupted`. Default 2; 0 turns continuation off.
+   */
+  readonly maxContinuations: number;
 }
 
 const REGIONS_EXAMPLE =
@@ -196,6 +207,8 @@ export function loadConfig(env: Env): AppConfig {
     maxBodyBytes: intSetting(env, 'CHAT_MAX_BODY_BYTES', { fallback: 262_144, min: 1_024, max: 4_194_304 }),
     exposeDiagnostics: booleanSetting(env, 'CHAT_EXPOSE_DIAGNOSTICS', !isRunningInAzure(env)),
     heartbeatMs: intSetting(env, 'CHAT_HEARTBEAT_MS', { fallback: 15_000, min: 0, max: 120_000 }),
+    streamIdleTimeoutMs: intSetting(env, 'CHAT_STREAM_IDLE_TIMEOUT_MS', { fallback: 20_000, min: 0, max: 120_000 }),
+    maxContinuations: intSetting(env, 'CHAT_MAX_CONTINUATIONS', { fallback: 2, min: 0, max: 5 }),
   };
   return Object.freeze({ ...config, regions: Object.freeze(config.regions) });
 }

@@ -52,6 +52,8 @@ export interface FailoverResult<T> {
   readonly signal: AbortSignal;
   /** Call when the winning attempt is finished, to release its timers. */
   readonly done: () => void;
+  /** Aborts the winning call while its answer is read (a stalled stream). */
+  readonly abort: (reason: Error) => void;
 }
 
 /** Serves from the first region that can; throws the ChatError that best explains why none could. */

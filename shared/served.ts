@@ -21,5 +21,11 @@ export interface Serving<T> {
   readonly signal: AbortSignal;
   /** Releases the winning attempt's timers: call once the answer has been read. */
   readonly release: () => void;
+  /** Aborts the winning call while its answer is read (a stalled stream); not a timeout. */
+  readonly abort: (reason: Error) => void;
   readonly report: RequestReport;
+  /** The regions that deploy the model, in order (a continuation tries them again). */
+  readonly regions: readonly string[];
+  /** Absolute time (health clock) by which the whole request, continuations included, must be answered. */
+  readonly deadline: number;
 }

@@ -4,7 +4,7 @@
  * Usage, finish reason, region and attempts go into `context`.
  */
 import type { CompletionUsage } from 'openai/resources/completions';
-import type { ChatRequest, CompletionResult, Served } from '../chat-service';
+import type { AnswerPart, ChatRequest, CompletionResult, Served } from '../chat-service';
 import { triedCount } from '../errors';
 import type { ChatProtocolRequest } from './schemas';
 
@@ -14,9 +14,19 @@ export interface ChatContext {
   readonly attempts: number;
   readonly finishReason?: string | null;
   readonly usage?: { readonly promptTokens: number; readonly completionTokens: number; readonly totalTokens: number };
+  /**
+   * A streamed answer continued from another region after a break: which region sent which part, in
+   * order (`region` is the first). Absent for an answer served whole.
+   */
+  readonly parts?: readonly AnswerPart[];
 }
 
-export function chatContext(served: Served, finishReason?: string | null, usage?: CompletionUsage | null): ChatContext {
+export function chatContext(
+  served: Served,
+  finishReason?: string | null,
+  usage?: CompletionUsage | null,
+  parts: readonly AnswerPart[] = [],
+): ChatContext {
   return {
     model: served.model,
     region: served.region,
@@ -31,6 +41,7 @@ export function chatContext(served: Served, finishReason?: string | null, usage?
           },
         }
       : {}),
+    ...(parts.length > 1 ? { parts } : {}),
   };
 }
 

@@ -6,7 +6,10 @@ import type { HttpResponseInit } from '@azure/functions';
 
 import type { Logger } from '../logger';
 import type { Served } from '../served';
+import { realTimers, settledWithin, type Timers } from '../timers';
 import { errorBody, servedHeaders, toChatError } from './responses';
+
+export { realTimers, settledWithin, type Timers } from '../timers';
 
 const encoder = new TextEncoder();
 
@@ -37,40 +40,12 @@ export function rawFrame(text: string): Uint8Array {
   return encoder.encode(text);
 }
 
-/** The clock heartbeats run on; injectable so tests step time by hand. */
-export interface Timers {
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const realTimers: Timers = {
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
-
 /**
  * A keep-alive: an SSE comment line, which EventSource and SSE parsers ignore; for JSON lines a blank
  * line, which the AI Chat Protocol client (and any reader that skips empty lines) ignores.
  */
 export function heartbeatFrame(format: StreamFormat): Uint8Array {
   return encoder.encode(format === 'sse' ? ': keep-alive\n\n' : '\n');
-}
-
-/** The value if `pending` settles within `ms`, undefined if not; a rejection within `ms` is rethrown. */
-export function settledWithin<T>(pending: Promise<T>, ms: number, timers: Timers): Promise<{ value: T } | undefined> {
-  return new Promise((resolve, reject) => {
-    const handle = timers.setTimeout(() => resolve(undefined), ms);
-    pending.then(
-      (value) => {
-        timers.clearTimeout(handle);
-        resolve({ value });
-      },
-      (error: unknown) => {
-        timers.clearTimeout(handle);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
 }
 
 /**

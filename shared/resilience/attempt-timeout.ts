@@ -24,6 +24,8 @@ export interface TimedAnswer<T> {
   readonly signal: AbortSignal;
   /** Clears the deadline timer and the client listener: call when the answer has been read. */
   readonly release: () => void;
+  /** Aborts the call while its answer is read (a stream that stalled); not a timeout. */
+  readonly abort: (reason: Error) => void;
 }
 
 /** Runs `attempt` under the limits; rejects with `upstream_timeout` when a limit cut it off. */
@@ -35,7 +37,7 @@ export async function withAttemptTimeout<T>(
   try {
     const value = await attempt(timer.signal);
     timer.firstByte();
-    return { value, signal: timer.signal, release: () => timer.release() };
+    return { value, signal: timer.signal, release: () => timer.release(), abort: (reason) => timer.abort(reason) };
   } catch (error) {
     timer.release();
     if (!timer.timedOut) throw error;
@@ -73,6 +75,10 @@ class AttemptTimer {
 
   firstByte(): void {
     clearTimeout(this.#firstByte);
+  }
+
+  abort(reason: Error): void {
+    this.#controller.abort(reason);
   }
 
   release(): void {

@@ -36,6 +36,7 @@ import {
   breakerMetric,
   completionMetrics,
   contentEvent,
+  continuationEvent,
   dependencyRecord,
   failureEvent,
   METRICS,
@@ -156,6 +157,8 @@ class AzureMonitorSink implements TelemetrySink {
 
   completed(report: CompletionReport): void {
     for (const metric of completionMetrics(report)) this.#record(metric);
+    const continued = continuationEvent(report);
+    if (continued) this.#event(continued);
     const content = contentEvent(report);
     if (content) this.#event(content);
   }

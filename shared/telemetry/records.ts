@@ -28,6 +28,8 @@ export const EVENTS = {
   breakerOpened: 'RegionBreakerOpened',
   breakerClosed: 'RegionBreakerClosed',
   allRegionsFailed: 'AllRegionsFailed',
+  /** A streamed answer that broke after its first byte and was continued from another region (issue 14). */
+  streamContinued: 'StreamContinued',
   /** Prompt and answer text: only with CHAT_LOG_CONTENT=true. */
   content: 'ChatContent',
 } as const;
@@ -175,6 +177,18 @@ export function failureEvent(report: FailureReport): EventRecord | undefined {
     // e.g. "eastus2:503 region_unavailable; swedencentral:skipped-open"
     attempts: (error.attempts ?? []).map((a) => `${a.region}:${a.status}${a.code ? ` ${a.code}` : ''}`).join('; '),
     ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
+  });
+}
+
+/** An event when a stream was continued from another region: which region sent which part, and how it ended. */
+export function continuationEvent(report: CompletionReport): EventRecord | undefined {
+  if (report.parts === undefined || report.parts.length < 2) return undefined;
+  return requestEvent(EVENTS.streamContinued, report, {
+    region: report.region,
+    outcome: report.outcome,
+    continuations: report.parts.length - 1,
+    // e.g. "eastus2:57 chars reset; swedencentral:180 chars finished"
+    parts: report.parts.map((p) => `${p.region}:${p.chars} chars ${p.ended}`).join('; '),
   });
 }
 

@@ -31,7 +31,10 @@ afterEach(async () => {
 interface Case {
   readonly name: string;
   readonly fault: Fault;
-  /** Streams fail over before their first byte only; reset-midstream breaks them after it, by design. */
+  /**
+   * Whether streams are sent too. reset-midstream breaks streams after their first byte: they are continued
+   * from the other region but stay reported under the primary, so they are tested apart (stream-continuation.test.ts).
+   */
   readonly streams: boolean;
   readonly settings?: Record<string, string>;
   /** Manual-clock time after which the primary is tried again (breaker cool-down or retry-after). */

@@ -28,6 +28,8 @@ export interface BackendOptions {
   readonly latency?: SimulatorOptions['latency'];
   /** CORS as `Host.CORS` in local.settings.json gives it; default none. */
   readonly cors?: CorsOptions;
+  /** More options of the secondary region's simulator (e.g. `continuationRepeatWords`). */
+  readonly secondary?: SimulatorOptions;
 }
 
 export async function startBackend(
@@ -36,7 +38,7 @@ export async function startBackend(
 ): Promise<Backend> {
   const latency = options.latency ? { latency: options.latency } : {};
   const primary = await startSimulator({ port: 0, region: 'eastus2', ...latency });
-  const secondary = await startSimulator({ port: 0, region: 'swedencentral', ...latency });
+  const secondary = await startSimulator({ port: 0, region: 'swedencentral', ...latency, ...options.secondary });
   // The app reads its settings from the environment, as in Azure; close() puts the old values back.
   const env: Record<string, string> = {
     CHAT_REGIONS: regionsSetting(primary, secondary),

@@ -150,9 +150,9 @@ describe('POST /api/chat/stream', () => {
     ).toBe(true);
   });
 
-  it('ends the stream with an error line when the region drops mid-answer', async () => {
+  it('ends the stream with an error line when the region drops mid-answer and continuation is off', async () => {
     regions.primary.setFault({ kind: 'reset-midstream' });
-    const handler = createChatStreamHandler({ chat: regions.service() });
+    const handler = createChatStreamHandler({ chat: regions.service({ CHAT_MAX_CONTINUATIONS: '0' }) });
     const response = await handler(jsonRequest('/api/chat/stream', question), invocation());
     expect(response.status).toBe(200);
     const lines = (await bodyText(response)).trim().split('\n');

@@ -10,46 +10,9 @@ import { createOpenAIChatHandler } from '../../functions/openai-chat-completions
 import type { ChatService, StreamResult } from '../../shared/chat-service';
 import { loadConfig } from '../../shared/config';
 import { ChatError } from '../../shared/errors';
-import { withHeartbeats, type Timers } from '../../shared/http/streaming';
+import { withHeartbeats } from '../../shared/http/streaming';
+import { ManualTimers } from '../shared/manual-timers';
 import { header, invocation, jsonRequest } from './http';
-
-/** Timers that fire only when the test says so; `armed()` resolves once a timer is waiting. */
-class ManualTimers implements Timers {
-  readonly #callbacks = new Map<number, () => void>();
-  #nextId = 0;
-  #onArm: (() => void) | undefined;
-  scheduled = 0;
-
-  setTimeout(callback: () => void, _ms: number): unknown {
-    const id = ++this.#nextId;
-    this.#callbacks.set(id, callback);
-    this.scheduled += 1;
-    this.#onArm?.();
-    return id;
-  }
-
-  clearTimeout(handle: unknown): void {
-    this.#callbacks.delete(handle as number);
-  }
-
-  armed(): Promise<void> {
-    if (this.#callbacks.size > 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.#onArm = () => {
-        this.#onArm = undefined;
-        resolve();
-      };
-    });
-  }
-
-  /** The interval passes: every waiting timer fires. */
-  async elapse(): Promise<void> {
-    await this.armed();
-    const callbacks = [...this.#callbacks.values()];
-    this.#callbacks.clear();
-    for (const callback of callbacks) callback();
-  }
-}
 
 /** An async iterable the test feeds by hand. */
 class Channel<T> implements AsyncIterable<T> {
@@ -114,7 +77,7 @@ function fakeChat(heartbeatMs = '15000') {
     chat,
     chunks,
     answer() {
-      answer({ model: 'gpt-4o', region: 'swedencentral', attempts: [], requestId: 'r-1', chunks });
+      answer({ model: 'gpt-4o', region: 'swedencentral', attempts: [], requestId: 'r-1', chunks, parts: () => [] });
     },
     fail,
   };

@@ -95,6 +95,17 @@ describe('fromUpstream on real Azure responses', () => {
     expect(error.failover).toBe(true);
   });
 
+  it('treats a body cut off while it is read (undici: TypeError terminated, cause ECONNRESET) as a connection failure worth failing over', () => {
+    // What the openai client throws when a 200 answer's socket dies half way through its JSON body.
+    const error = fromUpstream(
+      new TypeError('terminated', { cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }) }),
+      ctx,
+    );
+    expect(error.code).toBe('region_unavailable');
+    expect(error.failover).toBe(true);
+    expect(error.diagnosis).toContain('Connection to region');
+  });
+
   it('explains a missing credential instead of failing over on it', () => {
     const cause = Object.assign(
       new Error(

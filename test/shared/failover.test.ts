@@ -235,9 +235,9 @@ describe('streaming failover', () => {
     expect((await collect(stream.chunks)).length).toBeGreaterThan(0);
   });
 
-  it('ends with stream_interrupted and no duplicated text when the primary drops mid-stream', async () => {
+  it('ends with stream_interrupted and no duplicated text when the primary drops mid-stream and continuation is off', async () => {
     regions.primary.setFault({ kind: 'reset-midstream' });
-    const chat = regions.service();
+    const chat = regions.service({ CHAT_MAX_CONTINUATIONS: '0' });
     const stream = await chat.stream({ ...hello, requestId: 's3' });
     expect(stream.region).toBe('eastus2');
     const received: string[] = [];

@@ -173,6 +173,38 @@ describe('telemetry of a normal chat', () => {
   });
 });
 
+describe('telemetry of a stream continued from another region', () => {
+  it('sends a StreamContinued event with the parts, a dependency for each call, and the usage of both', async () => {
+    regions.primary.setFault({ kind: 'reset-midstream', afterChunks: 5 });
+    const secondaryBefore = regions.secondary.stats().completionTokens;
+    const result = await service().stream({ ...hello, requestId: 'req-continued', traceParent });
+    const answer = await collect(result.chunks);
+
+    const envelopes = await emitted();
+    const [continued, ...others] = events(envelopes, 'StreamContinued');
+    expect(others).toEqual([]);
+    const [first, second] = result.parts();
+    expect(continued?.data.baseData.properties).toEqual({
+      requestId: 'req-continued',
+      model: 'gpt-4o',
+      region: 'eastus2',
+      outcome: 'completed',
+      continuations: '1',
+      parts: `eastus2:${first?.chars} chars reset; swedencentral:${second?.chars} chars finished`,
+    });
+    expect((first?.chars ?? 0) + (second?.chars ?? 0)).toBe(answer.length);
+    expect(continued?.tags).toMatchObject({ 'ai.operation.id': TRACE_ID });
+    expect(dependenciesOf(envelopes, 'req-continued').map((d) => d.properties?.['region'])).toEqual([
+      'eastus2',
+      'swedencentral',
+    ]);
+    const tokens = metric(envelopes, 'chat.completion_tokens');
+    expect(tokens.reduce((sum, p) => sum + Number(p.value), 0)).toBe(
+      regions.secondary.stats().completionTokens - secondaryBefore + 5,
+    );
+  });
+});
+
 describe('telemetry of a failover', () => {
   it('sends a failed dependency for the region that was down and a successful one for the region that answered', async () => {
     regions.primary.setFault({ kind: 'outage' });
