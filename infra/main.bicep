@@ -196,7 +196,7 @@ output APPLICATIONINSIGHTS_CONNECTION_STRING string = monitoring.outputs.connect
 output CHAT_STORAGE_TABLE_ENDPOINT string = storage.outputs.tableEndpoint
 
 @description('Client id of the app registration user tokens are for (empty when none was given).')
-output CHAT_AUTH_AUDIENCE string = authClientId
+output CHAT_AUTH_AUDIENCE string = empty(authClientId) ? '' : '${authClientId},api://${authClientId}'
 
 @description('Tenant that issues user tokens.')
 output CHAT_AUTH_TENANT_ID string = authTenantId

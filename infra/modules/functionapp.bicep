@@ -87,11 +87,16 @@ var coreSettings = {
 }
 
 // User sign-in: Entra ID access tokens issued for the app registration (infra/README.md shows how to
-// create it). Without one, the settings are left out rather than set empty.
+// create it); v2 tokens carry the client id as `aud`, v1 ones the app id URI, so both are accepted.
+// Without a registration the chat endpoints keep function keys (CHAT_AUTH_CALLERS=service): the app's
+// default in Azure is sign-in required, which would refuse to start without an audience.
 var userSignInSettings = empty(authClientId)
-  ? {}
+  ? {
+      CHAT_AUTH_CALLERS: 'service'
+    }
   : {
-      CHAT_AUTH_AUDIENCE: authClientId
+      CHAT_AUTH_CALLERS: 'users'
+      CHAT_AUTH_AUDIENCE: '${authClientId},api://${authClientId}'
       CHAT_AUTH_TENANT_ID: authTenantId
     }
 

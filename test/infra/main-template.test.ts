@@ -3,6 +3,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { loadConfig } from '../../shared/config.js';
+import { chatAccess } from '../../shared/auth/access.js';
 import { quotaSettings } from '../../shared/quota/settings.js';
 import type { Json, Template } from './arm.js';
 import { compileInfra, SUBSCRIPTION_ID, uniqueString } from './arm.js';
@@ -336,13 +337,18 @@ describe('Function App', () => {
       AZURE_CLIENT_ID: clientId,
       KEY_VAULT_URL: `https://kv-${token}.vault.azure.net/`,
       CHAT_STORAGE_TABLE_ENDPOINT: `https://st${token}.table.core.windows.net/`,
+      CHAT_AUTH_CALLERS: 'service',
     });
   });
 
   it("adds the user sign-in settings when an app registration is given, the tenant defaulting to the deployment's", () => {
     const clientId = '99999999-8888-7777-6666-555555555555';
     const d = evaluateDeployment(template, { ...fileParameters, authClientId: clientId });
-    expect(appSettings(d)).toMatchObject({ CHAT_AUTH_AUDIENCE: clientId, CHAT_AUTH_TENANT_ID: expect.any(String) });
+    expect(appSettings(d)).toMatchObject({
+      CHAT_AUTH_CALLERS: 'users',
+      CHAT_AUTH_AUDIENCE: `${clientId},api://${clientId}`,
+      CHAT_AUTH_TENANT_ID: expect.any(String),
+    });
     expect(appSettings(d).CHAT_AUTH_TENANT_ID).toBe(d.parameters.authTenantId);
     expect(template.parameters?.authTenantId).toMatchObject({ defaultValue: '[tenant().tenantId]' });
     const other = evaluateDeployment(template, {
@@ -351,7 +357,25 @@ describe('Function App', () => {
       authTenantId: 'contoso-tenant',
     });
     expect(appSettings(other).CHAT_AUTH_TENANT_ID).toBe('contoso-tenant');
-    expect(d.outputs).toMatchObject({ CHAT_AUTH_AUDIENCE: clientId, CHAT_AUTH_TENANT_ID: d.parameters.authTenantId });
+    expect(d.outputs).toMatchObject({
+      CHAT_AUTH_AUDIENCE: `${clientId},api://${clientId}`,
+      CHAT_AUTH_TENANT_ID: d.parameters.authTenantId,
+    });
+  });
+
+  it('gives the app caller settings it starts with: function keys without an app registration, sign-in with one', () => {
+    const inAzure = { WEBSITE_SITE_NAME: 'app', WEBSITE_INSTANCE_ID: 'instance' };
+    const keysOnly = chatAccess({ ...appSettings(deployment), ...inAzure });
+    expect(keysOnly).toMatchObject({ routeAuthLevel: 'function', settings: { callers: ['service'] } });
+    const clientId = '99999999-8888-7777-6666-555555555555';
+    const withSignIn = evaluateDeployment(template, {
+      ...fileParameters,
+      authClientId: clientId,
+      authTenantId: clientId,
+    });
+    const access = chatAccess({ ...appSettings(withSignIn), ...inAzure });
+    expect(access).toMatchObject({ routeAuthLevel: 'anonymous', settings: { callers: ['users'] } });
+    expect(access.settings.token?.audiences).toEqual([clientId, `api://${clientId}`]);
   });
 
   it('points the quota module at the table endpoint it can parse, and outputs it under the same name', () => {
