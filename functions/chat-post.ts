@@ -4,10 +4,9 @@ import type { ChatService } from '../shared/chat-service';
 import { app, chatAuthLevel, gated } from '../shared/functions-app';
 import { completionResponse, toChatRequest } from '../shared/http/chat-protocol';
 import { readJsonBody, validate } from '../shared/http/body';
-import { requestIdFrom, traceParentOf } from '../shared/http/request-id';
+import { requestScope, traceParentOf } from '../shared/http/request-id';
 import { errorResponse, jsonResponse, servedHeaders } from '../shared/http/responses';
 import { chatProtocolRequest } from '../shared/http/schemas';
-import { requestLogger } from '../shared/logger';
 
 export interface ChatHandlerDeps {
   readonly chat: ChatService;
@@ -16,8 +15,8 @@ export interface ChatHandlerDeps {
 /** POST /api/chat: one chat turn in, the whole answer out (AI Chat Protocol JSON). */
 export function createChatPostHandler(deps: ChatHandlerDeps) {
   return async (request: HttpRequest, context: InvocationContext, caller?: Caller): Promise<HttpResponseInit> => {
-    const requestId = requestIdFrom(request.headers);
-    const logger = requestLogger(context, requestId);
+    const scope = requestScope(request, context, deps.chat.config);
+    const { requestId, logger } = scope;
     try {
       const body = validate(chatProtocolRequest, await readJsonBody(request, deps.chat.config.maxBodyBytes));
       const result = await deps.chat.complete(
@@ -25,7 +24,7 @@ export function createChatPostHandler(deps: ChatHandlerDeps) {
       );
       return jsonResponse(200, completionResponse(result, body.sessionState), servedHeaders(result));
     } catch (error) {
-      return errorResponse(error, { requestId, exposeDiagnostics: deps.chat.config.exposeDiagnostics, logger });
+      return errorResponse(error, scope);
     }
   };
 }

@@ -1,10 +1,10 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { Caller } from '../shared/auth/caller';
-import type { ChatService, StreamResult } from '../shared/chat-service';
+import type { StreamResult } from '../shared/chat-service';
 import { app, chatAuthLevel, gated } from '../shared/functions-app';
 import { readJsonBody, validate } from '../shared/http/body';
 import { chatContext, toChatRequest } from '../shared/http/chat-protocol';
-import { requestIdFrom, traceParentOf } from '../shared/http/request-id';
+import { requestScope, traceParentOf } from '../shared/http/request-id';
 import { errorResponse } from '../shared/http/responses';
 import { chatProtocolRequest } from '../shared/http/schemas';
 import {
@@ -14,15 +14,10 @@ import {
   streamResponse,
   type FrameContext,
   type StreamFormat,
-  type Timers,
+  type StreamHandlerDeps,
 } from '../shared/http/streaming';
-import { requestLogger } from '../shared/logger';
 
-export interface ChatStreamHandlerDeps {
-  readonly chat: ChatService;
-  /** Heartbeat clock (default: the real one). */
-  readonly timers?: Timers;
-}
+export type ChatStreamHandlerDeps = StreamHandlerDeps;
 
 /**
  * POST /api/chat/stream: the answer token by token, as AI Chat Protocol JSON lines
@@ -33,9 +28,8 @@ export interface ChatStreamHandlerDeps {
  */
 export function createChatStreamHandler(deps: ChatStreamHandlerDeps) {
   return async (request: HttpRequest, context: InvocationContext, caller?: Caller): Promise<HttpResponseInit> => {
-    const requestId = requestIdFrom(request.headers);
-    const logger = requestLogger(context, requestId);
-    const exposeDiagnostics = deps.chat.config.exposeDiagnostics;
+    const scope = requestScope(request, context, deps.chat.config);
+    const { requestId, logger } = scope;
     try {
       const body = validate(chatProtocolRequest, await readJsonBody(request, deps.chat.config.maxBodyBytes));
       const format = streamFormat(request.headers.get('accept'));
@@ -44,14 +38,14 @@ export function createChatStreamHandler(deps: ChatStreamHandlerDeps) {
       );
       return await streamResponse({
         pending,
-        body: frames(pending, format, body.sessionState, { requestId, exposeDiagnostics, logger }),
+        body: frames(pending, format, body.sessionState, scope),
         format,
         heartbeatMs: deps.chat.config.heartbeatMs,
         ...(deps.timers ? { timers: deps.timers } : {}),
         headers: { 'x-request-id': requestId },
       });
     } catch (error) {
-      return errorResponse(error, { requestId, exposeDiagnostics, logger });
+      return errorResponse(error, scope);
     }
   };
 }

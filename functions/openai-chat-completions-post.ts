@@ -1,20 +1,22 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { Caller } from '../shared/auth/caller';
 import type { ChatCompletionChunk, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
-import type { AnswerPart, ChatService, ModelParams, StreamResult } from '../shared/chat-service';
+import type { AnswerPart, ModelParams, StreamResult } from '../shared/chat-service';
 import { app, chatAuthLevel, gated } from '../shared/functions-app';
 import { readJsonBody, validate } from '../shared/http/body';
-import { requestIdFrom, traceParentOf } from '../shared/http/request-id';
+import { requestScope, traceParentOf } from '../shared/http/request-id';
 import { errorResponse, jsonResponse, servedHeaders } from '../shared/http/responses';
 import { openAIChatRequest } from '../shared/http/schemas';
-import { errorFrame, frame, rawFrame, streamResponse, type FrameContext, type Timers } from '../shared/http/streaming';
-import { requestLogger } from '../shared/logger';
+import {
+  errorFrame,
+  frame,
+  rawFrame,
+  streamResponse,
+  type FrameContext,
+  type StreamHandlerDeps,
+} from '../shared/http/streaming';
 
-export interface OpenAIChatHandlerDeps {
-  readonly chat: ChatService;
-  /** Heartbeat clock (default: the real one). */
-  readonly timers?: Timers;
-}
+export type OpenAIChatHandlerDeps = StreamHandlerDeps;
 
 /**
  * POST /api/v1/chat/completions: the OpenAI Chat Completions API, so any OpenAI SDK works with its
@@ -24,9 +26,8 @@ export interface OpenAIChatHandlerDeps {
  */
 export function createOpenAIChatHandler(deps: OpenAIChatHandlerDeps) {
   return async (request: HttpRequest, context: InvocationContext, caller?: Caller): Promise<HttpResponseInit> => {
-    const requestId = requestIdFrom(request.headers);
-    const logger = requestLogger(context, requestId);
-    const exposeDiagnostics = deps.chat.config.exposeDiagnostics;
+    const scope = requestScope(request, context, deps.chat.config);
+    const { requestId, logger } = scope;
     try {
       const { model, messages, stream, stream_options, ...rest } = validate(
         openAIChatRequest,
@@ -50,14 +51,14 @@ export function createOpenAIChatHandler(deps: OpenAIChatHandlerDeps) {
       const includeUsage = stream_options?.include_usage === true;
       return await streamResponse({
         pending,
-        body: events(pending, includeUsage, { requestId, exposeDiagnostics, logger }),
+        body: events(pending, includeUsage, scope),
         format: 'sse',
         heartbeatMs: deps.chat.config.heartbeatMs,
         ...(deps.timers ? { timers: deps.timers } : {}),
         headers: { 'x-request-id': requestId },
       });
     } catch (error) {
-      return errorResponse(error, { requestId, exposeDiagnostics, logger });
+      return errorResponse(error, scope);
     }
   };
 }

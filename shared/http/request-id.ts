@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { InvocationContext } from '@azure/functions';
+import { requestLogger, type Logger } from '../logger';
 
 /** The caller's `x-request-id` when it is a sane token, else a new UUID. Carried to upstream calls, logs and error bodies. */
 export function requestIdFrom(headers: { get(name: string): string | null }): string {
@@ -12,4 +14,17 @@ export function traceParentOf(context: { traceContext?: { traceParent?: string |
 } {
   const traceParent = context.traceContext?.traceParent;
   return traceParent ? { traceParent } : {};
+}
+
+/**
+ * What every chat handler derives from the request first: its id, a logger carrying it, and whether
+ * error bodies carry the operator's diagnosis. Also the context error responses and frames need.
+ */
+export function requestScope(
+  request: { readonly headers: { get(name: string): string | null } },
+  context: InvocationContext,
+  config: { readonly exposeDiagnostics: boolean },
+): { readonly requestId: string; readonly logger: Logger; readonly exposeDiagnostics: boolean } {
+  const requestId = requestIdFrom(request.headers);
+  return { requestId, logger: requestLogger(context, requestId), exposeDiagnostics: config.exposeDiagnostics };
 }

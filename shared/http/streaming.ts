@@ -4,10 +4,17 @@
  */
 import type { HttpResponseInit } from '@azure/functions';
 
+import type { ChatService } from '../chat-service';
 import type { Logger } from '../logger';
 import type { Served } from '../served';
 import { realTimers, settledWithin, type Timers } from '../timers';
 import { errorBody, servedHeaders, toChatError } from './responses';
+
+/** What a streaming chat handler needs: the chat service, and the heartbeat clock (default: the real one). */
+export interface StreamHandlerDeps {
+  readonly chat: ChatService;
+  readonly timers?: Timers;
+}
 
 export { realTimers, settledWithin, type Timers } from '../timers';
 
