@@ -6,9 +6,8 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { chatAccess } from './auth/access';
 import type { Caller } from './auth/caller';
-import { requestIdFrom } from './http/request-id';
+import { requestScope } from './http/request-id';
 import { errorResponse } from './http/responses';
-import { requestLogger } from './logger';
 import { productionServices, type Services } from './production';
 
 app.setup({ enableHttpStream: true });
@@ -55,10 +54,10 @@ export function gated(factory: (services: Services) => CallerHandler): Handler {
     const { gate, config } = productionServices();
     let caller: Caller;
     try {
-      caller = await gate.admit(request, requestLogger(context, requestIdFrom(request.headers)));
+      caller = await gate.admit(request);
     } catch (error) {
-      const requestId = requestIdFrom(request.headers);
-      return errorResponse(error, { requestId, exposeDiagnostics: config.exposeDiagnostics });
+      // The gate logs nothing itself: the refusal is logged once, here, with the id the caller is told.
+      return errorResponse(error, requestScope(request, context, config));
     }
     return handler(request, context, caller);
   };

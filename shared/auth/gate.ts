@@ -3,7 +3,6 @@
  * that says what to send instead. One per process; handlers ask it first.
  */
 import type { HttpRequest } from '@azure/functions';
-import type { Logger } from '../logger';
 import type { ChatAccess } from './access';
 import { SERVICE_CALLER, type Caller } from './caller';
 import { presentedKey, sameKey } from './keys';
@@ -11,8 +10,8 @@ import { createCallerResolver, type CallerResolver } from './resolve-caller';
 import type { TokenValidator } from './token-validator';
 
 export interface CallerGate {
-  /** The caller, or throws the ChatError to answer with (its diagnosis names the failed check). */
-  admit(request: HttpRequest, logger?: Logger): Promise<Caller>;
+  /** The caller, or throws the ChatError to answer with (its diagnosis names the failed check, for the log). */
+  admit(request: HttpRequest): Promise<Caller>;
 }
 
 export interface CallerGateOptions {
@@ -28,7 +27,7 @@ export function createCallerGate(options: CallerGateOptions): CallerGate {
     ...(options.validator ? { validator: options.validator } : {}),
   });
   return {
-    async admit(request, logger) {
+    async admit(request) {
       const authorization = request.headers.get('authorization') ?? undefined;
       // Open (a gateway in front checks callers): a user's token is still read when sign-in is set up.
       if (access.open && (!authorization || !access.settings.callers.includes('users'))) return SERVICE_CALLER;
@@ -38,7 +37,6 @@ export function createCallerGate(options: CallerGateOptions): CallerGate {
         functionKeyVerified: keyVerified(request, access),
       });
       if (check.ok) return check.caller;
-      logger?.warn(`Caller refused (${check.failure}): ${check.error.diagnosis ?? check.error.message}`);
       throw check.error;
     },
   };
