@@ -38,9 +38,17 @@ export default tseslint.config(
       sourceType: 'script',
       parserOptions: { projectService: false },
       globals: Object.fromEntries(
-        ['document', 'window', 'location', 'localStorage', 'fetch', 'URL', 'TextDecoderStream', 'console'].map(
-          (name) => [name, 'readonly'],
-        ),
+        [
+          'document',
+          'window',
+          'location',
+          'localStorage',
+          'sessionStorage',
+          'fetch',
+          'URL',
+          'TextDecoderStream',
+          'console',
+        ].map((name) => [name, 'readonly']),
       ),
     },
   },

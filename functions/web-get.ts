@@ -1,13 +1,19 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
+import { webSignIn, type WebSignIn } from '../shared/auth/web-sign-in';
 import { app } from '../shared/functions-app';
 
 export interface WebHandlerDeps {
   /** Folder holding the demo page's files (`web/` at the function app root). */
   readonly directory: string;
+  /** How the page signs its user in, served as `config.json`. */
+  readonly signIn: WebSignIn;
+  /** Files served at `vendor/<name>`: name to absolute path (browser builds of npm packages). */
+  readonly vendor: Readonly<Record<string, string>>;
 }
 
+const JSON_TYPE = 'application/json; charset=utf-8';
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -16,35 +22,77 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 };
 
 /**
- * GET /api/web/{*path}: the demo chat page (`web/`), so `npm start` shows it at /api/web/. Only plain
- * file names with a known extension are served; anything else (sub-folders, `..`) is a 404.
+ * GET /api/web/{*path}: the demo chat page (`web/`), so `npm start` shows it at /api/web/; `config.json`,
+ * how the page signs in; `vendor/<name>`, the browser builds in {@link WebHandlerDeps.vendor}. Only plain
+ * file names with a known extension are served from `web/`; anything else (sub-folders, `..`) is a 404.
  */
 export function createWebHandler(deps: WebHandlerDeps) {
+  const headers = pageHeaders(deps.signIn);
+  const config = JSON.stringify({ signIn: deps.signIn });
   return async (request: HttpRequest): Promise<HttpResponseInit> => {
     const name = request.params.path ?? '';
     // The page links its files relatively: /api/web must become /api/web/ for them to resolve.
     if (name === '' && !new URL(request.url).pathname.endsWith('/')) {
       return { status: 301, headers: { location: 'web/' } };
     }
-    const file = name === '' ? 'index.html' : name;
-    const type = CONTENT_TYPES[path.extname(file)];
-    if (!/^[\w-]+\.\w+$/.test(file) || type === undefined) return { status: 404 };
+    if (name === 'config.json') {
+      return { status: 200, headers: { ...headers, 'content-type': JSON_TYPE }, body: config };
+    }
+    const file = filePath(deps, name === '' ? 'index.html' : name);
+    const type = file && CONTENT_TYPES[path.extname(file)];
+    if (file === undefined || type === undefined) return { status: 404 };
     try {
-      const body = await fs.promises.readFile(path.join(deps.directory, file));
-      return {
-        status: 200,
-        headers: {
-          'content-type': type,
-          'cache-control': 'no-cache',
-          'x-content-type-options': 'nosniff',
-          'content-security-policy': "default-src 'self'",
-        },
-        body,
-      };
+      const body = await fs.promises.readFile(file);
+      return { status: 200, headers: { ...headers, 'content-type': type }, body };
     } catch {
       return { status: 404 };
     }
   };
+}
+
+/** The file a name stands for: a vendor file by its listed name, else a plain name in `web/`. */
+function filePath(deps: WebHandlerDeps, name: string): string | undefined {
+  if (name.startsWith('vendor/')) return deps.vendor[name.slice('vendor/'.length)];
+  return /^[\w-]+\.\w+$/.test(name) ? path.join(deps.directory, name) : undefined;
+}
+
+function pageHeaders(signIn: WebSignIn): Record<string, string> {
+  return {
+    'cache-control': 'no-cache',
+    'x-content-type-options': 'nosniff',
+    'content-security-policy': contentSecurityPolicy(signIn),
+  };
+}
+
+/**
+ * The page's own origin only, plus where its sign-in must reach: the local provider's token endpoint
+ * (fetch), or the Entra authority (MSAL fetches its metadata and tokens, and renews in a hidden iframe).
+ * The MSAL popup is a new window, which the opener's policy does not govern.
+ */
+export function contentSecurityPolicy(signIn: WebSignIn): string {
+  const self = "default-src 'self'";
+  switch (signIn.kind) {
+    case 'none':
+      return self;
+    case 'local':
+      return `${self}; connect-src 'self' ${new URL(signIn.tokenUrl).origin}`;
+    case 'msal': {
+      const authority = new URL(signIn.authority).origin;
+      return `${self}; connect-src 'self' ${authority}; frame-src ${authority}`;
+    }
+  }
+}
+
+/**
+ * MSAL's browser builds (UMD: they define the globals `msal` and `msalRedirectBridge`), read from
+ * node_modules at run time: the package is a dependency, deployed with the app, never copied into `web/`.
+ */
+export function msalVendorFiles(): Readonly<Record<string, string>> {
+  const lib = path.join(path.dirname(require.resolve('@azure/msal-browser/package.json')), 'lib');
+  return Object.freeze({
+    'msal-browser.js': path.join(lib, 'msal-browser.min.js'),
+    'msal-redirect-bridge.js': path.join(lib, 'redirect-bridge', 'msal-redirect-bridge.min.js'),
+  });
 }
 
 /**
@@ -62,5 +110,9 @@ app.http('web-get', {
   route: 'web/{*path}',
   methods: ['GET'],
   authLevel: 'anonymous',
-  handler: createWebHandler({ directory: path.join(appRoot(__dirname), 'web') }),
+  handler: createWebHandler({
+    directory: path.join(appRoot(__dirname), 'web'),
+    signIn: webSignIn(process.env),
+    vendor: msalVendorFiles(),
+  }),
 });

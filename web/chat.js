@@ -2,7 +2,9 @@
 // The body is JSON lines (AI Chat Protocol): {"delta":{"content":"..."}} per piece of text, then one
 // line with "context" (region, usage...), or an {"error":{...}} line if the model broke off mid-answer.
 // Blank lines are keep-alives sent while the backend waits for a region; skip them.
+// Signed in (sign-in.js), requests carry the user's access token instead of the function key.
 'use strict';
+/* global startSignIn -- from sign-in.js, loaded before this file */
 
 const STREAM_URL = new URL('../chat/stream', location.href); // this page is served at /api/web/
 const isLocal = ['localhost', '127.0.0.1', '[::1]'].includes(location.hostname);
@@ -19,6 +21,15 @@ const messages = [];
 
 keyInput.value = localStorage.getItem('functionKey') ?? (isLocal ? 'local-dev-key' : '');
 keyInput.addEventListener('change', () => localStorage.setItem('functionKey', keyInput.value));
+
+/** The sign-in session; if config.json cannot be read, the page still works with the key. */
+const signIn = startSignIn({
+  onChange: (name) => (keyInput.disabled = name !== undefined), // the token is sent instead
+  onError: (message) => addMessage('error', message),
+}).catch((error) => {
+  addMessage('error', error.message);
+  return { kind: 'none', accessToken: async () => undefined, signOut: async () => {} };
+});
 
 form.addEventListener('submit', (event) => {
   event.preventDefault();
@@ -59,10 +70,10 @@ async function ask(question) {
 
 /** Streams one answer, calling onText for each piece; resolves with the whole text. */
 async function streamAnswer(onText) {
-  const headers = { 'content-type': 'application/json' };
-  if (keyInput.value !== '') headers['x-functions-key'] = keyInput.value;
+  const { headers, sent } = await credentials();
+  headers['content-type'] = 'application/json';
   const response = await fetch(STREAM_URL, { method: 'POST', headers, body: JSON.stringify({ messages }) });
-  if (!response.ok) throw await responseError(response, headers['x-functions-key'] !== undefined);
+  if (!response.ok) throw await responseError(response, sent);
   showRegion(response.headers.get('x-chat-region')); // absent when the stream started with keep-alives
 
   let answer = '';
@@ -76,6 +87,14 @@ async function streamAnswer(onText) {
     if (frame.context?.region) showRegion(frame.context.region);
   }
   return answer;
+}
+
+/** What proves who is asking: the signed-in user's token, else the key field. `sent` says which (or nothing). */
+async function credentials() {
+  const token = await (await signIn).accessToken();
+  if (token !== undefined) return { headers: { authorization: `Bearer ${token}` }, sent: 'token' };
+  if (keyInput.value !== '') return { headers: { 'x-functions-key': keyInput.value }, sent: 'key' };
+  return { headers: {}, sent: 'nothing' };
 }
 
 /** The non-empty lines of a streamed body, as they arrive. */
@@ -95,20 +114,27 @@ async function* jsonLines(body) {
 
 /**
  * The error to show for a failed response. Error bodies are {"error": {"code", "message", "requestId"}}; the
- * local host's 401 may have no body at all, so whether the key is missing or wrong is decided by whether one
- * was sent, not by the body.
+ * local host's 401 may have no body at all, so what a 401 means is decided by what was sent (`sent`: token,
+ * key or nothing), not by the body.
  */
-async function responseError(response, keySent) {
+async function responseError(response, sent) {
   const body = await response.json().catch(() => undefined);
   const error = body?.error;
-  if (response.status === 401) {
-    const message = keySent
-      ? 'The function key was rejected. Check the key field (x-functions-key).'
-      : 'The backend needs a function key (x-functions-key). Enter it in the key field.';
-    return withDetail(new Error(message), error);
-  }
+  if (response.status === 401) return withDetail(new Error(await unauthorizedMessage(sent, error)), error);
   if (typeof error?.message !== 'string') return new Error(`The backend answered ${response.status}.`);
   return withDetail(new Error(withRetryTime(error.message, retryAfterSeconds(response))), error);
+}
+
+/** What a 401 means for the reader. A refused token is dropped (signed out), so signing in again starts afresh. */
+async function unauthorizedMessage(sent, error) {
+  if (sent === 'token') {
+    await (await signIn).signOut();
+    const why = typeof error?.message === 'string' ? error.message : 'The backend did not accept the access token.';
+    return `Your sign-in expired or was refused: ${why} Sign in again.`;
+  }
+  if (sent === 'key') return 'The function key was rejected. Check the key field (x-functions-key).';
+  if ((await signIn).kind !== 'none') return 'The backend needs you to sign in, or a function key in the key field.';
+  return 'The backend needs a function key (x-functions-key). Enter it in the key field.';
 }
 
 /**

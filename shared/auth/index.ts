@@ -23,3 +23,5 @@ export type {
   TokenValidator,
   TokenValidatorOptions,
 } from './token-validator';
+export { webSignIn } from './web-sign-in';
+export type { WebSignIn } from './web-sign-in';

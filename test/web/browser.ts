@@ -75,3 +75,22 @@ export async function ask(page: Page, question: string): Promise<void> {
   await page.click('#send'); // the submit handler disables Send before click() returns
   await page.waitForSelector('#send:not([disabled])');
 }
+
+/**
+ * Records every length the answer bubble's text takes, in `window.answerLengths`, to see it grow while
+ * streaming. Browser code as a string: this project's TypeScript has no DOM types.
+ */
+export async function watchAnswer(page: Page): Promise<void> {
+  await page.evaluate(`
+    window.answerLengths = [];
+    new MutationObserver(() => {
+      const length = document.querySelector('.message.assistant')?.textContent.length ?? 0;
+      if (length > 0 && window.answerLengths.at(-1) !== length) window.answerLengths.push(length);
+    }).observe(document.getElementById('messages'), { childList: true, subtree: true, characterData: true });
+  `);
+}
+
+/** The lengths {@link watchAnswer} saw. */
+export function answerLengths(page: Page): Promise<number[]> {
+  return page.evaluate<number[]>('window.answerLengths');
+}

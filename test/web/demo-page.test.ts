@@ -6,11 +6,10 @@
  */
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
-import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Fault } from '../../simulator/types';
 import { FUNCTION_KEY, startBackend, type Backend } from '../e2e/backend';
-import { ask, launchChromium, openPage as openPageOf, useBrowser } from './browser';
+import { answerLengths, ask, launchChromium, openPage as openPageOf, useBrowser, watchAnswer } from './browser';
 
 /** Screenshots are kept here as test artifacts (gitignored); set SCREENSHOT_DIR to keep them elsewhere. */
 const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR ?? path.join(__dirname, '..', '..', 'test-results');
@@ -37,20 +36,6 @@ async function setFault(fault: Fault): Promise<void> {
 describe('the demo page in headless Chromium', () => {
   const browser = useBrowser();
   const openPage = (viewport?: { width: number; height: number }) => openPageOf(browser(), backend.host.url, viewport);
-
-  /**
-   * Records every length the answer bubble's text takes, to see it grow while streaming. Browser code as a
-   * string: this project's TypeScript has no DOM types.
-   */
-  async function watchAnswer(page: Page): Promise<void> {
-    await page.evaluate(`
-      window.answerLengths = [];
-      new MutationObserver(() => {
-        const length = document.querySelector('.message.assistant')?.textContent.length ?? 0;
-        if (length > 0 && window.answerLengths.at(-1) !== length) window.answerLengths.push(length);
-      }).observe(document.getElementById('messages'), { childList: true, subtree: true, characterData: true });
-    `);
-  }
 
   it('fills in the local function key and shows no region before the first answer', async () => {
     const page = await openPage();
@@ -110,7 +95,7 @@ describe('the demo page in headless Chromium', () => {
     expect(shown).toBe(message.content);
     expect(await page.textContent('.message.user')).toBe(question);
 
-    const lengths = await page.evaluate<number[]>('window.answerLengths');
+    const lengths = await answerLengths(page);
     expect(lengths.length).toBeGreaterThan(2);
     expect(lengths.at(-1)).toBe(shown.length);
     await page.close();
