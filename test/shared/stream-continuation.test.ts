@@ -141,8 +141,8 @@ describe('continuing a stream that breaks after its first byte', () => {
       })(),
     );
     expect(error).toBeInstanceOf(ChatError);
-    expect((error).code).toBe('stream_interrupted');
-    expect((error).diagnosis).toContain('no continuation left (2 made)');
+    expect(error.code).toBe('stream_interrupted');
+    expect(error.diagnosis).toContain('no continuation left (2 made)');
     // The first call and two continuations (CHAT_MAX_CONTINUATIONS default 2), each adding text.
     expect(stream.parts().map((p) => p.ended)).toEqual(['reset', 'reset', 'reset']);
     expect(whole.startsWith(textOf(received))).toBe(true);
@@ -162,7 +162,7 @@ describe('continuing a stream that breaks after its first byte', () => {
         for (let next = await iterator.next(); next.done !== true; next = await iterator.next());
       })(),
     );
-    expect((error).code).toBe('stream_interrupted');
+    expect(error.code).toBe('stream_interrupted');
     expect(r.secondary.stats().total).toBe(0);
   });
 
@@ -183,7 +183,7 @@ describe('continuing a stream that breaks after its first byte', () => {
     const r = await start();
     r.primary.setFault({ kind: 'reset-midstream', afterChunks: 2 });
     const stream = await r.service({ CHAT_MAX_CONTINUATIONS: '0' }).stream({ ...hello, requestId: 'off' });
-    expect(((await rejection(read(stream.chunks)))).code).toBe('stream_interrupted');
+    expect((await rejection(read(stream.chunks))).code).toBe('stream_interrupted');
     expect(r.secondary.stats().total).toBe(0);
   });
 });
