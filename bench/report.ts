@@ -480,7 +480,7 @@ export function authSection(a: AuthResult): string[] {
       a.quota.map((leg) => `${leg.name} ${ms(leg.clientCpuMs)} ms`).join(', ') +
       '.',
     '',
-    'End to end: the backend (the same process set-up as above) answering non-streamed chats at concurrency 1, ' +
+    'End to end: the backend (the same process set-up as the non-streamed rows above) answering non-streamed chats at concurrency 1, ' +
       'simulator latency `none`; (a) with the function key and sign-in off, (b) with a bearer token, ' +
       '`CHAT_AUTH_CALLERS=users` and quotas in the same Azurite. Interleaved in one run (a, b, b, a halves).',
     '',
