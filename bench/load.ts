@@ -1,7 +1,8 @@
 /** Load generation with the official `openai` client, the same way for the simulator and for the backend. */
 import OpenAI from 'openai';
 import { BENCH_FUNCTION_KEY } from './protocol';
-import { monotonicMs } from './stats';
+import type { SideResult } from './report';
+import { monotonicMs, percentile } from './stats';
 import type { TapEvent } from './tap';
 
 export const MODEL = 'gpt-4o';
@@ -12,12 +13,15 @@ export function directClient(simulatorUrl: string): OpenAI {
   return new OpenAI({ baseURL: `${simulatorUrl}/openai/v1/`, apiKey: 'simulator-key', maxRetries: 0 });
 }
 
-/** A client for the backend's OpenAI-compatible endpoint. */
-export function backendClient(backendUrl: string): OpenAI {
+/**
+ * A client for the backend's OpenAI-compatible endpoint: with the bench's function key, or with `bearer`
+ * (an access token, sent by the `openai` client as `Authorization: Bearer <apiKey>`) for a signed-in user.
+ */
+export function backendClient(backendUrl: string, auth: { readonly bearer?: string } = {}): OpenAI {
   return new OpenAI({
     baseURL: `${backendUrl}/api/v1/`,
-    apiKey: 'unused',
-    defaultHeaders: { 'x-functions-key': BENCH_FUNCTION_KEY },
+    apiKey: auth.bearer ?? 'unused',
+    ...(auth.bearer === undefined ? { defaultHeaders: { 'x-functions-key': BENCH_FUNCTION_KEY } } : {}),
     maxRetries: 0,
   });
 }
@@ -49,6 +53,30 @@ export async function closedLoop(client: OpenAI, concurrency: number, requests: 
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   return { latencies, failures, elapsedMs: performance.now() - started };
+}
+
+/**
+ * Runs two sides in ABBA order (a, b, b, a), each `run` a half: drift in the machine's speed during the
+ * measurement falls on both sides alike. Returns each side's two halves.
+ */
+export async function interleaved<T>(run: (side: 'a' | 'b') => Promise<T>): Promise<{ a: T[]; b: T[] }> {
+  const sides: { a: T[]; b: T[] } = { a: [], b: [] };
+  for (const side of ['a', 'b', 'b', 'a'] as const) sides[side].push(await run(side));
+  return sides;
+}
+
+/** One side's closed-loop halves as one: throughput over their summed time, percentiles over all latencies. */
+export function mergeLoops(parts: readonly ClosedLoopResult[]): SideResult {
+  const latencies = parts.flatMap((p) => p.latencies);
+  const elapsed = parts.reduce((a, p) => a + p.elapsedMs, 0);
+  const failures = parts.reduce((a, p) => a + p.failures, 0);
+  return {
+    rps: (latencies.length / elapsed) * 1000,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    failures,
+    requests: latencies.length + failures,
+  };
 }
 
 /** One answered request of {@link chatOnce}. */

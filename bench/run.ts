@@ -17,9 +17,10 @@ import {
   directClient,
   gaps,
   holdTimes,
+  interleaved,
+  mergeLoops,
   streamOnce,
   type ChatOutcome,
-  type ClosedLoopResult,
   type StreamOutcome,
 } from './load';
 import {
@@ -31,6 +32,9 @@ import {
   type SimulatorProcess,
 } from './processes';
 import {
+  authGoals,
+  authNotes,
+  authSection,
   renderResults,
   streamFailoverGoals,
   streamFailoverSection,
@@ -39,13 +43,15 @@ import {
   type LevelResult,
   type StreamSide,
 } from './report';
+import { authOverhead } from './auth';
 import { streamFailover } from './stream-failover';
 import { median, ms, percentile, sleep } from './stats';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 /**
  * `BENCH_ONLY=failover` runs the failover phase alone and writes only its chart; `BENCH_ONLY=stream-failover`
- * runs the streamed failover phase alone and prints its goal rows and section for RESULTS.md.
+ * and `BENCH_ONLY=auth` run the streamed failover phase or the sign-in and quota phase alone and print its
+ * goal rows and section for RESULTS.md.
  */
 const ONLY = process.env.BENCH_ONLY;
 const scale = (n: number) => (QUICK ? Math.max(10, Math.round(n / 10)) : n);
@@ -159,32 +165,19 @@ async function nonStreamed(regions: readonly SimulatorProcess[], backend: Backen
   await closedLoop(through, 16, scale(300));
   const results: LevelResult[] = [];
   for (const { concurrency, requests } of LEVELS) {
-    // ABBA order (direct, backend, backend, direct), half the requests each: drift in the machine's speed
-    // during the level falls on both sides alike.
+    // Direct as side a, the backend as side b; the backend's CPU is read around each of its halves.
     const half = Math.ceil(requests / 2);
-    const sides: Record<'direct' | 'backend', ClosedLoopResult[]> = { direct: [], backend: [] };
     let cpuMicros = 0;
-    for (const side of ['direct', 'backend', 'backend', 'direct'] as const) {
-      const before = side === 'backend' ? await backend.stats() : undefined;
-      const result = await closedLoop(side === 'direct' ? direct : through, concurrency, half);
+    const sides = await interleaved(async (side) => {
+      const before = side === 'b' ? await backend.stats() : undefined;
+      const result = await closedLoop(side === 'a' ? direct : through, concurrency, half);
       if (before) cpuMicros += (await backend.stats()).cpuMicros - before.cpuMicros;
-      sides[side].push(result);
-    }
-    const merge = (parts: ClosedLoopResult[]) => {
-      const latencies = parts.flatMap((p) => p.latencies);
-      const elapsed = parts.reduce((a, p) => a + p.elapsedMs, 0);
-      return {
-        rps: (latencies.length / elapsed) * 1000,
-        p50: percentile(latencies, 50),
-        p99: percentile(latencies, 99),
-        failures: parts.reduce((a, p) => a + p.failures, 0),
-        requests: latencies.length + parts.reduce((a, p) => a + p.failures, 0),
-      };
-    };
+      return result;
+    });
     const level: LevelResult = {
       concurrency,
-      direct: merge(sides.direct),
-      backend: merge(sides.backend),
+      direct: mergeLoops(sides.a),
+      backend: mergeLoops(sides.b),
       backendCpuMsPerRequest: cpuMicros / 1000 / (2 * half),
     };
     results.push(level);
@@ -430,6 +423,14 @@ async function failover(): Promise<Results['failover']> {
 
 // ---------------------------------------------------------------------------------------------------------------
 
+/** A phase run alone: its goal rows, why any was missed, and its section, to paste into RESULTS.md. */
+function printPhase(goals: [string, string, string, boolean][], notes: string[], section: string[]): void {
+  const rows = goals.map(
+    ([name, target, measured, met]) => `| ${name} | ${target} | ${measured} | ${met ? '**met**' : '**missed**'} |`,
+  );
+  console.log(['', ...rows, '', ...notes, '', ...section].join('\n'));
+}
+
 async function main(): Promise<void> {
   const begun = performance.now();
   const loadAtStart = os.loadavg()[0] ?? 0;
@@ -444,32 +445,37 @@ async function main(): Promise<void> {
   }
   if (ONLY === 'stream-failover') {
     const streams = await streamFailover(log);
-    const rows = streamFailoverGoals(streams).map(
-      ([name, target, measured, met]) => `| ${name} | ${target} | ${measured} | ${met ? '**met**' : '**missed**'} |`,
-    );
-    console.log(['', ...rows, '', ...streamFailoverSection(streams)].join('\n'));
+    printPhase(streamFailoverGoals(streams), [], streamFailoverSection(streams));
     return;
   }
-  log('phase 1/5: cold start and import time');
+  if (ONLY === 'auth') {
+    const auth = await authOverhead({ log, scale });
+    printPhase(authGoals(auth), authNotes(auth), authSection(auth));
+    return;
+  }
+  log('phase 1/6: cold start and import time');
   const quiet = await startRegions('none');
   const cold = await coldStart(quiet);
 
-  log('phase 2/5: non-streamed chat, direct vs through the backend');
+  log('phase 2/6: non-streamed chat, direct vs through the backend');
   const backendA = await startBackendProcess({ settings: { CHAT_REGIONS: regionsSetting(quiet) } });
   const levels = await nonStreamed(quiet, backendA);
   await stopAll(backendA, ...quiet);
 
-  log('phase 3/5: streamed chat with realistic latency, and memory');
+  log('phase 3/6: streamed chat with realistic latency, and memory');
   const realistic = await startRegions('realistic');
   const backendB = await startBackendProcess({ settings: { CHAT_REGIONS: regionsSetting(realistic) } });
   const streaming = await streamed(realistic, backendB);
   await stopAll(backendB, ...realistic);
 
-  log('phase 4/5: failover under load');
+  log('phase 4/6: failover under load');
   const fail = await failover();
 
-  log('phase 5/5: failover under load, streamed');
+  log('phase 5/6: failover under load, streamed');
   const streamFail = await streamFailover(log);
+
+  log('phase 6/6: what sign-in and quotas add (token validation, quota check, end to end)');
+  const auth = await authOverhead({ log, scale });
 
   const results: Results = {
     date: new Date().toISOString(),
@@ -485,6 +491,7 @@ async function main(): Promise<void> {
     coldStart: cold,
     failover: fail,
     streamFailover: streamFail,
+    auth,
   };
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(path.join(RESULTS_DIR, 'RESULTS.md'), renderResults(results));
