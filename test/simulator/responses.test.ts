@@ -120,7 +120,7 @@ describe('simulator Responses API', () => {
     const sim = await start();
     const openai = client(sim);
     const first = await openai.responses.create({ model: 'gpt-4o', input: 'Hi', store: false });
-    expect(first.store).toBe(false);
+    expect((first as unknown as { store: boolean }).store).toBe(false);
     const error = await openai.responses
       .create({ model: 'gpt-4o', input: 'More', previous_response_id: first.id })
       .catch((e: unknown) => e);
