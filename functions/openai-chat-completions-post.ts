@@ -11,7 +11,7 @@ import {
   errorFrame,
   frame,
   rawFrame,
-  streamResponse,
+  sseResponse,
   type FrameContext,
   type StreamHandlerDeps,
 } from '../shared/http/streaming';
@@ -49,14 +49,7 @@ export function createOpenAIChatHandler(deps: OpenAIChatHandlerDeps) {
       }
       const pending = deps.chat.stream(chatRequest);
       const includeUsage = stream_options?.include_usage === true;
-      return await streamResponse({
-        pending,
-        body: events(pending, includeUsage, scope),
-        format: 'sse',
-        heartbeatMs: deps.chat.config.heartbeatMs,
-        ...(deps.timers ? { timers: deps.timers } : {}),
-        headers: { 'x-request-id': requestId },
-      });
+      return await sseResponse(deps, { pending, body: events(pending, includeUsage, scope), requestId });
     } catch (error) {
       return errorResponse(error, scope);
     }

@@ -7,7 +7,7 @@ import { requestScope, traceParentOf } from '../shared/http/request-id';
 import { responseEvents } from '../shared/http/responses-api';
 import { errorResponse, jsonResponse, servedHeaders } from '../shared/http/responses';
 import { openAIResponsesRequest } from '../shared/http/schemas';
-import { streamResponse, type StreamHandlerDeps } from '../shared/http/streaming';
+import { sseResponse, type StreamHandlerDeps } from '../shared/http/streaming';
 
 export type OpenAIResponsesHandlerDeps = StreamHandlerDeps;
 
@@ -39,14 +39,7 @@ export function createOpenAIResponsesHandler(deps: OpenAIResponsesHandlerDeps) {
         return jsonResponse(200, result.response, servedHeaders(result));
       }
       const pending = deps.chat.respondStream(call);
-      return await streamResponse({
-        pending,
-        body: responseEvents(pending, scope),
-        format: 'sse',
-        heartbeatMs: deps.chat.config.heartbeatMs,
-        ...(deps.timers ? { timers: deps.timers } : {}),
-        headers: { 'x-request-id': requestId },
-      });
+      return await sseResponse(deps, { pending, body: responseEvents(pending, scope), requestId });
     } catch (error) {
       return errorResponse(error, scope);
     }
