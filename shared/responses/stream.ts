@@ -53,7 +53,7 @@ export async function openResponseStream(events: AsyncIterator<ResponseStreamEve
 function failureOf(event: ResponseStreamEvent & { type: 'error' | 'response.failed' }): APIError {
   const error = event.type === 'error' ? event : event.response.error;
   const message = error?.message ?? 'the stream failed';
-  return APIError.generate(500, { error: { code: error?.code ?? 'stream_failed', message } }, message, undefined);
+  return APIError.generate(500, { error: { code: error?.code ?? 'stream_failed', message } }, message, new Headers());
 }
 
 export interface ResponseRelayOptions {
