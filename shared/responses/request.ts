@@ -61,9 +61,7 @@ function chatMessages(params: ResponseParams): ChatCompletionMessageParam[] {
     typeof params.instructions === 'string' ? [{ role: 'system' as const, content: params.instructions }] : [];
   if (typeof params.input === 'string') return [...instructions, { role: 'user', content: params.input }];
   const messages = (params.input ?? []).flatMap((item): ChatCompletionMessageParam[] =>
-    'role' in item && 'content' in item
-      ? [{ role: item.role, content: textOf(item.content) }]
-      : [],
+    'role' in item && 'content' in item ? [{ role: item.role, content: textOf(item.content) }] : [],
   );
   return [...instructions, ...messages];
 }
