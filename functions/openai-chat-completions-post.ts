@@ -3,7 +3,7 @@ import type { Caller } from '../shared/auth/caller';
 import type { ChatCompletionChunk, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type { AnswerPart, ModelParams, StreamResult } from '../shared/chat-service';
 import { app, chatAuthLevel, gated } from '../shared/functions-app';
-import { readJsonBody, validate } from '../shared/http/body';
+import { dropNulls, readJsonBody, validate } from '../shared/http/body';
 import { requestScope, traceParentOf } from '../shared/http/request-id';
 import { errorResponse, jsonResponse, servedHeaders } from '../shared/http/responses';
 import { openAIChatRequest } from '../shared/http/schemas';
@@ -11,7 +11,7 @@ import {
   errorFrame,
   frame,
   rawFrame,
-  streamResponse,
+  sseResponse,
   type FrameContext,
   type StreamHandlerDeps,
 } from '../shared/http/streaming';
@@ -49,23 +49,11 @@ export function createOpenAIChatHandler(deps: OpenAIChatHandlerDeps) {
       }
       const pending = deps.chat.stream(chatRequest);
       const includeUsage = stream_options?.include_usage === true;
-      return await streamResponse({
-        pending,
-        body: events(pending, includeUsage, scope),
-        format: 'sse',
-        heartbeatMs: deps.chat.config.heartbeatMs,
-        ...(deps.timers ? { timers: deps.timers } : {}),
-        headers: { 'x-request-id': requestId },
-      });
+      return await sseResponse(deps, { pending, body: events(pending, includeUsage, scope), requestId });
     } catch (error) {
       return errorResponse(error, scope);
     }
   };
-}
-
-/** OpenAI SDKs send `null` for "not set"; the upstream call should not. */
-function dropNulls(value: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null && v !== undefined));
 }
 
 /**

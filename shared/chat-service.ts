@@ -11,6 +11,7 @@
  * admitted and reported).
  */
 import type { ChatCompletion, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import type { Response, ResponseStreamEvent } from 'openai/resources/responses/responses';
 import type { Caller } from './auth/caller';
 import { relayStream, type StreamResult } from './chat-stream';
 import { notify, RequestReport, type ChatObserver } from './chat-report';
@@ -21,6 +22,10 @@ import { ChatError } from './errors';
 import { runWithFailover } from './failover';
 import { silentLogger, type Logger } from './logger';
 import { RegionHealth } from './region-health';
+import { homeUnavailable, homeUnknown } from './responses/home';
+import { withRegionalIds } from './responses/ids';
+import { completionUsage, toRegional, type RegionalRequest, type ResponseParams } from './responses/request';
+import { relayResponseStream } from './responses/stream';
 import type { Served, Serving } from './served';
 import type { Timers } from './timers';
 import { Upstream, type Answer, type CallOptions, type CompletionParams, type OpenedStream } from './upstream';
@@ -49,6 +54,26 @@ export interface ChatRequest {
   readonly traceParent?: string;
   /** Who asked (the gate's admitted caller): quotas and history are theirs. Absent in direct calls (tests). */
   readonly caller?: Caller;
+  /**
+   * Only this region may serve: a Responses API follow-up goes to the region that stored what it refers
+   * to. Default: every region that deploys the model, in order.
+   */
+  readonly pinnedRegion?: string;
+}
+
+/** A Responses API request (POST /v1/responses): the body's fields but `model` and `stream`, ids as the backend gave them out. */
+export interface ResponsesRequest extends Omit<ChatRequest, 'messages' | 'params' | 'pinnedRegion'> {
+  readonly params: ResponseParams;
+}
+
+export interface ResponseResult extends Served {
+  /** The response, its ids tagged with the region that stored it (shared/responses/ids.ts). */
+  readonly response: Omit<Response, 'output_text'>;
+}
+
+export interface ResponseStreamResult extends Served {
+  /** The events as the region sends them, ids tagged; ends with a terminal event or throws a ChatError. */
+  readonly events: AsyncIterable<ResponseStreamEvent>;
 }
 
 export interface CompletionResult extends Served {
@@ -180,6 +205,50 @@ export class ChatService {
     return { ...serving.served, ...relayed };
   }
 
+  /** A whole Responses API answer, through the same quota, failover and report as a chat. */
+  async respond(request: ResponsesRequest): Promise<ResponseResult> {
+    const regional = toRegional(request.params);
+    const serving = await this.#serveResponse(request, regional, (u, call) => u.respond(regional.params, call));
+    serving.release();
+    // output_text is the SDK's convenience, not part of the wire format.
+    const { output_text: text, ...response } = withRegionalIds(serving.answer, serving.upstream.name);
+    const usage = completionUsage(response.usage);
+    const end = { streamed: false, outcome: 'completed' as const, usage, finishReason: response.status };
+    await serving.report.completed(serving.upstream, { ...end, answer: () => text });
+    return { ...serving.served, response };
+  }
+
+  /** A streamed Responses API answer: failover before the first event with output; see shared/responses/stream.ts. */
+  async respondStream(request: ResponsesRequest): Promise<ResponseStreamResult> {
+    const regional = toRegional(request.params);
+    const serving = await this.#serveResponse(request, regional, (u, call) => u.respondStream(regional.params, call));
+    const events = relayResponseStream(serving, {
+      health: this.health,
+      logger: this.#logger(request),
+      idleMs: this.#options.config.streamIdleTimeoutMs,
+      ...(this.#options.timers ? { timers: this.#options.timers } : {}),
+      ...(request.signal ? { clientSignal: request.signal } : {}),
+    });
+    return { ...serving.served, events };
+  }
+
+  /** `#serve` for a Responses request; a follow-up only from its home region (shared/responses/home.ts). */
+  async #serveResponse<T>(
+    request: ResponsesRequest,
+    regional: RegionalRequest,
+    send: (upstream: Upstream, call: CallOptions) => Promise<Answer<T>>,
+  ): Promise<Serving<T>> {
+    const { home, messages } = regional;
+    const { params: _sent, ...meta } = request;
+    const chat: ChatRequest = { ...meta, messages, ...(home === undefined ? {} : { pinnedRegion: home }) };
+    if (home === undefined) return this.#serve(chat, send);
+    const model = request.model ?? this.#options.config.defaultModel;
+    if (this.#upstreams.get(home)?.deployment(model) === undefined) throw homeUnknown(home, model, request.requestId);
+    return this.#serve(chat, send).catch((error: unknown) => {
+      throw homeUnavailable(error, home);
+    });
+  }
+
   /** Continuations of `first`'s answer: the same request and deadline, the regions that broke tried last. */
   #continuation(request: ChatRequest, first: Serving<OpenedStream>, send: StreamCall) {
     const { model } = first.served;
@@ -252,7 +321,10 @@ export class ChatService {
   /** The model asked for and the regions that deploy it; `unknown_model` when none does. */
   #route(request: ChatRequest): Route {
     const model = request.model ?? this.#options.config.defaultModel;
-    const upstreams = [...this.#upstreams.values()].filter((u) => u.deployment(model) !== undefined);
+    const pinned = request.pinnedRegion;
+    const upstreams = [...this.#upstreams.values()].filter(
+      (u) => u.deployment(model) !== undefined && (pinned === undefined || u.name === pinned),
+    );
     if (upstreams.length === 0) {
       throw new ChatError('unknown_model', {
         message: `Unknown model "${model}". Available: ${this.models().join(', ')}.`,
@@ -268,7 +340,7 @@ export class ChatService {
     return { attemptTimeoutMs: config.attemptTimeoutMs, deadline, maxThrottleWaitMs: config.maxThrottleWaitMs };
   }
 
-  #logger(request: ChatRequest): Logger {
+  #logger(request: Pick<ChatRequest, 'logger'>): Logger {
     return request.logger ?? this.#options.logger ?? silentLogger;
   }
 

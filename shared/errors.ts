@@ -30,6 +30,9 @@ export const ERROR_CODES = {
   not_found: { status: 404, failover: false },
   content_filtered: { status: 400, failover: false },
   context_length_exceeded: { status: 400, failover: false },
+  // Responses API: the stored response a request continues (previous_response_id) is gone, or its region is down.
+  previous_response_not_found: { status: 400, failover: false },
+  previous_response_unavailable: { status: 409, failover: false },
   // The caller: no valid sign-in (401), or signed in without the scope or app role the API requires (403).
   unauthorized: { status: 401, failover: false },
   forbidden: { status: 403, failover: false },
@@ -278,6 +281,14 @@ function fromApiError(
     return new ChatError('context_length_exceeded', {
       ...base,
       message: 'The conversation is too long for the model. Send fewer or shorter messages, or a smaller max_tokens.',
+      diagnosis: `${where}: ${upstreamMessage}`,
+    });
+  }
+  if ((status === 400 || status === 404) && code === 'previous_response_not_found') {
+    return new ChatError('previous_response_not_found', {
+      ...base,
+      message:
+        'The earlier response named in previous_response_id (or an item_reference) was not found: it was stored with store: false, deleted, expired, or comes from elsewhere. Send the whole conversation in input instead.',
       diagnosis: `${where}: ${upstreamMessage}`,
     });
   }

@@ -11,6 +11,7 @@ import type {
   ChatCompletionCreateParamsNonStreaming,
   ChatCompletionCreateParamsStreaming,
 } from 'openai/resources/chat/completions';
+import type { Response as ModelResponse } from 'openai/resources/responses/responses';
 import { nextForwardable } from './chunks';
 import { deploymentOf, type AuthMode, type RegionConfig } from './config';
 import type { RegionAuth } from './credentials';
@@ -18,6 +19,8 @@ import type { ChatError } from './errors';
 import { fromUpstream } from './errors';
 import { silentLogger, type Logger } from './logger';
 import { retryAfterKeyRotation } from './resilience/key-rotation';
+import type { ResponseParams } from './responses/request';
+import { openResponseStream, type OpenedResponseStream } from './responses/stream';
 
 export interface UpstreamOptions {
   readonly region: RegionConfig;
@@ -107,6 +110,26 @@ export class Upstream {
         .withResponse();
       const rest = data[Symbol.asyncIterator]();
       return { data: { first: await nextForwardable(rest), rest }, response };
+    });
+  }
+
+  /** A whole response of the Responses API (`POST /openai/v1/responses`). Rejects with a ChatError. */
+  respond(params: ResponseParams, options: CallOptions): Promise<Answer<ModelResponse>> {
+    return this.#call(options, (deployment, http) =>
+      this.#client.responses.create({ ...params, model: deployment, stream: false }, http).withResponse(),
+    );
+  }
+
+  /**
+   * A Responses API stream, resolved once its first event with output is in hand (see
+   * {@link openResponseStream}): until then a failure is an attempt that failed. Rejects with a ChatError.
+   */
+  respondStream(params: ResponseParams, options: CallOptions): Promise<Answer<OpenedResponseStream>> {
+    return this.#call(options, async (deployment, http) => {
+      const { data, response } = await this.#client.responses
+        .create({ ...params, model: deployment, stream: true }, http)
+        .withResponse();
+      return { data: await openResponseStream(data[Symbol.asyncIterator]()), response };
     });
   }
 

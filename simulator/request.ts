@@ -1,3 +1,4 @@
+import type { ResponsesCall } from './responses-api';
 import type { ErrorAnswer } from './responses';
 import { invalidRequest } from './responses';
 
@@ -10,6 +11,8 @@ export interface ChatRequest {
   readonly includeUsage: boolean;
   /** `max_completion_tokens`, else `max_tokens`; undefined when neither is set. */
   readonly maxTokens: number | undefined;
+  /** Set for a Responses API call (`POST /openai/v1/responses`): what its answer echoes and stores. */
+  readonly responses?: ResponsesCall;
 }
 
 /** Validates a parsed body with OpenAI's wording for the errors; returns the request or the 400 to send. */

@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AuthConfig, Operation } from './auth';
 import { authenticate } from './auth';
-import type { CompletionMeta } from './chat';
+import type { CompletionMeta, FinishReason, Usage } from './chat';
 import { completionBody, completionId } from './chat';
 import { DEFAULT_FAULT_LATENCY_MS, DEFAULT_THROTTLE_RETRY_AFTER_MS, interruptionOf, parseFault } from './faults';
 import { continuationOf, cutAnswer, generateAnswer, requestSeed } from './generate';
@@ -13,6 +13,14 @@ import { RateLimiter } from './rate-limit';
 import { regionDisplayName } from './regions';
 import type { ChatRequest } from './request';
 import { isErrorAnswer, parseChatRequest } from './request';
+import {
+  parseResponsesRequest,
+  responseBody,
+  responseStatus,
+  ResponseStore,
+  type ResponsesCall,
+} from './responses-api';
+import { writeResponseStream } from './responses-stream';
 import type { ErrorAnswer } from './responses';
 import {
   contentFilterPrompt,
@@ -41,6 +49,8 @@ export const DEFAULT_DEPLOYMENTS: Readonly<Record<string, string>> = Object.free
 export const DEFAULT_API_KEY = 'simulator-key';
 
 const CHAT_DATA_ACTION = 'Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action';
+/** The Responses API's data action (not captured: named like the documented `responses/*` actions). */
+const RESPONSES_DATA_ACTION = 'Microsoft.CognitiveServices/accounts/OpenAI/responses/write';
 const LEGACY_CHAT = /^\/openai\/deployments\/([^/]+)\/chat\/completions$/;
 
 interface Config {
@@ -69,14 +79,29 @@ interface Exchange {
   rateHeaders: Record<string, string>;
 }
 
-/** Which chat route was called: v1 (deployment in the body) or classic (deployment in the path). */
+/**
+ * Which chat route was called: v1 (deployment in the body; chat completions, or the Responses API) or
+ * classic (deployment in the path).
+ */
 type ChatRoute =
-  { readonly v1: true } | { readonly v1: false; readonly deployment: string; readonly apiVersion: string };
+  | { readonly v1: true; readonly responses?: boolean }
+  | { readonly v1: false; readonly deployment: string; readonly apiVersion: string };
+
+/** How one answer is cut and timed, for the route that writes it. */
+interface AnswerPlan {
+  readonly meta: CompletionMeta;
+  readonly tokens: readonly string[];
+  readonly finishReason: FinishReason;
+  readonly usage: Usage;
+  readonly interruption: Interruption | undefined;
+}
 
 class Simulator {
   readonly #config: Config;
   readonly #limiter: RateLimiter;
   readonly #stats = new StatsRecorder();
+  /** Responses kept for `previous_response_id` and `item_reference`: this region's only. */
+  readonly #stored = new ResponseStore();
   readonly #closing = new AbortController();
   readonly #sleep: (ms: number) => Promise<void>;
   #fault: Fault;
@@ -187,6 +212,10 @@ class Simulator {
       await this.#chat(exchange, body, { v1: true });
       return;
     }
+    if (req.method === 'POST' && url.pathname === '/openai/v1/responses') {
+      await this.#chat(exchange, body, { v1: true, responses: true });
+      return;
+    }
     const legacy = req.method === 'POST' ? LEGACY_CHAT.exec(url.pathname) : null;
     const apiVersion = url.searchParams.get('api-version');
     if (legacy?.[1] !== undefined && apiVersion !== null && apiVersion !== '') {
@@ -221,7 +250,9 @@ class Simulator {
     const fault = this.#fault;
     if (fault.kind === 'latency') await this.#delay(fault.latencyMs ?? DEFAULT_FAULT_LATENCY_MS);
     const operation: Operation = route.v1
-      ? { dataAction: CHAT_DATA_ACTION, operation: 'POST /openai/v1/chat/completions', keyAsBearer: true }
+      ? route.responses === true
+        ? { dataAction: RESPONSES_DATA_ACTION, operation: 'POST /openai/v1/responses', keyAsBearer: true }
+        : { dataAction: CHAT_DATA_ACTION, operation: 'POST /openai/v1/chat/completions', keyAsBearer: true }
       : {
           dataAction: CHAT_DATA_ACTION,
           operation: 'POST /openai/deployments/{deployment-id}/chat/completions',
@@ -233,7 +264,10 @@ class Simulator {
 
     const parsed = parseJson(rawBody);
     if (!parsed) return this.#send(exchange, invalidJson());
-    const request = parseChatRequest(parsed.value);
+    const request =
+      route.v1 && route.responses === true
+        ? parseResponsesRequest(parsed.value, this.#stored)
+        : parseChatRequest(parsed.value);
     if (isErrorAnswer(request)) return this.#send(exchange, request);
     const deployment = route.v1 ? request.model : route.deployment;
     if (deployment === undefined)
@@ -290,6 +324,7 @@ class Simulator {
       model: this.#config.deployments[deployment] ?? deployment,
     };
     const usage = { promptTokens, completionTokens: tokens.length };
+    if (request.responses) return this.#respond(exchange, request, { meta, tokens, finishReason, usage, interruption });
     const { firstTokenMs, perTokenMs } = this.#config.latency;
     if (!request.stream) {
       await this.#delay(firstTokenMs + perTokenMs * tokens.length);
@@ -314,6 +349,36 @@ class Simulator {
       delay: (ms) => this.#delay(ms),
     });
     if (outcome === 'complete') this.#stats.addTokens(usage.promptTokens, usage.completionTokens);
+  }
+
+  /** A Responses API answer, whole or streamed; stored (unless `store: false`) once it was sent whole. */
+  async #respond(exchange: Exchange, request: ChatRequest, plan: AnswerPlan): Promise<void> {
+    const call = request.responses as ResponsesCall;
+    const { meta, tokens, usage, interruption } = plan;
+    const { firstTokenMs, perTokenMs } = this.#config.latency;
+    const text = tokens.join('');
+    const responseMeta = { created: meta.created, model: meta.model };
+    if (!request.stream) {
+      await this.#delay(firstTokenMs + perTokenMs * tokens.length);
+      const state = { ...responseStatus(plan.finishReason), text, usage };
+      const answer = { status: 200, body: responseBody(call, responseMeta, state) };
+      if (interruption) return this.#sendPart(exchange, answer, interruption);
+      this.#stats.addTokens(usage.promptTokens, usage.completionTokens);
+      this.#stored.save(call, text);
+      return this.#send(exchange, answer);
+    }
+    await this.#delay(firstTokenMs);
+    if (exchange.res.destroyed) return;
+    const outcome = await writeResponseStream(exchange.res, this.#headers(exchange), {
+      ...plan,
+      call,
+      meta: responseMeta,
+      perTokenMs,
+      delay: (ms) => this.#delay(ms),
+    });
+    if (outcome !== 'complete') return;
+    this.#stats.addTokens(usage.promptTokens, usage.completionTokens);
+    this.#stored.save(call, text);
   }
 
   #hasDeployment(name: string): boolean {
@@ -391,7 +456,7 @@ class Simulator {
 
 /**
  * Starts an Azure OpenAI simulator on loopback and resolves once it listens.
- * Routes: `POST /openai/v1/chat/completions`, `POST /openai/deployments/{d}/chat/completions?api-version=...`,
+ * Routes: `POST /openai/v1/chat/completions`, `POST /openai/v1/responses`, `POST /openai/deployments/{d}/chat/completions?api-version=...`,
  * `GET /openai/v1/models`, and the unauthenticated controls `GET|POST /_sim/fault`, `GET /_sim/stats`,
  * `POST /_sim/reset`.
  */

@@ -90,6 +90,11 @@ function tooLarge(maxBytes: number): ChatError {
   });
 }
 
+/** OpenAI SDKs send `null` for "not set"; the upstream call should not. */
+export function dropNulls(value: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null && v !== undefined));
+}
+
 /** Validates with a zod schema; a failure is a 400 with one message per field. */
 export function validate<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
   const parsed = schema.safeParse(value);

@@ -5,7 +5,7 @@
  * tests check real answers against.
  */
 import { z } from 'zod';
-import { chatProtocolRequest, openAIChatRequest } from './schemas';
+import { chatProtocolRequest, openAIChatRequest, openAIResponsesRequest } from './schemas';
 
 const count = () => z.int().min(0);
 const usage = z.object({ promptTokens: count(), completionTokens: count(), totalTokens: count() });
@@ -92,6 +92,39 @@ export const openAIChatCompletionChunk = z
   })
   .describe('One `data:` event of a streamed completion; the stream ends with `data: [DONE]`.');
 
+export const openAIResponse = z
+  .object({
+    id: z.string().describe('The response id, tagged with the region that stored it: `resp_…~eastus2`.'),
+    object: z.literal('response'),
+    created_at: z.number(),
+    status: z.enum(['completed', 'incomplete', 'failed', 'in_progress', 'queued', 'cancelled']),
+    model: z.string(),
+    output: z.array(
+      z.object({
+        id: z.string().describe('Tagged with the region, like the response id (usable in an item_reference).'),
+        type: z.string(),
+        role: z.string().optional(),
+        status: z.string().optional(),
+        content: z.array(z.object({ type: z.string(), text: z.string().optional() })).optional(),
+      }),
+    ),
+    incomplete_details: z.object({ reason: z.string() }).nullable().optional(),
+    error: z.object({ code: z.string(), message: z.string() }).nullable().optional(),
+    previous_response_id: z.string().nullable().optional(),
+    usage: z.object({ input_tokens: z.int(), output_tokens: z.int(), total_tokens: z.int() }).nullable().optional(),
+  })
+  .describe('An OpenAI Responses API response (other fields as the region sends them).');
+
+export const openAIResponseStreamEvent = z
+  .object({
+    type: z.string().describe('response.created, response.output_text.delta, response.completed, error ...'),
+    sequence_number: z.int().min(0),
+  })
+  .describe(
+    'One event of a streamed response, sent as `event: <type>` and `data: <event>`. A stream broken after its ' +
+      'first byte ends with `response.failed` and an `error` event whose `error` field is the Error body.',
+  );
+
 export const modelList = z.object({
   object: z.literal('list'),
   data: z.array(z.object({ id: z.string(), object: z.literal('model'), created: z.int(), owned_by: z.string() })),
@@ -138,6 +171,9 @@ const SCHEMAS = {
   OpenAIChatRequest: openAIChatRequest,
   OpenAIChatCompletion: openAIChatCompletion,
   OpenAIChatCompletionChunk: openAIChatCompletionChunk,
+  OpenAIResponsesRequest: openAIResponsesRequest,
+  OpenAIResponse: openAIResponse,
+  OpenAIResponseStreamEvent: openAIResponseStreamEvent,
   ModelList: modelList,
   Health: healthSchema,
   DeepHealth: deepHealthSchema,
@@ -189,10 +225,13 @@ function error(description: string, withRetryAfter = false) {
 /** Every error a chat endpoint can answer; the README's table says which code means what. */
 const chatErrors = {
   '400': error(
-    'invalid_json, invalid_request (details.fields names each field), unknown_model, content_filtered, context_length_exceeded.',
+    'invalid_json, invalid_request (details.fields names each field), unknown_model, content_filtered, context_length_exceeded, previous_response_not_found (Responses API).',
   ),
   '401': { description: 'Missing or wrong function key (x-functions-key header or code query parameter).' },
   '413': error('payload_too_large: the body is over 256 KB.'),
+  '409': error(
+    'previous_response_unavailable (Responses API): the region that stored previous_response_id cannot answer now; send the whole conversation.',
+  ),
   '415': error('unsupported_media_type: the body is not application/json.'),
   '429': error('all_regions_throttled: every region is throttled; Retry-After says when to come back.', true),
   '502': error('A configuration problem of this backend (deployment_not_found, key_rejected, permission_denied, ...).'),
@@ -232,7 +271,7 @@ function buildDocument() {
     },
     servers: [{ url: '/api', description: 'This backend (locally http://localhost:7071/api).' }],
     security: [{ functionKey: [] }, { functionKeyQuery: [] }],
-    paths: { ...chatPaths(), ...servicePaths() },
+    paths: { ...chatPaths(), ...responsesPaths(), ...servicePaths() },
     components: { schemas: componentSchemas(), securitySchemes },
   };
 }
@@ -278,6 +317,30 @@ function chatPaths() {
               type: 'string',
               description: '`data: <OpenAIChatCompletionChunk>` events, then `data: [DONE]`.',
             },
+          },
+        },
+      },
+    ),
+  };
+}
+
+/** The OpenAI Responses API. */
+function responsesPaths() {
+  return {
+    '/v1/responses': chatPost(
+      'createResponse',
+      'OpenAI Responses API',
+      'Any OpenAI SDK with its base URL set to `<backend>/api/v1` (text in, text out). `model` is the logical model ' +
+        'name. `stream: true` answers typed server-sent events. Ids carry the region that stored them; a ' +
+        '`previous_response_id` is served by that region only.',
+      'OpenAIResponsesRequest',
+      {
+        description: 'The response, or its events when `stream` is true.',
+        headers: servedHeaders,
+        content: {
+          'application/json': { schema: ref('OpenAIResponse') },
+          'text/event-stream': {
+            schema: { type: 'string', description: '`event: <type>` and `data: <OpenAIResponseStreamEvent>` events.' },
           },
         },
       },

@@ -191,3 +191,121 @@ export const openAIChatRequest = z
   .strict();
 
 export type OpenAIChatRequest = z.infer<typeof openAIChatRequest>;
+
+const inputText = z.object({ type: z.literal('input_text'), text }).strict();
+const outputText = z
+  .object({
+    type: z.literal('output_text'),
+    text,
+    annotations: z.array(z.unknown()).max(0, 'must be empty (annotations are not sent back)').optional(),
+    logprobs: z.array(z.unknown()).optional(),
+  })
+  .strict();
+const inputImage = z
+  .object({
+    type: z.literal('input_image'),
+    image_url: imagePart.shape.image_url.shape.url,
+    detail: z.enum(['auto', 'low', 'high']).optional(),
+  })
+  .strict();
+
+/** A message of a Responses API `input` (the easy form `{role, content}` or a `type: "message"` item). */
+const responseMessage = z
+  .object({
+    type: z.literal('message').optional(),
+    role: z.enum(['user', 'assistant', 'system', 'developer']),
+    content: z.union(
+      [
+        text,
+        z
+          .array(
+            z.union([inputText, outputText, inputImage], {
+              error: 'must be an input_text, output_text or input_image part',
+            }),
+          )
+          .min(1)
+          .max(64),
+      ],
+      { error: 'must be text, or an array of input_text, output_text and input_image parts' },
+    ),
+    id: z.string().max(256).optional().describe('An earlier answer’s item id; ignored (the content is sent).'),
+    status: z.enum(['in_progress', 'completed', 'incomplete']).optional(),
+  })
+  .strict();
+const itemReference = z
+  .object({
+    type: z.literal('item_reference'),
+    id: z.string().min(1).max(256).describe('An output item id this backend returned.'),
+  })
+  .strict();
+
+/**
+ * OpenAI Responses API request (text in, text out), as the OpenAI SDKs, the Vercel AI SDK and LangChain
+ * send it. Other fields (tools, reasoning, include, conversation, background ...) are refused by name.
+ */
+export const openAIResponsesRequest = z
+  .object({
+    model: modelName,
+    input: z.union(
+      [
+        text,
+        z
+          .array(z.union([itemReference, responseMessage]))
+          .min(1, 'must have at least one item')
+          .max(LIMITS.maxMessages),
+      ],
+      { error: 'must be text, or an array of messages ({role, content}) and item references' },
+    ),
+    instructions: text.nullable().optional().describe('A system (developer) message for this response only.'),
+    previous_response_id: z
+      .string()
+      .min(1)
+      .max(256)
+      .nullable()
+      .optional()
+      .describe('Continue a stored response (an id this backend returned); served by the region that stored it.'),
+    max_output_tokens: z
+      .number()
+      .int()
+      .min(16)
+      .max(LIMITS.maxTokens)
+      .nullable()
+      .optional()
+      .describe(`Largest answer, in tokens (16 to ${LIMITS.maxTokens}).`),
+    temperature: temperature.nullable().optional(),
+    top_p: z.number().min(0).max(1).nullable().optional(),
+    stream: z.boolean().nullable().optional(),
+    store: z.boolean().nullable().optional().describe('Keep the response for previous_response_id (default true).'),
+    metadata: z
+      .record(z.string().max(64), z.string().max(512))
+      .refine((m) => Object.keys(m).length <= 16, 'must have at most 16 entries')
+      .nullable()
+      .optional(),
+    user: z.string().max(256).optional(),
+    truncation: z.enum(['auto', 'disabled']).nullable().optional(),
+    text: z
+      .object({
+        format: z
+          .union([
+            z.object({ type: z.literal('text') }).strict(),
+            z.object({ type: z.literal('json_object') }).strict(),
+            z
+              .object({
+                type: z.literal('json_schema'),
+                name,
+                schema: z.record(z.string(), z.unknown()),
+                description: z.string().max(4096).optional(),
+                strict: z.boolean().nullable().optional(),
+              })
+              .strict(),
+          ])
+          .optional(),
+        verbosity: z.enum(['low', 'medium', 'high']).nullable().optional(),
+      })
+      .strict()
+      .nullable()
+      .optional(),
+  })
+  .strict();
+
+export type OpenAIResponsesRequest = z.infer<typeof openAIResponsesRequest>;

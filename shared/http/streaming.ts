@@ -123,6 +123,24 @@ export async function streamResponse(options: StreamResponseOptions): Promise<Ht
   };
 }
 
+/**
+ * A server-sent events answer of an OpenAI-compatible handler: {@link streamResponse} with the deps'
+ * heartbeat interval and clock, and the request id header.
+ */
+export function sseResponse(
+  deps: StreamHandlerDeps,
+  options: Pick<StreamResponseOptions, 'pending' | 'body'> & { readonly requestId: string },
+): Promise<HttpResponseInit> {
+  return streamResponse({
+    pending: options.pending,
+    body: options.body,
+    format: 'sse',
+    heartbeatMs: deps.chat.config.heartbeatMs,
+    ...(deps.timers ? { timers: deps.timers } : {}),
+    headers: { 'x-request-id': options.requestId },
+  });
+}
+
 /** What an error frame needs: the request id, whether diagnoses may be shown, where to log. */
 export interface FrameContext {
   readonly requestId: string;

@@ -19,6 +19,7 @@ describe('CHAT_AUTH_LEVEL=anonymous', () => {
       'chat-stream-post',
       'openai-chat-completions-post',
       'openai-models-get',
+      'openai-responses-post',
     ]);
     expect(chat.every((f) => f.authLevel === 'anonymous')).toBe(true);
   });

@@ -76,6 +76,21 @@ const openAIBase = () => ({
   max_tokens: 8,
 });
 
+const responsesBase = () => ({
+  model: 'gpt-4o',
+  input: [{ role: 'user', content: [{ type: 'input_text', text: 'Hello' }] }] as unknown,
+  max_output_tokens: 16,
+});
+
+/** The body kinds the POST endpoints take: AI Chat Protocol, Chat Completions, the Responses API. */
+export type BodyKind = 'chat' | 'openai' | 'responses';
+
+const bases: Record<BodyKind, () => Record<string, unknown>> = {
+  chat: chatBase,
+  openai: openAIBase,
+  responses: responsesBase,
+};
+
 const chatPaths = [
   ['messages'],
   ['messages', 0],
@@ -116,6 +131,35 @@ const openAIPaths = [
   ['stream_options'],
 ] as const;
 
+const responsesPaths = [
+  ['model'],
+  ['input'],
+  ['input', 0],
+  ['input', 0, 'role'],
+  ['input', 0, 'type'],
+  ['input', 0, 'id'],
+  ['input', 0, 'content'],
+  ['input', 0, 'content', 0],
+  ['input', 0, 'content', 0, 'text'],
+  ['input', 1],
+  ['instructions'],
+  ['previous_response_id'],
+  ['max_output_tokens'],
+  ['temperature'],
+  ['top_p'],
+  ['store'],
+  ['metadata'],
+  ['text'],
+  ['truncation'],
+  ['tools'],
+] as const;
+
+const paths: Record<BodyKind, readonly (readonly (string | number)[])[]> = {
+  chat: chatPaths,
+  openai: openAIPaths,
+  responses: responsesPaths,
+};
+
 /** Sets `path` in `target` (creating containers as needed) with own-property semantics. */
 function setPath(target: Record<string, unknown>, path: readonly (string | number)[], value: unknown): void {
   let node: Record<string | number, unknown> = target;
@@ -136,11 +180,10 @@ function setPath(target: Record<string, unknown>, path: readonly (string | numbe
 }
 
 /** A valid body of `kind` with one field replaced, one key added, and stream maybe on. */
-function mutated(kind: 'chat' | 'openai'): fc.Arbitrary<string> {
-  const paths = kind === 'chat' ? chatPaths : openAIPaths;
+function mutated(kind: BodyKind): fc.Arbitrary<string> {
   return fc
     .record({
-      path: fc.option(fc.constantFrom(...paths), { nil: undefined }),
+      path: fc.option(fc.constantFrom(...paths[kind]), { nil: undefined }),
       value: hostileValue,
       extraKey: fc.option(fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'unknown_field'), {
         nil: undefined,
@@ -149,7 +192,7 @@ function mutated(kind: 'chat' | 'openai'): fc.Arbitrary<string> {
       imagePart: fc.boolean(),
     })
     .map(({ path, value, extraKey, stream, imagePart }) => {
-      const body: Record<string, unknown> = kind === 'chat' ? chatBase() : openAIBase();
+      const body = bases[kind]();
       if (stream) body.stream = true;
       if (imagePart && kind === 'openai')
         setPath(
@@ -261,7 +304,7 @@ const headers: fc.Arbitrary<Record<string, string>> = fc
   .map((h) => Object.fromEntries(Object.entries(h).filter(([, v]) => v !== undefined)) as Record<string, string>);
 
 /** A fuzzed POST request for an endpoint taking `kind` bodies. */
-export function fuzzRequest(kind: 'chat' | 'openai'): fc.Arbitrary<FuzzRequest> {
+export function fuzzRequest(kind: BodyKind): fc.Arbitrary<FuzzRequest> {
   const body = fc.oneof(
     { weight: 4, arbitrary: mutated(kind).map((s) => ({ string: s })) },
     { weight: 3, arbitrary: hostileText.map((s) => ({ string: s })) },

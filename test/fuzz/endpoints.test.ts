@@ -16,6 +16,7 @@ import { createHealthHandler } from '../../functions/health-get';
 import { createOpenAIChatHandler } from '../../functions/openai-chat-completions-post';
 import { createOpenAIModelsHandler } from '../../functions/openai-models-get';
 import { createOpenAPIHandler } from '../../functions/openapi-get';
+import { createOpenAIResponsesHandler } from '../../functions/openai-responses-post';
 import type { ChatService } from '../../shared/chat-service';
 import { createCredentials } from '../../shared/credentials';
 import { bodyText, invocation } from '../functions/http';
@@ -126,6 +127,7 @@ describe('fuzzing every endpoint with random and hostile requests', () => {
       'openai' as const,
       () => createOpenAIChatHandler({ chat }),
     ],
+    ['POST /api/v1/responses', '/api/v1/responses', 'responses' as const, () => createOpenAIResponsesHandler({ chat })],
   ])('%s never answers a 5xx, hangs or crashes', async (name, path, kind, build) => {
     const handler = build();
     const statuses = new Set<number>();

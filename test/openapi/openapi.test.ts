@@ -10,6 +10,7 @@ import { createHealthHandler } from '../../functions/health-get';
 import { createOpenAIChatHandler } from '../../functions/openai-chat-completions-post';
 import { createOpenAIModelsHandler } from '../../functions/openai-models-get';
 import { createOpenAPIHandler } from '../../functions/openapi-get';
+import { createOpenAIResponsesHandler } from '../../functions/openai-responses-post';
 import type { ChatService } from '../../shared/chat-service';
 import { createCredentials } from '../../shared/credentials';
 import {
@@ -21,9 +22,11 @@ import {
   modelList,
   openAIChatCompletion,
   openAIChatCompletionChunk,
+  openAIResponse,
+  openAIResponseStreamEvent,
   openAPIDocument,
 } from '../../shared/http/openapi';
-import { chatProtocolRequest, openAIChatRequest } from '../../shared/http/schemas';
+import { chatProtocolRequest, openAIChatRequest, openAIResponsesRequest } from '../../shared/http/schemas';
 import { bodyText, getRequest, invocation, jsonRequest } from '../functions/http';
 import { startTwoRegions, type TwoRegions } from '../shared/two-regions';
 
@@ -116,6 +119,9 @@ describe('the OpenAPI document', () => {
     const schemas = openAPIDocument().components.schemas as Record<string, { properties?: Record<string, unknown> }>;
     expect(Object.keys(schemas.ChatRequest?.properties ?? {})).toEqual(Object.keys(chatProtocolRequest.shape));
     expect(Object.keys(schemas.OpenAIChatRequest?.properties ?? {})).toEqual(Object.keys(openAIChatRequest.shape));
+    expect(Object.keys(schemas.OpenAIResponsesRequest?.properties ?? {})).toEqual(
+      Object.keys(openAIResponsesRequest.shape),
+    );
   });
 });
 
@@ -165,6 +171,16 @@ describe('real answers match the documented response schemas', () => {
     for (const event of events) strictly(openAIChatCompletionChunk, event);
   });
 
+  it('POST /api/v1/responses answers an OpenAIResponse, or typed events when streamed', async () => {
+    const handler = createOpenAIResponsesHandler({ chat });
+    const body = { model: 'gpt-4o', input: 'Hello' };
+    strictly(openAIResponse, (await handler(jsonRequest('/api/v1/responses', body), invocation())).jsonBody);
+    const streamed = await handler(jsonRequest('/api/v1/responses', { ...body, stream: true }), invocation());
+    const events = sseEvents(await bodyText(streamed));
+    expect(events.length).toBeGreaterThan(5);
+    for (const event of events) strictly(openAIResponseStreamEvent, event);
+  });
+
   it('GET /api/v1/models, /api/health and /api/health/deep answer their schemas', async () => {
     strictly(modelList, (await createOpenAIModelsHandler({ chat })(getRequest('/api/v1/models'))).jsonBody);
     strictly(healthSchema, (await createHealthHandler({ chat })()).jsonBody);
@@ -188,6 +204,7 @@ describe('requests.http', () => {
     '/chat': chatProtocolRequest,
     '/chat/stream': chatProtocolRequest,
     '/v1/chat/completions': openAIChatRequest,
+    '/v1/responses': openAIResponsesRequest,
   };
 
   it('has an example for every operation of the document', () => {

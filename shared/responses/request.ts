@@ -1,0 +1,83 @@
+/**
+ * A Responses API request as a region gets it: the backend's regional ids turned back into Azure's
+ * (see ./ids.ts), the region that stored what the request refers to, and the conversation as chat
+ * messages for the report (content capture).
+ */
+import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import type { ResponseCreateParamsBase, ResponseInputItem, ResponseUsage } from 'openai/resources/responses/responses';
+import type { CompletionUsage } from 'openai/resources/completions';
+import { parseRegionalId } from './ids';
+
+/** What is sent to a region besides the deployment and `stream`, which the upstream call sets. */
+export type ResponseParams = Omit<ResponseCreateParamsBase, 'model' | 'stream'>;
+
+export interface RegionalRequest {
+  /** The request with Azure's own ids. */
+  readonly params: ResponseParams;
+  /**
+   * The region that stored the response or items the request refers to (`previous_response_id`,
+   * `item_reference`); undefined when it refers to nothing stored, or to ids from elsewhere.
+   */
+  readonly home?: string;
+  /** The conversation this request sends (instructions first), as the report shows it. */
+  readonly messages: ChatCompletionMessageParam[];
+}
+
+/** `params` (ids as the backend gave them out) as a region must get it. */
+export function toRegional(params: ResponseParams): RegionalRequest {
+  const regions: string[] = [];
+  const local = (id: string): string => {
+    const parsed = parseRegionalId(id);
+    if (parsed.region !== undefined) regions.push(parsed.region);
+    return parsed.id;
+  };
+  const previous = params.previous_response_id;
+  const input = typeof params.input === 'string' ? params.input : params.input?.map((item) => localItem(item, local));
+  const regional: ResponseParams = {
+    ...params,
+    ...(typeof previous === 'string' ? { previous_response_id: local(previous) } : {}),
+    ...(input === undefined ? {} : { input }),
+  };
+  return { params: regional, ...(regions[0] ? { home: regions[0] } : {}), messages: chatMessages(params) };
+}
+
+/**
+ * An input item with Azure's ids: a reference names a stored item of its region; a message's own `id`
+ * (an SDK echoing an earlier answer) is dropped, since its content is all a region needs and another
+ * region would not know the id.
+ */
+function localItem(item: ResponseInputItem, local: (id: string) => string): ResponseInputItem {
+  if (item.type === 'item_reference') return { ...item, id: local(item.id) };
+  if ('role' in item && 'id' in item) {
+    const { id: _id, ...message } = item;
+    return message as ResponseInputItem;
+  }
+  return item;
+}
+
+/** The conversation a request sends, as chat messages (text only). */
+function chatMessages(params: ResponseParams): ChatCompletionMessageParam[] {
+  const instructions =
+    typeof params.instructions === 'string' ? [{ role: 'system' as const, content: params.instructions }] : [];
+  if (typeof params.input === 'string') return [...instructions, { role: 'user', content: params.input }];
+  const messages = (params.input ?? []).flatMap((item): ChatCompletionMessageParam[] =>
+    'role' in item && 'content' in item ? [{ role: item.role, content: textOf(item.content) }] : [],
+  );
+  return [...instructions, ...messages];
+}
+
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content.map((part: { text?: unknown }) => (typeof part.text === 'string' ? part.text : '')).join('');
+}
+
+/** A response's usage in the chat completions shape quotas and telemetry count. */
+export function completionUsage(usage: ResponseUsage | undefined | null): CompletionUsage | undefined {
+  if (!usage) return undefined;
+  return {
+    prompt_tokens: usage.input_tokens,
+    completion_tokens: usage.output_tokens,
+    total_tokens: usage.total_tokens,
+  };
+}
