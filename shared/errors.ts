@@ -269,6 +269,32 @@ function fromApiError(
   const base = { upstreamStatus: status, ...(upstreamRequestId ? { upstreamRequestId } : {}), cause: error };
   const failure: ApiFailure = { status, code, upstreamMessage, ctx, where, base };
 
+  const rejected = requestRejection(failure);
+  if (rejected) return rejected;
+  if (status === 404) return notFoundError(failure);
+  if (status === 401 || status === 403) return authError(failure);
+  if (status === 429) return throttleError(failure, error.headers, now);
+  if (status === 408 || status >= 500) {
+    return new ChatError(
+      status === 408 ? 'upstream_timeout' : status === 503 ? 'region_unavailable' : 'upstream_error',
+      {
+        ...base,
+        retryAfterMs: parseRetryAfterMs(error.headers, undefined, now),
+        message: 'The model service had a problem.',
+        diagnosis: `${where} answered ${status}${code ? ` ${code}` : ''}: ${upstreamMessage}`,
+      },
+    );
+  }
+  return new ChatError('invalid_request', {
+    ...base,
+    message: `The model rejected the request: ${upstreamErrorMessage(error.error) ?? upstreamMessage}`,
+    diagnosis: `${where} answered ${status}${code ? ` ${code}` : ''}.`,
+  });
+}
+
+/** What the client must change (a filtered prompt, a conversation too long, a stored response gone); else undefined. */
+function requestRejection(failure: ApiFailure): ChatError | undefined {
+  const { status, code, base, where, upstreamMessage } = failure;
   if (status === 400 && code === 'content_filter') {
     return new ChatError('content_filtered', {
       ...base,
@@ -292,35 +318,21 @@ function fromApiError(
       diagnosis: `${where}: ${upstreamMessage}`,
     });
   }
-  if (status === 404) return notFoundError(failure);
-  if (status === 401 || status === 403) return authError(failure);
-  if (status === 429) {
-    const retryAfterMs = parseRetryAfterMs(error.headers, upstreamMessage, now);
-    const long = retryAfterMs !== undefined && retryAfterMs >= 3_600_000;
-    return new ChatError(long ? 'quota_exhausted' : 'throttled', {
-      ...base,
-      retryAfterMs,
-      message: 'The model is busy. Try again shortly.',
-      diagnosis: long
-        ? `${where} says retry after ${Math.round(retryAfterMs / 1000)} s: the deployment "${ctx.deployment}" quota is exhausted; raise its capacity (TPM) or add a region.`
-        : `${where} throttled deployment "${ctx.deployment}"${retryAfterMs === undefined ? '' : ` for ${retryAfterMs} ms`}.`,
-    });
-  }
-  if (status === 408 || status >= 500) {
-    return new ChatError(
-      status === 408 ? 'upstream_timeout' : status === 503 ? 'region_unavailable' : 'upstream_error',
-      {
-        ...base,
-        retryAfterMs: parseRetryAfterMs(error.headers, undefined, now),
-        message: 'The model service had a problem.',
-        diagnosis: `${where} answered ${status}${code ? ` ${code}` : ''}: ${upstreamMessage}`,
-      },
-    );
-  }
-  return new ChatError('invalid_request', {
+  return undefined;
+}
+
+/** A 429: throttled for a while, or (a window of an hour or more) the deployment's quota used up. */
+function throttleError(failure: ApiFailure, headers: Headers | undefined, now: number): ChatError {
+  const { base, where, ctx, upstreamMessage } = failure;
+  const retryAfterMs = parseRetryAfterMs(headers, upstreamMessage, now);
+  const long = retryAfterMs !== undefined && retryAfterMs >= 3_600_000;
+  return new ChatError(long ? 'quota_exhausted' : 'throttled', {
     ...base,
-    message: `The model rejected the request: ${upstreamErrorMessage(error.error) ?? upstreamMessage}`,
-    diagnosis: `${where} answered ${status}${code ? ` ${code}` : ''}.`,
+    retryAfterMs,
+    message: 'The model is busy. Try again shortly.',
+    diagnosis: long
+      ? `${where} says retry after ${Math.round(retryAfterMs / 1000)} s: the deployment "${ctx.deployment}" quota is exhausted; raise its capacity (TPM) or add a region.`
+      : `${where} throttled deployment "${ctx.deployment}"${retryAfterMs === undefined ? '' : ` for ${retryAfterMs} ms`}.`,
   });
 }
 
