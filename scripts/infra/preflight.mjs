@@ -72,7 +72,9 @@ for (const spec of args.region) {
     }
     const retiresOn = sku.deprecationDate ?? entry.model.deprecation?.inference;
     if (retired(entry.model, now) || (sku.deprecationDate && new Date(sku.deprecationDate) <= now)) {
-      problems.push(`${what} is retired (${day(retiresOn)}): Azure refuses new deployments of it; move to a newer version.`);
+      problems.push(
+        `${what} is retired (${day(retiresOn)}): Azure refuses new deployments of it; move to a newer version.`,
+      );
       continue;
     }
     if (retiresOn && new Date(retiresOn).getTime() - now.getTime() < 60 * 86_400_000) {
@@ -81,7 +83,9 @@ for (const spec of args.region) {
     const usageName = sku.usageName ?? `OpenAI.${m.skuName}.${m.modelName}`;
     const usage = usages.find((u) => u.name?.value === usageName);
     if (!usage) {
-      problems.push(`${what}: the subscription has no quota named ${usageName} there; request it (https://aka.ms/oai/quotaincrease).`);
+      problems.push(
+        `${what}: the subscription has no quota named ${usageName} there; request it (https://aka.ms/oai/quotaincrease).`,
+      );
       continue;
     }
     const mine = held.get(`${region.toLowerCase()}|${usageName}`) ?? 0;
@@ -107,7 +111,9 @@ function retired(model, at) {
 const group = `/resourcegroups/${String(args['resource-group']).toLowerCase()}/`;
 const accounts = readJson(args['deleted-accounts'], []).filter((a) => String(a.id).toLowerCase().includes(group));
 const vaults = readJson(args['deleted-vaults'], []).filter((v) =>
-  String(v.properties?.vaultId ?? '').toLowerCase().includes(group),
+  String(v.properties?.vaultId ?? '')
+    .toLowerCase()
+    .includes(group),
 );
 const deletedNames = [...accounts.map((a) => a.name), ...vaults.map((v) => v.name)];
 if (deletedNames.length > 0 && args.restore) {
