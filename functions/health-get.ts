@@ -14,7 +14,13 @@ export interface HealthHandlerDeps {
  * GET /api/health: answers at once, without calling a model. Per region: breaker state, until when
  * it is skipped, the last error code and when; and the quota store's state (`degraded` while the
  * store is out and each instance counts alone). `status` is `ok` while any region can serve and the store
- * is not degraded: a degraded store still serves every chat, so it never makes the endpoint fail.
+ * is not degraded.
+ *
+ * The status code is what Azure Front Door's health probe reads (infra/modules/frontdoor-origins.bicep):
+ * 503, with the same body, when every region's breaker is open, so this stamp cannot answer a chat
+ * and Front Door should send users to the other stamp; 200 otherwise. A throttled region does not
+ * count against the stamp (every stamp shares the same accounts and their quota, so moving traffic
+ * would not help), and a degraded quota store still serves every chat, so it never fails the probe.
  */
 export function createHealthHandler(deps: HealthHandlerDeps) {
   return (): Promise<HttpResponseInit> => {
@@ -22,9 +28,10 @@ export function createHealthHandler(deps: HealthHandlerDeps) {
     const serving = regions.some((r) => r.state !== 'open' && r.throttledUntil === undefined);
     const store = deps.quota?.state();
     const status = serving && store?.state !== 'degraded' ? 'ok' : 'degraded';
+    const stampCanServe = regions.some((r) => r.state !== 'open');
     return Promise.resolve(
       jsonResponse(
-        200,
+        stampCanServe ? 200 : 503,
         { status, models: deps.chat.models(), regions, ...(store ? { store } : {}) },
         { 'cache-control': 'no-store' },
       ),

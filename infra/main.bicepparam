@@ -1,40 +1,48 @@
 using 'main.bicep'
 
 // Values for a typical environment. Override per environment on the command line, e.g.
-//   scripts/infra/deploy.sh --env prod   (sets environmentName)
-// or copy this file (main.prod.bicepparam) and pass --parameters-file.
+//   scripts/infra/deploy.sh --env prod --two-stamps
+// or copy this file (main.prod.bicepparam) and pass --parameters.
 
 param environmentName = readEnvironmentVariable('AZURE_ENV_NAME', 'chat-dev')
 param primaryLocation = readEnvironmentVariable('AZURE_LOCATION', 'eastus2')
 param secondaryLocation = readEnvironmentVariable('AZURE_SECONDARY_LOCATION', 'swedencentral')
 
+// One stamp (false) or two stamps behind Front Door (true); `azd env set CHAT_TWO_STAMPS true`.
+param twoStamps = bool(readEnvironmentVariable('CHAT_TWO_STAMPS', 'false'))
+
 // GlobalStandard: pay per token, routed across Azure's global capacity; capacity is in thousands of
-// tokens per minute and draws on the subscription's per-region quota for the model.
+// tokens per minute and draws on the subscription's per-region quota for the model. Versions are
+// pinned here and checked before every deployment (scripts/infra/preflight.sh: deployable in both
+// regions, quota left); when Azure retires one, the preflight names the versions it offers instead.
 param models = [
   {
-    modelName: 'gpt-4o'
-    modelVersion: '2024-11-20'
-    deploymentName: 'gpt-4o'
+    modelName: 'gpt-5.2'
+    modelVersion: '2025-12-11'
+    deploymentName: 'gpt-5.2'
     skuName: 'GlobalStandard'
     capacity: 10
   }
   {
-    modelName: 'gpt-4o-mini'
-    modelVersion: '2024-07-18'
-    deploymentName: 'gpt-4o-mini'
+    modelName: 'gpt-5-mini'
+    modelVersion: '2025-08-07'
+    deploymentName: 'gpt-5-mini'
     skuName: 'GlobalStandard'
     capacity: 10
   }
 ]
 
-// On so a developer can run locally with the key from Key Vault (CHAT_AUTH_MODE=key-vault). The
-// Function App itself never uses a key. Set false for Entra-ID-only accounts.
-param openAiLocalAuthEnabled = true
+// Off: the accounts take Entra ID tokens only; the Function App never needs a key. Set true (or
+// CHAT_OPENAI_KEYS=true) only to run locally with keys read from Key Vault (CHAT_AUTH_MODE=key-vault);
+// with it off, a local run uses your az login instead (CHAT_AUTH_MODE=managed-identity).
+param openAiLocalAuthEnabled = bool(readEnvironmentVariable('CHAT_OPENAI_KEYS', 'false'))
 
 param corsAllowedOrigins = []
 
-// Object id of the developer to grant access (az ad signed-in-user show --query id -o tsv).
-param developerPrincipalId = readEnvironmentVariable('AZURE_PRINCIPAL_ID', '')
+// Developer access for local runs goes to whoever deploys (deployer(): a user or a service
+// principal, with deploy.sh or azd alike); set developerPrincipalId for someone else, or
+// grantDeveloperAccess = false for nobody.
+param grantDeveloperAccess = true
 
 // The app registration users sign in to (infra/README.md, "App registration"); empty for none yet.
 param authClientId = readEnvironmentVariable('CHAT_AUTH_CLIENT_ID', '')

@@ -1,5 +1,6 @@
-// The Function App on the Flex Consumption plan (Linux, Node 22), running as the user-assigned
-// identity for everything: host storage, deployment package, Application Insights, Azure OpenAI.
+// One stamp's Function App on the Flex Consumption plan (Linux, Node 22), running as the stamp's
+// user-assigned identity for everything: host storage, deployment package, Application Insights,
+// Azure OpenAI, the shared table store.
 
 import { chatRegion, tagMap } from 'types.bicep'
 
@@ -42,7 +43,7 @@ param authTenantId string
 @description('Application Insights connection string.')
 param appInsightsConnectionString string
 
-@description('Key Vault URI (KEY_VAULT_URL).')
+@description('Key Vault URI (KEY_VAULT_URL); empty when there is no vault (local auth off).')
 param keyVaultUri string
 
 @description('Regions in priority order, as the backend reads CHAT_REGIONS.')
@@ -63,6 +64,9 @@ param instanceMemoryMB int
 @maxValue(1000)
 param maximumInstanceCount int
 
+@description('Front Door profile id (its X-Azure-FDID header): when set, the app answers only requests that came through that Front Door; empty: anyone may call the app directly.')
+param frontDoorId string
+
 // One serialisation for the app setting and the output, so they cannot disagree.
 var chatRegionsJson = string(chatRegions)
 
@@ -81,7 +85,6 @@ var coreSettings = {
   CHAT_AUTH_MODE: 'managed-identity'
   CHAT_DEFAULT_MODEL: defaultModel
   AZURE_CLIENT_ID: identityClientId
-  KEY_VAULT_URL: keyVaultUri
   // Per-user quotas in Table Storage, reached with the identity (shared/quota/settings.ts).
   CHAT_STORAGE_TABLE_ENDPOINT: storageTableEndpoint
 }
@@ -90,6 +93,9 @@ var coreSettings = {
 // create it); v2 tokens carry the client id as `aud`, v1 ones the app id URI, so both are accepted.
 // Without a registration the chat endpoints keep function keys (CHAT_AUTH_CALLERS=service): the app's
 // default in Azure is sign-in required, which would refuse to start without an audience.
+// The vault only exists when keys are on (a local-development opt-in); the app never reads it.
+var keyVaultSettings = empty(keyVaultUri) ? {} : { KEY_VAULT_URL: keyVaultUri }
+
 var userSignInSettings = empty(authClientId)
   ? {
       CHAT_AUTH_CALLERS: 'service'
@@ -159,17 +165,37 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
         allowedOrigins: corsAllowedOrigins
         supportCredentials: false
       }
+      // Behind Front Door: only its backend addresses carrying this profile's id get in, so nobody
+      // walks around the WAF to the azurewebsites.net name. Publishing (the scm site) keeps its own,
+      // open, rules so deploy.sh can still upload the package.
+      ipSecurityRestrictions: empty(frontDoorId)
+        ? []
+        : [
+            {
+              name: 'FrontDoorOnly'
+              action: 'Allow'
+              priority: 100
+              tag: 'ServiceTag'
+              ipAddress: 'AzureFrontDoor.Backend'
+              headers: { 'x-azure-fdid': [frontDoorId] }
+            }
+          ]
+      ipSecurityRestrictionsDefaultAction: empty(frontDoorId) ? 'Allow' : 'Deny'
+      scmIpSecurityRestrictionsUseMain: false
     }
   }
 
   resource appSettings 'config' = {
     name: 'appsettings'
-    properties: union(coreSettings, userSignInSettings)
+    properties: union(coreSettings, keyVaultSettings, userSignInSettings)
   }
 }
 
 @description('Function App name.')
 output name string = site.name
+
+@description('Default host name, e.g. func-abc.azurewebsites.net (a Front Door origin).')
+output hostName string = site.properties.defaultHostName
 
 @description('Base URL of the app, e.g. https://func-abc.azurewebsites.net.')
 output url string = 'https://${site.properties.defaultHostName}'

@@ -1,5 +1,5 @@
-// Key Vault for the Azure OpenAI account keys (written by openai.bicep when local auth is on). A
-// developer running the backend on a laptop reads them with their own az login identity
+// Key Vault for the Azure OpenAI account keys, created only when local auth is on (an opt-in: the app
+// itself is keyless); openai.bicep writes the keys. A developer running the backend on a laptop reads them with their own az login identity
 // (CHAT_AUTH_MODE=key-vault); in Azure the app uses its managed identity and needs no key, so the app
 // identity gets no role here.
 
@@ -16,11 +16,14 @@ param location string
 @description('Tags for the vault.')
 param tags tagMap
 
+@description('Recover the soft-deleted vault of this name instead of creating one (purge protection keeps a deleted vault, and its name, for 7 days).')
+param recover bool
+
 @description('Object id of a developer (user, group or service principal) granted Key Vault Secrets User; empty for none.')
 param developerPrincipalId string
 
-@description('Kind of principal developerPrincipalId is.')
-@allowed(['User', 'Group', 'ServicePrincipal'])
+@description('Kind of principal developerPrincipalId is; empty lets Azure resolve it.')
+@allowed(['', 'User', 'Group', 'ServicePrincipal'])
 param developerPrincipalType string
 
 // Key Vault Secrets User: read secret contents, nothing else.
@@ -34,6 +37,7 @@ resource vault 'Microsoft.KeyVault/vaults@2025-05-01' = {
   location: location
   tags: tags
   properties: {
+    createMode: recover ? 'recover' : 'default'
     tenantId: tenant().tenantId
     sku: {
       family: 'A'
@@ -44,7 +48,7 @@ resource vault 'Microsoft.KeyVault/vaults@2025-05-01' = {
     enableSoftDelete: true
     softDeleteRetentionInDays: 7
     // Purge protection cannot be turned off once on. A deleted vault keeps its name for the
-    // retention period: recover it (az keyvault recover) before redeploying the same environment.
+    // retention period: scripts/infra/deploy.sh finds it and recovers it with --restore (createMode).
     enablePurgeProtection: true
     publicNetworkAccess: 'Enabled'
   }
@@ -56,7 +60,7 @@ resource developerReadsSecrets 'Microsoft.Authorization/roleAssignments@2022-04-
   properties: {
     roleDefinitionId: keyVaultSecretsUser
     principalId: developerPrincipalId
-    principalType: developerPrincipalType
+    principalType: empty(developerPrincipalType) ? null : developerPrincipalType
     description: 'Developer reads the Azure OpenAI keys to run the backend locally (CHAT_AUTH_MODE=key-vault).'
   }
 }

@@ -20,17 +20,20 @@ param models modelDeployment[]
 @description('Whether API keys work on this account. Off: Entra ID only, and no key goes to Key Vault.')
 param localAuthEnabled bool
 
+@description('Recover the soft-deleted account of this name instead of creating one (a deleted account keeps its name for 48 hours).')
+param restore bool
+
 @description('Key Vault that receives the account key when localAuthEnabled.')
 param keyVaultName string
 
-@description('Name of the Function App\'s user-assigned identity (in this resource group), granted Cognitive Services OpenAI User.')
-param appIdentityName string
+@description('Names of every stamp\'s user-assigned identity (in this resource group), each granted Cognitive Services OpenAI User.')
+param appIdentityNames string[]
 
 @description('Object id of a developer granted Cognitive Services OpenAI User; empty for none.')
 param developerPrincipalId string
 
-@description('Kind of principal developerPrincipalId is.')
-@allowed(['User', 'Group', 'ServicePrincipal'])
+@description('Kind of principal developerPrincipalId is; empty lets Azure resolve it.')
+@allowed(['', 'User', 'Group', 'ServicePrincipal'])
 param developerPrincipalType string
 
 // Cognitive Services OpenAI User: call inference (chat completions) with an Entra token; no keys,
@@ -38,12 +41,14 @@ param developerPrincipalType string
 var openAiUser = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd')
 var keySecretName = 'openai-key-${location}'
 
-// The identity is looked up by name, not passed in as a principal id: a principal id only exists
-// once the identity does, and a runtime value in a role assignment name defeats what-if. Its
-// resource id stands for the principal in the assignment name instead.
-resource appIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' existing = {
-  name: appIdentityName
-}
+// The identities are looked up by name, not passed in as principal ids: a principal id only exists
+// once the identity does, and a runtime value in a role assignment name defeats what-if. Their
+// resource ids stand for the principals in the assignment names instead.
+resource appIdentities 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' existing = [
+  for identityName in appIdentityNames: {
+    name: identityName
+  }
+]
 
 resource account 'Microsoft.CognitiveServices/accounts@2025-06-01' = {
   name: name
@@ -54,6 +59,8 @@ resource account 'Microsoft.CognitiveServices/accounts@2025-06-01' = {
   properties: {
     customSubDomainName: name
     disableLocalAuth: !localAuthEnabled
+    // Without it, creating an account whose name is soft-deleted fails with FlagMustBeSetForRestore.
+    restore: restore
     publicNetworkAccess: 'Enabled'
   }
 }
@@ -75,22 +82,27 @@ resource deployments 'Microsoft.CognitiveServices/accounts/deployments@2025-06-0
         name: model.modelName
         version: model.modelVersion
       }
-      // Pin the version: a silent upgrade changes answers; upgrade by changing the parameter.
-      versionUpgradeOption: 'NoAutoUpgrade'
+      // The version is pinned by the parameter (checked by scripts/infra/preflight.sh before each
+      // deployment) and kept until Azure retires it, then moved to the current default instead of
+      // the deployment stopping. NoAutoUpgrade would stop it, and is refused for a version close to
+      // retirement on a fresh deployment.
+      versionUpgradeOption: 'OnceCurrentVersionExpired'
     }
   }
 ]
 
-resource appCallsOpenAi 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(account.id, appIdentity.id, openAiUser)
-  scope: account
-  properties: {
-    roleDefinitionId: openAiUser
-    principalId: appIdentity.properties.principalId
-    principalType: 'ServicePrincipal'
-    description: 'Function App calls chat completions with its managed identity.'
+resource appCallsOpenAi 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for (identityName, i) in appIdentityNames: {
+    name: guid(account.id, appIdentities[i].id, openAiUser)
+    scope: account
+    properties: {
+      roleDefinitionId: openAiUser
+      principalId: appIdentities[i].properties.principalId
+      principalType: 'ServicePrincipal'
+      description: 'Function App calls chat completions with its managed identity.'
+    }
   }
-}
+]
 
 resource developerCallsOpenAi 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(developerPrincipalId)) {
   name: guid(account.id, developerPrincipalId, openAiUser)
@@ -98,7 +110,7 @@ resource developerCallsOpenAi 'Microsoft.Authorization/roleAssignments@2022-04-0
   properties: {
     roleDefinitionId: openAiUser
     principalId: developerPrincipalId
-    principalType: developerPrincipalType
+    principalType: empty(developerPrincipalType) ? null : developerPrincipalType
     description: 'Developer calls chat completions with their own az login identity.'
   }
 }

@@ -3,7 +3,8 @@
 #   1. `bicep` on PATH (a developer's own install),
 #   2. the copy the az CLI manages (`az bicep install` puts it in ~/.azure/bin/bicep); run directly,
 #      because `az bicep build --file x` takes other arguments than `bicep build x`,
-#   3. the version pinned by .ci/install-bicep.sh in .bicep/ (restored from NuGet if missing).
+#   3. with the az CLI but no copy yet: `az bicep install`, then that copy,
+#   4. the version pinned by .ci/install-bicep.sh in .bicep/ (restored from NuGet if missing).
 # BICEP_USE_PINNED=1 skips 1 and 2, so CI and tests lint with exactly the pinned version.
 set -euo pipefail
 
@@ -15,6 +16,9 @@ if [[ "${BICEP_USE_PINNED:-0}" != "1" ]]; then
   fi
   az_bicep="${AZURE_CONFIG_DIR:-$HOME/.azure}/bin/bicep"
   if [[ -x "$az_bicep" ]]; then
+    exec "$az_bicep" "$@"
+  fi
+  if command -v az > /dev/null 2>&1 && az bicep install >&2 && [[ -x "$az_bicep" ]]; then
     exec "$az_bicep" "$@"
   fi
 fi

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Compiles and lints the Bicep templates; fails on any linter warning or error.
 # Writes the ARM JSON the infra tests read:
-#   .bicep/out/main.json             (infra/main.bicep)
-#   .bicep/out/main.parameters.json  (infra/main.bicepparam)
+#   .bicep/out/main.json                        (infra/main.bicep)
+#   .bicep/out/main.parameters.json             (infra/main.bicepparam: one stamp)
+#   .bicep/out/main.two-stamps.parameters.json  (the same file with CHAT_TWO_STAMPS=true: two stamps
+#                                                and Front Door)
+# API version freshness is not checked here (it depends on the date): npm run infra:freshness.
 # Uses the pinned Bicep CLI (BICEP_USE_PINNED=1 unless set) so everyone lints with the same rules.
 set -euo pipefail
 
@@ -14,7 +17,8 @@ bicep() { bash scripts/infra/bicep.sh "$@"; }
 out_dir=".bicep/out"
 mkdir -p "$out_dir"
 # The parameter file reads these (for azd); unset them so the compiled values are the file's own.
-unset AZURE_ENV_NAME AZURE_LOCATION AZURE_SECONDARY_LOCATION AZURE_PRINCIPAL_ID CHAT_AUTH_CLIENT_ID
+unset AZURE_ENV_NAME AZURE_LOCATION AZURE_SECONDARY_LOCATION AZURE_PRINCIPAL_ID CHAT_AUTH_CLIENT_ID \
+  CHAT_TWO_STAMPS CHAT_OPENAI_KEYS
 
 echo "bicep: $(bicep --version)"
 
@@ -44,13 +48,21 @@ else
   failed=1
 fi
 
-if params_output="$(bicep build-params infra/main.bicepparam --outfile "$out_dir/main.parameters.json" 2>&1)" \
-  && ! grep -Eq ': (Warning|Error) ' <<< "$params_output"; then
-  echo "ok   build-params infra/main.bicepparam -> $out_dir/main.parameters.json"
-else
-  printf '%s\n' "$params_output" >&2
-  echo "FAIL build-params infra/main.bicepparam" >&2
-  failed=1
-fi
+# Builds the parameter file in one mode: build_params OUTFILE [NAME=VALUE...] (environment for the
+# file's readEnvironmentVariable calls).
+build_params() {
+  local outfile="$1"; shift
+  local params_output
+  if params_output="$(env "$@" bash scripts/infra/bicep.sh build-params infra/main.bicepparam --outfile "$outfile" 2>&1)" \
+    && ! grep -Eq ': (Warning|Error) ' <<< "$params_output"; then
+    echo "ok   build-params infra/main.bicepparam $* -> $outfile"
+  else
+    printf '%s\n' "$params_output" >&2
+    echo "FAIL build-params infra/main.bicepparam $*" >&2
+    failed=1
+  fi
+}
+build_params "$out_dir/main.parameters.json" CHAT_TWO_STAMPS=false
+build_params "$out_dir/main.two-stamps.parameters.json" CHAT_TWO_STAMPS=true
 
 exit "$failed"

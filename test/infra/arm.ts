@@ -15,6 +15,8 @@ import { join } from 'node:path';
 export const repoRoot = join(__dirname, '..', '..');
 export const SUBSCRIPTION_ID = '00000000-0000-0000-0000-000000000001';
 export const TENANT_ID = '00000000-0000-0000-0000-0000000000aa';
+/** What `deployer().objectId` stands for: the principal running the deployment. */
+export const DEPLOYER_OBJECT_ID = '00000000-0000-0000-0000-00000000dep1';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- ARM JSON is untyped by nature.
 export type Json = any;
@@ -26,8 +28,24 @@ export interface Template {
   readonly outputs?: Record<string, { type?: string; $ref?: string; value: Json }>;
 }
 
+export interface CompiledInfra {
+  readonly template: Template;
+  /** infra/main.bicepparam as built (one stamp). */
+  readonly parameters: Record<string, Json>;
+  /** The same file built with CHAT_TWO_STAMPS=true (two stamps and Front Door). */
+  readonly twoStampParameters: Record<string, Json>;
+  readonly log: string;
+}
+
+function readParameters(file: string): Record<string, Json> {
+  const paramFile = JSON.parse(readFileSync(join(repoRoot, '.bicep/out', file), 'utf8')) as {
+    parameters: Record<string, { value: Json }>;
+  };
+  return Object.fromEntries(Object.entries(paramFile.parameters).map(([k, v]) => [k, v.value]));
+}
+
 /** Runs scripts/infra/check.sh (pinned Bicep CLI, lint with zero warnings) and reads what it wrote. */
-export function compileInfra(): { template: Template; parameters: Record<string, Json>; log: string } {
+export function compileInfra(): CompiledInfra {
   // No try/catch: if the Bicep CLI cannot be installed or the lint fails, the tests must fail.
   const log = execFileSync('bash', [join(repoRoot, 'scripts/infra/check.sh')], {
     cwd: repoRoot,
@@ -35,11 +53,12 @@ export function compileInfra(): { template: Template; parameters: Record<string,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const template = JSON.parse(readFileSync(join(repoRoot, '.bicep/out/main.json'), 'utf8')) as Template;
-  const paramFile = JSON.parse(readFileSync(join(repoRoot, '.bicep/out/main.parameters.json'), 'utf8')) as {
-    parameters: Record<string, { value: Json }>;
+  return {
+    template,
+    parameters: readParameters('main.parameters.json'),
+    twoStampParameters: readParameters('main.two-stamps.parameters.json'),
+    log,
   };
-  const parameters = Object.fromEntries(Object.entries(paramFile.parameters).map(([k, v]) => [k, v.value]));
-  return { template, parameters, log };
 }
 
 // ---- expression parsing -------------------------------------------------------------------------
@@ -140,8 +159,10 @@ export interface Scope {
   readonly variables: Record<string, Json>;
   /** Value of `reference(symbol)` (resources) or of a module deployment (`.outputs.x.value`). */
   readonly reference: (symbol: string) => Json;
-  /** Resource type and evaluated name of a symbol, for `resourceId()` and stubs. */
+  /** Index of the resource or module copy loop being evaluated (`copyIndex()`). */
   readonly copyIndex?: number;
+  /** Indexes of named copy loops (`copyIndex('name')`): property and variable loops. */
+  readonly copyIndexes?: Record<string, number>;
   readonly lambdas?: Record<string, Json>;
 }
 
@@ -196,9 +217,15 @@ function call(node: Extract<Node, { kind: 'call' }>, scope: Scope): Json {
       return scope.variables[args[0]];
     case 'lambdavariables':
       return scope.lambdas?.[args[0]];
-    case 'copyindex':
+    case 'copyindex': {
+      if (typeof args[0] === 'string') {
+        const index = scope.copyIndexes?.[args[0]];
+        if (index === undefined) throw new Error(`copyIndex('${args[0]}') outside that copy loop`);
+        return index + ((args[1] as number | undefined) ?? 0);
+      }
       if (scope.copyIndex === undefined) throw new Error('copyIndex() outside a copy loop');
-      return scope.copyIndex;
+      return scope.copyIndex + ((args[0] as number | undefined) ?? 0);
+    }
     case 'reference':
       return scope.reference(args[0]);
     case 'format':
@@ -218,6 +245,25 @@ function call(node: Extract<Node, { kind: 'call' }>, scope: Scope): Json {
       return Object.fromEntries((args[0] as Json[]).map((item) => [args[1](item), args[2] ? args[2](item) : item]));
     case 'not':
       return !args[0];
+    case 'null':
+      return null;
+    case 'fail':
+      // ARM stops the deployment with this message; so do the tests.
+      throw new Error(`fail(): ${String(args[0])}`);
+    case 'contains':
+      if (typeof args[0] === 'string') return args[0].includes(String(args[1]));
+      if (Array.isArray(args[0])) return args[0].some((v) => JSON.stringify(v) === JSON.stringify(args[1]));
+      return Object.prototype.hasOwnProperty.call(args[0], args[1]);
+    case 'take':
+      return args[0].slice(0, args[1]);
+    case 'range':
+      return Array.from({ length: args[1] as number }, (_, i) => (args[0] as number) + i);
+    case 'add':
+      return (args[0] as number) + (args[1] as number);
+    case 'mod':
+      return (args[0] as number) % (args[1] as number);
+    case 'deployer':
+      return { objectId: DEPLOYER_OBJECT_ID, tenantId: TENANT_ID, userPrincipalName: '' };
     case 'empty':
       return args[0] === null || args[0] === '' || (typeof args[0] === 'object' && Object.keys(args[0]).length === 0);
     case 'equals':
@@ -266,12 +312,37 @@ export function evaluate(value: Json, scope: Scope): Json {
   return value;
 }
 
-/** Evaluates variables in declaration order (each may use the ones before it). */
+/**
+ * Evaluates a template's variables, copy loops (`variables.copy`) included. Each is evaluated when
+ * first read, as Resource Manager does, so the order they are declared in does not matter.
+ */
 export function evaluateVariables(template: Template, scope: Omit<Scope, 'variables'>): Record<string, Json> {
   const variables: Record<string, Json> = {};
+  const inner = (copyIndexes?: Record<string, number>): Scope => ({
+    ...scope,
+    variables,
+    copyIndexes: { ...scope.copyIndexes, ...copyIndexes },
+  });
+  const define = (name: string, compute: () => Json) => {
+    let cached: { value: Json } | undefined;
+    Object.defineProperty(variables, name, {
+      enumerable: true,
+      get: () => (cached ??= { value: compute() }).value,
+    });
+  };
   for (const [name, value] of Object.entries(template.variables ?? {})) {
     if (name === '$fxv#0') continue;
-    variables[name] = evaluate(value, { ...scope, variables });
+    if (name === 'copy') {
+      for (const loop of value as { name: string; count: string; input: Json }[]) {
+        define(loop.name, () =>
+          Array.from({ length: evaluate(loop.count, inner()) as number }, (_, i) =>
+            evaluate(loop.input, inner({ [loop.name]: i })),
+          ),
+        );
+      }
+    } else {
+      define(name, () => evaluate(value, inner()));
+    }
   }
   return variables;
 }
@@ -283,7 +354,12 @@ export function evaluateModuleParameters(module: Json, scope: Scope): Record<str
     if (spec.copy) {
       const loop = spec.copy[0];
       const count = evaluate(loop.count, scope) as number;
-      result[name] = Array.from({ length: count }, (_, i) => evaluate(loop.input, { ...scope, copyIndex: i }));
+      result[name] = Array.from({ length: count }, (_, i) =>
+        evaluate(loop.input, { ...scope, copyIndexes: { ...scope.copyIndexes, [loop.name]: i } }),
+      );
+    } else if (typeof spec === 'string') {
+      // A parameter chosen by a condition compiles to one expression yielding { value }.
+      result[name] = (evaluate(spec, scope) as { value: Json }).value;
     } else {
       result[name] = evaluate(spec.value, scope);
     }

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 import { loadConfig } from '../../shared/config.js';
 import { repoRoot } from './arm.js';
@@ -22,24 +22,38 @@ function runScript(script: string, args: readonly string[]): { stdout: string; s
 }
 const commands = (stdout: string) => stdout.split('\n').filter((line) => line.startsWith('+ '));
 
-describe('scripts/infra/deploy.sh --dry-run', () => {
-  it('prints the subscription deployment with the template, the parameter file, the location and the name, without az', () => {
-    const run = runScript('scripts/infra/deploy.sh', ['--dry-run', '--env', 'demo1', '--location', 'eastus2']);
-    expect(run.status, run.stderr).toBe(0);
-    const deploy = commands(run.stdout).find((c) => c.startsWith('+ az deployment sub create'));
-    expect(deploy).toBe(
-      '+ az deployment sub create --name demo1 --location eastus2 --template-file infra/main.bicep' +
-        ' --parameters infra/main.bicepparam --parameters environmentName=demo1 primaryLocation=eastus2' +
-        ' secondaryLocation=swedencentral developerPrincipalId=<signed-in-user-object-id>' +
-        ' --query properties.outputs --output json',
-    );
-  });
+beforeAll(() => {
+  // The dry runs compile the parameter file with the pinned Bicep CLI (restored once, with the
+  // machine's own environment; the scripts then run with a bare one).
+  execFileSync('bash', [join(repoRoot, '.ci/install-bicep.sh')], { cwd: repoRoot, stdio: 'ignore' });
+}, 180_000);
 
-  it('prints every step in order: infra, build, package, one-deploy publish, smoke test', () => {
+const PREFLIGHT = [
+  '+ bash scripts/infra/bicep.sh build-params infra/main.bicepparam --stdout',
+  '+ az cognitiveservices model list --location eastus2 --output json',
+  '+ az cognitiveservices usage list --location eastus2 --output json',
+  '+ az cognitiveservices model list --location swedencentral --output json',
+  '+ az cognitiveservices usage list --location swedencentral --output json',
+  '+ az group exists --name rg-demo1',
+  '+ az cognitiveservices account list-deleted --output json',
+  '+ az keyvault list-deleted --resource-type vault --output json',
+  expect.stringMatching(
+    /^\+ node scripts\/infra\/preflight\.mjs --parameters <preflight-dir>\/parameters\.json .* --resource-group rg-demo1$/,
+  ),
+];
+const DEPLOY_ARGS =
+  '--name demo1 --location eastus2 --template-file infra/main.bicep --parameters infra/main.bicepparam' +
+  ' --parameters environmentName=demo1 primaryLocation=eastus2 secondaryLocation=swedencentral twoStamps=false';
+
+describe('scripts/infra/deploy.sh --dry-run', () => {
+  it('prints every step in order: preflight, what-if, deployment, build, package, retried publish, smoke test', () => {
     const run = runScript('scripts/infra/deploy.sh', ['--dry-run', '--env', 'demo1']);
+    expect(run.status, run.stderr).toBe(0);
     expect(commands(run.stdout)).toEqual([
-      '+ az ad signed-in-user show --query id --output tsv',
-      expect.stringMatching(/^\+ az deployment sub create /),
+      '+ bash scripts/infra/preflight.sh --env demo1 --location eastus2 --secondary-location swedencentral --parameters infra/main.bicepparam --dry-run',
+      ...PREFLIGHT,
+      `+ az deployment sub what-if ${DEPLOY_ARGS}`,
+      `+ az deployment sub create ${DEPLOY_ARGS} --query properties.outputs --output json`,
       '+ npm run build',
       '+ rm -rf .deploy/app .deploy/app.zip',
       '+ mkdir -p .deploy/app/dist',
@@ -48,12 +62,36 @@ describe('scripts/infra/deploy.sh --dry-run', () => {
       '+ npm ci --omit=dev --ignore-scripts --no-audit --no-fund --prefix .deploy/app',
       '+ (cd .deploy/app && zip -qr ../app.zip .)',
       '+ az functionapp deploy --resource-group <RESOURCE_GROUP> --name <FUNCTION_APP_NAME> --src-path .deploy/app.zip --type zip',
-      '+ curl -fsS --retry 10 --retry-delay 6 --retry-all-errors <FUNCTION_APP_URL>/api/health',
+      '+ curl -fsS --retry 10 --retry-delay 6 --retry-all-errors <API_BASE_URL>/health',
     ]);
-    expect(run.stdout).toContain('Smoke test: curl -fsS <FUNCTION_APP_URL>/api/health');
+    expect(run.stdout).toMatch(/az functionapp deploy .*\n {2}\(retried up to 10 times, 15s doubling to 120s apart/);
+    expect(run.stdout).toContain('Smoke test: curl -fsS <API_BASE_URL>/health');
+    // Works under a service principal: nothing asks Microsoft Graph who is signed in.
+    expect(run.stdout).not.toContain('signed-in-user');
   });
 
-  it('uses the given regions and developer, and reads the earlier deployment with --skip-infra', () => {
+  it('with --two-stamps deploys twoStamps=true and publishes to both Function Apps', () => {
+    const run = runScript('scripts/infra/deploy.sh', ['--dry-run', '--env', 'demo1', '--two-stamps']);
+    expect(run.status, run.stderr).toBe(0);
+    const lines = commands(run.stdout);
+    expect(lines.find((c) => c.startsWith('+ az deployment sub create'))).toContain('twoStamps=true');
+    expect(lines.filter((c) => c.startsWith('+ az functionapp deploy'))).toEqual([
+      '+ az functionapp deploy --resource-group <RESOURCE_GROUP> --name <FUNCTION_APP_NAME> --src-path .deploy/app.zip --type zip',
+      '+ az functionapp deploy --resource-group <RESOURCE_GROUP> --name <FUNCTION_APP_NAME_2> --src-path .deploy/app.zip --type zip',
+    ]);
+  });
+
+  it('stops after the what-if with --what-if, and passes the soft-deleted names to recover with --restore', () => {
+    const run = runScript('scripts/infra/deploy.sh', ['--dry-run', '--env', 'demo1', '--what-if', '--restore']);
+    expect(run.status, run.stderr).toBe(0);
+    const lines = commands(run.stdout);
+    expect(lines[0]).toContain('preflight.sh --env demo1');
+    expect(lines[0]).toContain('--restore --restore-out .deploy/restore.txt');
+    expect(lines.at(-1)).toBe(`+ az deployment sub what-if ${DEPLOY_ARGS} restoreSoftDeleted=<soft-deleted-names>`);
+    expect(run.stderr).toContain('what-if only');
+  });
+
+  it('uses the given regions and developer, none with an empty id, and reads the earlier deployment with --skip-infra', () => {
     const infra = runScript('scripts/infra/deploy.sh', [
       '--dry-run',
       '--env',
@@ -63,15 +101,24 @@ describe('scripts/infra/deploy.sh --dry-run', () => {
       '--secondary-location',
       'francecentral',
       '--developer-principal-id',
-      '',
+      '11111111-2222-3333-4444-555555555555',
       '--skip-app',
+      '--skip-preflight',
     ]);
     expect(commands(infra.stdout)).toEqual([
-      expect.stringContaining(
-        '--name prod --location westus3 --template-file infra/main.bicep --parameters infra/main.bicepparam' +
-          ' --parameters environmentName=prod primaryLocation=westus3 secondaryLocation=francecentral developerPrincipalId=',
-      ),
+      expect.stringMatching(/^\+ az deployment sub what-if /),
+      '+ az deployment sub create --name prod --location westus3 --template-file infra/main.bicep --parameters infra/main.bicepparam' +
+        ' --parameters environmentName=prod primaryLocation=westus3 secondaryLocation=francecentral twoStamps=false' +
+        ' developerPrincipalId=11111111-2222-3333-4444-555555555555 --query properties.outputs --output json',
+      expect.stringMatching(/^\+ curl /),
     ]);
+    const nobody = runScript('scripts/infra/deploy.sh', [
+      '--dry-run',
+      '--skip-preflight',
+      '--developer-principal-id',
+      '',
+    ]);
+    expect(commands(nobody.stdout)[0]).toMatch(/twoStamps=false grantDeveloperAccess=false$/);
     const app = runScript('scripts/infra/deploy.sh', ['--dry-run', '--env', 'prod', '--skip-infra']);
     expect(commands(app.stdout)[0]).toBe(
       '+ az deployment sub show --name prod --query properties.outputs --output json',
@@ -84,7 +131,7 @@ describe('scripts/infra/deploy.sh --dry-run', () => {
       '--location',
       'eastus2',
       '--secondary-location',
-      'eastus2',
+      'EastUS2',
     ]);
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('the two regions must differ');
@@ -94,6 +141,63 @@ describe('scripts/infra/deploy.sh --dry-run', () => {
     const run = runScript('scripts/infra/deploy.sh', ['--env', 'demo1']);
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('the az CLI is not on PATH');
+  });
+});
+
+/** A folder with a fake `az` (and `curl`) that answers from a script, first on PATH. */
+function fakeAz(script: string): { env: NodeJS.ProcessEnv; dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'fake-az-'));
+  writeFileSync(join(dir, 'az'), `#!/usr/bin/env bash\nset -euo pipefail\n${script}\n`, { mode: 0o755 });
+  writeFileSync(join(dir, 'curl'), '#!/usr/bin/env bash\necho \'{"status":"ok"}\'\n', { mode: 0o755 });
+  return { dir, env: { PATH: `${dir}${delimiter}${pathWithoutAz}`, HOME: tmpdir(), DEPLOY_PUBLISH_DELAY: '0' } };
+}
+const OUTPUTS = JSON.stringify({
+  RESOURCE_GROUP: { value: 'rg-demo1' },
+  FUNCTION_APP_NAMES: { value: ['func-a', 'func-b'] },
+  API_BASE_URL: { value: 'https://api.example.azurefd.net/api' },
+});
+
+describe('scripts/infra/deploy.sh publishing', () => {
+  it('retries a publish that fails while the role assignment propagates, with progress, then publishes every stamp', () => {
+    const { dir, env } = fakeAz(`
+case "$*" in
+  "deployment sub show"*) echo '${OUTPUTS}' ;;
+  "functionapp deploy"*)
+    n=$(cat "${'$'}{FAKE_DIR}/count" 2>/dev/null || echo 0); n=$((n + 1)); echo "$n" > "${'$'}{FAKE_DIR}/count"
+    if (( n <= 2 )); then echo "ERROR: 403 AuthorizationPermissionMismatch" >&2; exit 1; fi
+    echo "deployed $*" ;;
+  *) echo "unexpected az $*" >&2; exit 9 ;;
+esac`);
+    const result = spawnSync(
+      'bash',
+      [join(repoRoot, 'scripts/infra/deploy.sh'), '--env', 'demo1', '--skip-infra', '--package', join(dir, 'app.zip')],
+      { cwd: repoRoot, env: { ...env, FAKE_DIR: dir }, encoding: 'utf8' },
+    );
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stderr).toContain('deploy: publish to func-a failed (attempt 1 of 10)');
+    expect(result.stderr).toContain('deploy: publish to func-a failed (attempt 2 of 10)');
+    expect(result.stderr).toContain('deploy: published to func-a (attempt 3)');
+    expect(result.stderr).toContain('deploy: published to func-b (attempt 1)');
+    expect(result.stdout).toContain(
+      '+ curl -fsS --retry 10 --retry-delay 6 --retry-all-errors https://api.example.azurefd.net/api/health',
+    );
+  });
+
+  it('gives up after DEPLOY_PUBLISH_ATTEMPTS and says what to do', () => {
+    const { dir, env } = fakeAz(`
+case "$*" in
+  "deployment sub show"*) echo '${OUTPUTS}' ;;
+  "functionapp deploy"*) echo "ERROR: 403" >&2; exit 1 ;;
+esac`);
+    const result = spawnSync(
+      'bash',
+      [join(repoRoot, 'scripts/infra/deploy.sh'), '--skip-infra', '--package', join(dir, 'app.zip')],
+      { cwd: repoRoot, env: { ...env, DEPLOY_PUBLISH_ATTEMPTS: '2' }, encoding: 'utf8' },
+    );
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('deploy: publishing to func-a failed 2 times');
+    expect(result.stderr).toContain('rerun with --skip-infra');
+    expect(result.stderr).not.toContain('func-b');
   });
 });
 

@@ -10,6 +10,8 @@ import { evaluate, evaluateModuleParameters, evaluateVariables, withDefaults } f
 
 export interface EvaluatedModule {
   readonly symbol: string;
+  /** Whether the module's condition holds (a module without one is always deployed). */
+  readonly deployed: boolean;
   readonly template: Template;
   readonly parameters: Record<string, Json>;
   readonly scope: Scope;
@@ -32,11 +34,20 @@ export function resourceStub(name: string): Json {
     vaultUri: `https://${name}.vault.azure.net/`,
     ConnectionString: `InstrumentationKey=ikey(${name});IngestionEndpoint=https://eastus2.in.applicationinsights.azure.com/`,
     defaultHostName: `${name}.azurewebsites.net`,
+    frontDoorId: `frontDoorId(${name})`,
+    hostName: `${name}-hash.z01.azurefd.net`,
     primaryEndpoints: {
       blob: `https://${name}.blob.core.windows.net/`,
       table: `https://${name}.table.core.windows.net/`,
     },
   };
+}
+
+/** An output's value; an output loop (`copy`) becomes an array. */
+function evaluateOutput(output: Json, scope: Scope): Json {
+  if (!output.copy) return evaluate(output.value, scope);
+  const count = evaluate(output.copy.count, scope) as number;
+  return Array.from({ length: count }, (_, i) => evaluate(output.copy.input, { ...scope, copyIndex: i }));
 }
 
 function evaluateModule(symbol: string, module: Json, outer: Scope): EvaluatedModule {
@@ -52,18 +63,25 @@ function evaluateModule(symbol: string, module: Json, outer: Scope): EvaluatedMo
     parameters,
     variables,
     reference: (resourceSymbol: string) => {
-      const resource = template.resources[resourceSymbol];
+      // A member of a resource loop is referenced as 'symbol[index]'.
+      const [, loopSymbol, index] = /^(.*)\[(\d+)\]$/.exec(resourceSymbol) ?? [undefined, resourceSymbol];
+      const resource = template.resources[loopSymbol];
       if (!resource) throw new Error(`module ${symbol} has no resource ${resourceSymbol}`);
-      const name = String(evaluate(resource.name, { parameters, variables, reference: noRef }))
-        .split('/')
-        .pop()!;
+      const at = {
+        parameters,
+        variables,
+        reference: noRef,
+        ...(index === undefined ? {} : { copyIndex: Number(index) }),
+      };
+      const name = String(evaluate(resource.name, at)).split('/').pop()!;
       return resourceStub(name);
     },
   };
   const outputs = Object.fromEntries(
-    Object.entries(template.outputs ?? {}).map(([name, output]) => [name, evaluate(output.value, scope)]),
+    Object.entries(template.outputs ?? {}).map(([name, output]) => [name, evaluateOutput(output, scope)]),
   );
-  return { symbol, template, parameters: given, scope, outputs };
+  const deployed = module.condition === undefined ? true : Boolean(evaluate(module.condition, outer));
+  return { symbol, deployed, template, parameters: given, scope, outputs };
 }
 
 /** Evaluates main.json with the given parameter values (defaults filled in). */
@@ -91,7 +109,7 @@ export function evaluateDeployment(template: Template, given: Record<string, Jso
     }
   }
   const outputs = Object.fromEntries(
-    Object.entries(template.outputs ?? {}).map(([name, output]) => [name, evaluate(output.value, scope)]),
+    Object.entries(template.outputs ?? {}).map(([name, output]) => [name, evaluateOutput(output, scope)]),
   );
   return { parameters, variables, modules, outputs };
 }
@@ -102,4 +120,18 @@ export function evaluateResource(module: EvaluatedModule, resourceSymbol: string
   if (!resource) throw new Error(`module ${module.symbol} has no resource ${resourceSymbol}`);
   const { copy: _copy, ...rest } = resource;
   return evaluate(rest, copyIndex === undefined ? module.scope : { ...module.scope, copyIndex });
+}
+
+/** How many copies a resource loop of a module makes (undefined: the resource is not a loop). */
+export function copyCount(module: EvaluatedModule, resourceSymbol: string): number | undefined {
+  const copy = module.template.resources[resourceSymbol]?.copy;
+  return copy ? (evaluate(copy.count, module.scope) as number) : undefined;
+}
+
+/** Every copy of a resource (one for a resource that is not a loop), evaluated. */
+export function evaluateCopies(module: EvaluatedModule, resourceSymbol: string): Json[] {
+  const count = copyCount(module, resourceSymbol);
+  return count === undefined
+    ? [evaluateResource(module, resourceSymbol)]
+    : Array.from({ length: count }, (_, i) => evaluateResource(module, resourceSymbol, i));
 }

@@ -6,9 +6,9 @@ import { loadConfig } from '../../shared/config.js';
 import { chatAccess } from '../../shared/auth/access.js';
 import { quotaSettings } from '../../shared/quota/settings.js';
 import type { Json, Template } from './arm.js';
-import { compileInfra, SUBSCRIPTION_ID, uniqueString } from './arm.js';
+import { compileInfra, DEPLOYER_OBJECT_ID, SUBSCRIPTION_ID, uniqueString } from './arm.js';
 import type { Deployment, EvaluatedModule } from './deployment.js';
-import { evaluateDeployment, evaluateResource } from './deployment.js';
+import { evaluateCopies, evaluateDeployment, evaluateResource } from './deployment.js';
 
 const ROLE = {
   cognitiveServicesOpenAiUser: '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd',
@@ -26,7 +26,9 @@ const DEVELOPER = '11111111-2222-3333-4444-555555555555';
 
 let template: Template;
 let fileParameters: Record<string, Json>;
+let twoStampParameters: Record<string, Json>;
 let deployment: Deployment;
+let twoStamps: Deployment;
 let withDeveloper: Deployment;
 let token: string;
 let checkLog: string;
@@ -36,21 +38,39 @@ function module(d: Deployment, symbol: string): EvaluatedModule {
   if (!m) throw new Error(`no module ${symbol}; have ${Object.keys(d.modules).join(', ')}`);
   return m;
 }
-function openAiModules(d: Deployment): EvaluatedModule[] {
+function loop(d: Deployment, symbol: string): EvaluatedModule[] {
   return Object.keys(d.modules)
-    .filter((k) => k.startsWith('openAi['))
+    .filter((k) => k.startsWith(`${symbol}[`))
     .map((k) => module(d, k));
 }
-function appSettings(d: Deployment): Record<string, string> {
-  return evaluateResource(module(d, 'functionApp'), 'site::appSettings').properties;
+function openAiModules(d: Deployment): EvaluatedModule[] {
+  return loop(d, 'openAi');
+}
+function appSettings(d: Deployment, stamp = 0): Record<string, string> {
+  return evaluateResource(module(d, `functionApp[${stamp}]`), 'site::appSettings').properties;
+}
+/** Every role assignment a deployment makes (deployed modules, conditions that hold). */
+function roleAssignments(d: Deployment): { module: string; symbol: string; assignment: Json }[] {
+  return Object.values(d.modules)
+    .filter((m) => m.deployed)
+    .flatMap((m) =>
+      Object.entries(m.template.resources)
+        .filter(([, r]) => r.type === 'Microsoft.Authorization/roleAssignments')
+        .flatMap(([symbol]) =>
+          evaluateCopies(m, symbol).map((assignment: Json) => ({ module: m.symbol, symbol, assignment })),
+        ),
+    )
+    .filter(({ assignment }) => assignment.condition !== false);
 }
 
 beforeAll(() => {
   const compiled = compileInfra();
   template = compiled.template;
   fileParameters = compiled.parameters;
+  twoStampParameters = compiled.twoStampParameters;
   checkLog = compiled.log;
   deployment = evaluateDeployment(template, fileParameters);
+  twoStamps = evaluateDeployment(template, twoStampParameters);
   withDeveloper = evaluateDeployment(template, { ...fileParameters, developerPrincipalId: DEVELOPER });
   token = uniqueString(
     `/subscriptions/${SUBSCRIPTION_ID}`,
@@ -60,10 +80,20 @@ beforeAll(() => {
 }, 180_000);
 
 describe('infra/main.bicep compiled with the pinned Bicep CLI', () => {
-  it('builds and lints with zero warnings', () => {
+  it('builds and lints with zero warnings, and builds the parameter file for both modes', () => {
     // check.sh already fails on any warning; this guards against it being loosened.
     expect(checkLog).toMatch(/ok {3}lint infra\/main\.bicep \(0 warnings\)/);
+    expect(checkLog).toContain('CHAT_TWO_STAMPS=false -> .bicep/out/main.parameters.json');
+    expect(checkLog).toContain('CHAT_TWO_STAMPS=true -> .bicep/out/main.two-stamps.parameters.json');
     expect(checkLog).not.toMatch(/Warning|Error/);
+    expect(fileParameters.twoStamps).toBe(false);
+    expect(twoStampParameters).toEqual({ ...fileParameters, twoStamps: true });
+  });
+
+  it('fails the deployment itself when both regions are the same, whoever deploys it', () => {
+    expect(() => evaluateDeployment(template, { ...fileParameters, secondaryLocation: 'EastUS2' })).toThrow(
+      /fail\(\): primaryLocation and secondaryLocation must be two different regions \(both are eastus2\)/,
+    );
   });
 
   it('deploys at subscription scope and creates the resource group in the primary region', () => {
@@ -71,6 +101,7 @@ describe('infra/main.bicep compiled with the pinned Bicep CLI', () => {
     const rg = evaluateResource(
       {
         symbol: 'main',
+        deployed: true,
         template,
         parameters: deployment.parameters,
         outputs: {},
@@ -92,16 +123,13 @@ describe('infra/main.bicep compiled with the pinned Bicep CLI', () => {
 });
 
 describe('Azure OpenAI accounts', () => {
-  it('loops one module over the regions parameter, primary first', () => {
-    expect(template.variables?.regions).toEqual([
-      "[parameters('primaryLocation')]",
-      "[parameters('secondaryLocation')]",
-    ]);
+  it('loops one module over the regions, primary first', () => {
     expect(template.resources.openAi.copy).toEqual({ name: 'openAi', count: "[length(variables('regions'))]" });
     expect(deployment.variables.regions).toEqual(['eastus2', 'swedencentral']);
+    expect(twoStamps.variables.regions).toEqual(['eastus2', 'swedencentral']);
   });
 
-  it('creates two accounts in two different regions from the parameter file', () => {
+  it('creates two keyless accounts in two different regions by default', () => {
     const accounts = openAiModules(deployment).map((m) => evaluateResource(m, 'account'));
     expect(accounts).toHaveLength(2);
     expect(accounts.map((a) => a.location)).toEqual(['eastus2', 'swedencentral']);
@@ -111,47 +139,29 @@ describe('Azure OpenAI accounts', () => {
         type: 'Microsoft.CognitiveServices/accounts',
         kind: 'OpenAI',
         sku: { name: 'S0' },
-        properties: { customSubDomainName: account.name, disableLocalAuth: false },
+        properties: { customSubDomainName: account.name, disableLocalAuth: true, restore: false },
       });
       expect(account.name).toBe(`oai-${token}-${account.location}`);
     }
+    expect(fileParameters.openAiLocalAuthEnabled).toBe(false);
+    expect(template.parameters?.openAiLocalAuthEnabled).toMatchObject({ defaultValue: false });
   });
 
-  it('disables local auth on every account when openAiLocalAuthEnabled is false, and stores no key', () => {
-    const keyless = evaluateDeployment(template, { ...fileParameters, openAiLocalAuthEnabled: false });
-    for (const m of openAiModules(keyless)) {
-      expect(evaluateResource(m, 'account').properties.disableLocalAuth).toBe(true);
+  it('creates no Key Vault and stores no key while keys are off', () => {
+    expect(module(deployment, 'keyVault').deployed).toBe(false);
+    for (const m of openAiModules(deployment)) {
       expect(evaluateResource(m, 'keySecret').condition).toBe(false);
       expect(m.outputs.chatRegion).not.toHaveProperty('keySecretName');
     }
+    expect(deployment.outputs.KEY_VAULT_URL).toBe('');
+    expect(appSettings(deployment)).not.toHaveProperty('KEY_VAULT_URL');
   });
 
-  it('deploys every model on each account one at a time (batchSize 1)', () => {
-    const models = fileParameters.models as {
-      modelName: string;
-      modelVersion: string;
-      deploymentName: string;
-      skuName: string;
-      capacity: number;
-    }[];
-    expect(models.map((m) => m.modelName)).toEqual(['gpt-4o', 'gpt-4o-mini']);
-    for (const m of openAiModules(deployment)) {
-      const loop = m.template.resources.deployments;
-      expect(loop.copy).toMatchObject({ mode: 'serial', batchSize: 1, count: "[length(parameters('models'))]" });
-      const accountName = evaluateResource(m, 'account').name;
-      models.forEach((model, i) => {
-        expect(evaluateResource(m, 'deployments', i)).toMatchObject({
-          type: 'Microsoft.CognitiveServices/accounts/deployments',
-          name: `${accountName}/${model.deploymentName}`,
-          sku: { name: model.skuName, capacity: model.capacity },
-          properties: { model: { format: 'OpenAI', name: model.modelName, version: model.modelVersion } },
-        });
-      });
-    }
-  });
-
-  it('writes each account key into Key Vault with listKeys only when local auth is on', () => {
-    for (const m of openAiModules(deployment)) {
+  it('turns keys on as an opt-in: the vault, one secret per account, and keySecretName in CHAT_REGIONS', () => {
+    const keyed = evaluateDeployment(template, { ...fileParameters, openAiLocalAuthEnabled: true });
+    expect(module(keyed, 'keyVault').deployed).toBe(true);
+    for (const m of openAiModules(keyed)) {
+      expect(evaluateResource(m, 'account').properties.disableLocalAuth).toBe(false);
       const secret = m.template.resources.keySecret;
       expect(secret.condition).toBe("[parameters('localAuthEnabled')]");
       expect(secret.properties.value).toBe(`[listKeys('account', '${m.template.resources.account.apiVersion}').key1]`);
@@ -161,77 +171,122 @@ describe('Azure OpenAI accounts', () => {
         properties: { value: 'listKeys(account).key1' },
       });
     }
+    expect(keyed.outputs.KEY_VAULT_URL).toBe(`https://kv-${token}.vault.azure.net/`);
+    expect(appSettings(keyed).KEY_VAULT_URL).toBe(`https://kv-${token}.vault.azure.net/`);
+    expect(
+      loadConfig({ ...appSettings(keyed), WEBSITE_INSTANCE_ID: 'azure' }).regions.map((r) => r.keySecretName),
+    ).toEqual(['openai-key-eastus2', 'openai-key-swedencentral']);
+  });
+
+  it('deploys every model on each account one at a time, upgraded only once its version expires', () => {
+    const models = fileParameters.models as {
+      modelName: string;
+      modelVersion: string;
+      deploymentName: string;
+      skuName: string;
+      capacity: number;
+    }[];
+    expect(models.length).toBeGreaterThanOrEqual(1);
+    for (const m of openAiModules(deployment)) {
+      const loopSpec = m.template.resources.deployments;
+      expect(loopSpec.copy).toMatchObject({ mode: 'serial', batchSize: 1, count: "[length(parameters('models'))]" });
+      const accountName = evaluateResource(m, 'account').name;
+      models.forEach((model, i) => {
+        expect(evaluateResource(m, 'deployments', i)).toMatchObject({
+          type: 'Microsoft.CognitiveServices/accounts/deployments',
+          name: `${accountName}/${model.deploymentName}`,
+          sku: { name: model.skuName, capacity: model.capacity },
+          properties: {
+            model: { format: 'OpenAI', name: model.modelName, version: model.modelVersion },
+            versionUpgradeOption: 'OnceCurrentVersionExpired',
+          },
+        });
+      });
+    }
+  });
+
+  it('recovers the soft-deleted accounts and vault named in restoreSoftDeleted, and creates the rest', () => {
+    const restored = evaluateDeployment(template, {
+      ...fileParameters,
+      openAiLocalAuthEnabled: true,
+      restoreSoftDeleted: [`oai-${token}-swedencentral`, `kv-${token}`],
+    });
+    expect(openAiModules(restored).map((m) => evaluateResource(m, 'account').properties.restore)).toEqual([
+      false,
+      true,
+    ]);
+    expect(evaluateResource(module(restored, 'keyVault'), 'vault').properties.createMode).toBe('recover');
+    const fresh = evaluateDeployment(template, { ...fileParameters, openAiLocalAuthEnabled: true });
+    expect(evaluateResource(module(fresh, 'keyVault'), 'vault').properties.createMode).toBe('default');
   });
 });
 
 describe('role assignments', () => {
-  const appPrincipal = () => `principalId(id-api-${token})`;
-  const identityId = () => resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', `id-api-${token}`);
+  const identityId = (suffix = '') =>
+    resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', `id-api-${token}${suffix}`);
+  const principal = (suffix = '') => `principalId(id-api-${token}${suffix})`;
 
-  it.each([
-    {
-      module: 'openAi[0]',
-      symbol: 'appCallsOpenAi',
-      roleName: 'Cognitive Services OpenAI User',
-      target: 'the eastus2 account',
-      role: ROLE.cognitiveServicesOpenAiUser,
-      type: 'Microsoft.CognitiveServices/accounts',
-      name: (t: string) => `oai-${t}-eastus2`,
-    },
-    {
-      module: 'openAi[1]',
-      symbol: 'appCallsOpenAi',
-      roleName: 'Cognitive Services OpenAI User',
-      target: 'the swedencentral account',
-      role: ROLE.cognitiveServicesOpenAiUser,
-      type: 'Microsoft.CognitiveServices/accounts',
-      name: (t: string) => `oai-${t}-swedencentral`,
-    },
-    {
-      module: 'storage',
-      symbol: 'appOwnsBlobs',
-      roleName: 'Storage Blob Data Owner',
-      target: 'the storage account',
-      role: ROLE.storageBlobDataOwner,
-      type: 'Microsoft.Storage/storageAccounts',
-      name: (t: string) => `st${t}`,
-    },
-    {
-      module: 'storage',
-      symbol: 'appUsesTables',
-      roleName: 'Storage Table Data Contributor',
-      target: 'the storage account (per-user quotas, conversations)',
-      role: ROLE.storageTableDataContributor,
-      type: 'Microsoft.Storage/storageAccounts',
-      name: (t: string) => `st${t}`,
-    },
-    {
-      module: 'monitoring',
-      symbol: 'appPublishesTelemetry',
-      roleName: 'Monitoring Metrics Publisher',
-      target: 'Application Insights',
-      role: ROLE.monitoringMetricsPublisher,
-      type: 'Microsoft.Insights/components',
-      name: (t: string) => `appi-${t}`,
-    },
-  ])('the app identity gets $roleName on $target', ({ module: symbol, symbol: ra, role, type, name }) => {
-    const assignment = evaluateResource(module(deployment, symbol), ra);
-    const scope = resourceId(type, name(token));
-    expect(assignment).toMatchObject({
-      type: 'Microsoft.Authorization/roleAssignments',
-      scope,
-      name: `guid(${scope}, ${identityId()}, ${roleId(role)})`,
-      properties: { roleDefinitionId: roleId(role), principalId: appPrincipal(), principalType: 'ServicePrincipal' },
-    });
-    expect(assignment).not.toHaveProperty('condition');
+  /** [role, scope type, scope name] of every assignment to the app identity of one stamp. */
+  function grantsTo(d: Deployment, suffix: string): string[] {
+    return roleAssignments(d)
+      .filter(({ assignment }) => assignment.properties.principalId === principal(suffix))
+      .map(({ assignment }) => {
+        expect(assignment).toMatchObject({
+          type: 'Microsoft.Authorization/roleAssignments',
+          name: `guid(${assignment.scope}, ${identityId(suffix)}, ${assignment.properties.roleDefinitionId})`,
+          properties: { principalType: 'ServicePrincipal' },
+        });
+        const role = Object.entries(ROLE).find(([, g]) => roleId(g) === assignment.properties.roleDefinitionId)?.[0];
+        return `${role} on ${String(assignment.scope).split('/providers/')[1]}`;
+      })
+      .sort();
+  }
+
+  it('gives the app identity exactly its roles, each named guid(scope, principal, role)', () => {
+    expect(grantsTo(deployment, '')).toEqual(
+      [
+        `cognitiveServicesOpenAiUser on Microsoft.CognitiveServices/accounts/oai-${token}-eastus2`,
+        `cognitiveServicesOpenAiUser on Microsoft.CognitiveServices/accounts/oai-${token}-swedencentral`,
+        `monitoringMetricsPublisher on Microsoft.Insights/components/appi-${token}`,
+        `storageBlobDataOwner on Microsoft.Storage/storageAccounts/st${token}`,
+        `storageTableDataContributor on Microsoft.Storage/storageAccounts/ststate${token}`,
+      ].sort(),
+    );
+  });
+
+  it('gives the second stamp the same identity model: its own identity, both accounts, its storage and telemetry, the shared tables', () => {
+    expect(grantsTo(twoStamps, '')).toEqual(grantsTo(deployment, ''));
+    expect(grantsTo(twoStamps, '-swedencentral')).toEqual(
+      [
+        `cognitiveServicesOpenAiUser on Microsoft.CognitiveServices/accounts/oai-${token}-eastus2`,
+        `cognitiveServicesOpenAiUser on Microsoft.CognitiveServices/accounts/oai-${token}-swedencentral`,
+        `monitoringMetricsPublisher on Microsoft.Insights/components/appi-${token}-swedencentral`,
+        `storageBlobDataOwner on Microsoft.Storage/storageAccounts/st${token}swedencen`,
+        `storageTableDataContributor on Microsoft.Storage/storageAccounts/ststate${token}`,
+      ].sort(),
+    );
+  });
+
+  it('gives whoever deploys (deployer(), user or service principal) OpenAI access for local runs, with no principal type to get wrong', () => {
+    const developer = roleAssignments(deployment).filter(
+      ({ assignment }) => assignment.properties.principalId === DEPLOYER_OBJECT_ID,
+    );
+    expect(developer.map(({ module: m, symbol }) => `${m}:${symbol}`)).toEqual([
+      'openAi[0]:developerCallsOpenAi',
+      'openAi[1]:developerCallsOpenAi',
+    ]);
+    for (const { assignment } of developer) {
+      expect(assignment.name).toBe(
+        `guid(${assignment.scope}, ${DEPLOYER_OBJECT_ID}, ${roleId(ROLE.cognitiveServicesOpenAiUser)})`,
+      );
+      expect(assignment.properties.principalType).toBeNull();
+    }
   });
 
   it.each([
     {
       module: 'openAi[0]',
       symbol: 'developerCallsOpenAi',
-      roleName: 'Cognitive Services OpenAI User',
-      target: 'the eastus2 account',
       role: ROLE.cognitiveServicesOpenAiUser,
       type: 'Microsoft.CognitiveServices/accounts',
       name: (t: string) => `oai-${t}-eastus2`,
@@ -239,8 +294,6 @@ describe('role assignments', () => {
     {
       module: 'openAi[1]',
       symbol: 'developerCallsOpenAi',
-      roleName: 'Cognitive Services OpenAI User',
-      target: 'the swedencentral account',
       role: ROLE.cognitiveServicesOpenAiUser,
       type: 'Microsoft.CognitiveServices/accounts',
       name: (t: string) => `oai-${t}-swedencentral`,
@@ -248,45 +301,45 @@ describe('role assignments', () => {
     {
       module: 'keyVault',
       symbol: 'developerReadsSecrets',
-      roleName: 'Key Vault Secrets User',
-      target: 'the vault',
       role: ROLE.keyVaultSecretsUser,
       type: 'Microsoft.KeyVault/vaults',
       name: (t: string) => `kv-${t}`,
     },
   ])(
-    'the developer principal gets $roleName on $target, and nobody does when developerPrincipalId is empty',
+    'grants a named developer $symbol in $module with its principal type, and nobody when access is off',
     ({ module: symbol, symbol: ra, role, type, name }) => {
+      const keyed = { ...fileParameters, openAiLocalAuthEnabled: true };
+      const named = evaluateDeployment(template, { ...keyed, developerPrincipalId: DEVELOPER });
       const scope = resourceId(type, name(token));
-      expect(evaluateResource(module(withDeveloper, symbol), ra)).toMatchObject({
+      expect(evaluateResource(module(named, symbol), ra)).toMatchObject({
         condition: true,
         scope,
         name: `guid(${scope}, ${DEVELOPER}, ${roleId(role)})`,
         properties: { roleDefinitionId: roleId(role), principalId: DEVELOPER, principalType: 'User' },
       });
-      expect(evaluateResource(module(deployment, symbol), ra).condition).toBe(false);
+      const none = evaluateDeployment(template, { ...keyed, grantDeveloperAccess: false });
+      expect(evaluateResource(module(none, symbol), ra).condition).toBe(false);
     },
   );
 
-  it('grants nothing beyond the roles listed above', () => {
-    const granted = Object.values(deployment.modules).flatMap((m) =>
-      Object.entries(m.template.resources)
-        .filter(([, r]) => r.type === 'Microsoft.Authorization/roleAssignments')
-        .map(([symbol]) => evaluateResource(m, symbol).properties.roleDefinitionId as string),
-    );
-    expect(new Set(granted)).toEqual(new Set(Object.values(ROLE).map(roleId)));
+  it('grants nothing beyond the roles listed above, in either mode', () => {
+    for (const d of [deployment, twoStamps, withDeveloper]) {
+      const granted = roleAssignments(d).map(({ assignment }) => assignment.properties.roleDefinitionId as string);
+      expect(new Set(Object.values(ROLE).map(roleId))).toEqual(new Set([...granted, roleId(ROLE.keyVaultSecretsUser)]));
+    }
   });
 });
 
 describe('Function App', () => {
   it('runs Node 22 on Flex Consumption with deployment storage reached by the user-assigned identity', () => {
-    const fa = module(deployment, 'functionApp');
+    const fa = module(deployment, 'functionApp[0]');
     expect(evaluateResource(fa, 'plan')).toMatchObject({
       sku: { name: 'FC1', tier: 'FlexConsumption' },
       properties: { reserved: true },
     });
     const site = evaluateResource(fa, 'site');
     expect(site).toMatchObject({
+      name: `func-api-${token}`,
       kind: 'functionapp,linux',
       location: 'eastus2',
       tags: { 'azd-service-name': 'api' },
@@ -303,29 +356,37 @@ describe('Function App', () => {
             },
           },
         },
-        siteConfig: { minTlsVersion: '1.2', ftpsState: 'Disabled', cors: { allowedOrigins: [] } },
+        siteConfig: {
+          minTlsVersion: '1.2',
+          ftpsState: 'Disabled',
+          cors: { allowedOrigins: [] },
+          // One stamp: no Front Door, so the app is its own front door.
+          ipSecurityRestrictions: [],
+          ipSecurityRestrictionsDefaultAction: 'Allow',
+        },
       },
     });
-    expect(Object.keys(site.identity.userAssignedIdentities)).toHaveLength(1);
+    expect(Object.keys(site.identity.userAssignedIdentities)).toEqual([
+      resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', `id-api-${token}`),
+    ]);
     expect(site.properties.functionAppConfig.deployment.storage.authentication.userAssignedIdentityResourceId).toBe(
       Object.keys(site.identity.userAssignedIdentities)[0],
     );
-    expect(Object.keys(site.identity.userAssignedIdentities)[0]).toBe(
-      resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', `id-api-${token}`),
-    );
+    expect(loop(deployment, 'functionApp')).toHaveLength(1);
+    expect(module(deployment, 'frontDoor').deployed).toBe(false);
+    expect(module(deployment, 'frontDoorOrigins').deployed).toBe(false);
   });
 
   it('passes the CORS origins parameter through', () => {
     const d = evaluateDeployment(template, { ...fileParameters, corsAllowedOrigins: ['https://chat.example.com'] });
-    expect(evaluateResource(module(d, 'functionApp'), 'site').properties.siteConfig.cors.allowedOrigins).toEqual([
+    expect(evaluateResource(module(d, 'functionApp[0]'), 'site').properties.siteConfig.cors.allowedOrigins).toEqual([
       'https://chat.example.com',
     ]);
   });
 
   it('sets exactly the app settings the backend and the Functions host read', () => {
-    const settings = appSettings(deployment);
     const clientId = `clientId(id-api-${token})`;
-    expect(settings).toEqual({
+    expect(appSettings(deployment)).toEqual({
       AzureWebJobsStorage__accountName: `st${token}`,
       AzureWebJobsStorage__credential: 'managedidentity',
       AzureWebJobsStorage__clientId: clientId,
@@ -333,10 +394,9 @@ describe('Function App', () => {
       APPLICATIONINSIGHTS_AUTHENTICATION_STRING: `Authorization=AAD;ClientId=${clientId}`,
       CHAT_REGIONS: expect.any(String),
       CHAT_AUTH_MODE: 'managed-identity',
-      CHAT_DEFAULT_MODEL: 'gpt-4o',
+      CHAT_DEFAULT_MODEL: fileParameters.models[0].modelName,
       AZURE_CLIENT_ID: clientId,
-      KEY_VAULT_URL: `https://kv-${token}.vault.azure.net/`,
-      CHAT_STORAGE_TABLE_ENDPOINT: `https://st${token}.table.core.windows.net/`,
+      CHAT_STORAGE_TABLE_ENDPOINT: `https://ststate${token}.table.core.windows.net/`,
       CHAT_AUTH_CALLERS: 'service',
     });
   });
@@ -378,77 +438,231 @@ describe('Function App', () => {
     expect(access.settings.token?.audiences).toEqual([clientId, `api://${clientId}`]);
   });
 
-  it('points the quota module at the table endpoint it can parse, and outputs it under the same name', () => {
+  it('points the quota module at the shared table endpoint it can parse, and outputs it under the same name', () => {
     const settings = appSettings(deployment);
     expect(quotaSettings(settings).store).toEqual({
       kind: 'endpoint',
-      endpoint: `https://st${token}.table.core.windows.net`,
+      endpoint: `https://ststate${token}.table.core.windows.net`,
     });
     expect(deployment.outputs.CHAT_STORAGE_TABLE_ENDPOINT).toBe(settings.CHAT_STORAGE_TABLE_ENDPOINT);
   });
 
   it('builds CHAT_REGIONS from the real account endpoints, in priority order, and the backend config loader accepts it', () => {
-    const settings = appSettings(deployment);
-    expect(module(deployment, 'functionApp').template.variables?.chatRegionsJson).toBe(
-      "[string(parameters('chatRegions'))]",
+    const config = loadConfig({ ...appSettings(deployment), WEBSITE_INSTANCE_ID: 'azure' });
+    const deployments = Object.fromEntries(
+      (fileParameters.models as { modelName: string; deploymentName: string }[]).map((m) => [
+        m.modelName,
+        m.deploymentName,
+      ]),
     );
-    const config = loadConfig({ ...settings, WEBSITE_INSTANCE_ID: 'azure' });
     expect(config.regions).toEqual([
-      {
-        name: 'eastus2',
-        endpoint: `https://oai-${token}-eastus2.openai.azure.com/`,
-        deployments: { 'gpt-4o': 'gpt-4o', 'gpt-4o-mini': 'gpt-4o-mini' },
-        keySecretName: 'openai-key-eastus2',
-      },
-      {
-        name: 'swedencentral',
-        endpoint: `https://oai-${token}-swedencentral.openai.azure.com/`,
-        deployments: { 'gpt-4o': 'gpt-4o', 'gpt-4o-mini': 'gpt-4o-mini' },
-        keySecretName: 'openai-key-swedencentral',
-      },
+      { name: 'eastus2', endpoint: `https://oai-${token}-eastus2.openai.azure.com/`, deployments },
+      { name: 'swedencentral', endpoint: `https://oai-${token}-swedencentral.openai.azure.com/`, deployments },
     ]);
     expect(config.auth).toEqual({ mode: 'managed-identity', clientId: `clientId(id-api-${token})` });
-    expect(config.defaultModel).toBe('gpt-4o');
+    expect(config.defaultModel).toBe(fileParameters.models[0].modelName);
   });
 
-  it('leaves keySecretName out of CHAT_REGIONS when local auth is off, and the loader still accepts it', () => {
-    const keyless = evaluateDeployment(template, { ...fileParameters, openAiLocalAuthEnabled: false });
-    const settings = appSettings(keyless);
-    expect(settings.CHAT_REGIONS).not.toContain('keySecretName');
-    expect(loadConfig({ ...settings, WEBSITE_INSTANCE_ID: 'azure' }).regions).toHaveLength(2);
-  });
-
-  it('outputs CHAT_REGIONS exactly as the app setting', () => {
+  it('outputs CHAT_REGIONS exactly as the app setting, and the API where the app is', () => {
     expect(deployment.outputs.CHAT_REGIONS).toBe(appSettings(deployment).CHAT_REGIONS);
+    expect(deployment.outputs).toMatchObject({
+      FUNCTION_APP_NAME: `func-api-${token}`,
+      FUNCTION_APP_NAMES: [`func-api-${token}`],
+      FUNCTION_APP_URL: `https://func-api-${token}.azurewebsites.net`,
+      FRONT_DOOR_URL: '',
+      API_BASE_URL: `https://func-api-${token}.azurewebsites.net/api`,
+    });
+  });
+});
+
+describe('two stamps behind Front Door', () => {
+  const afd = () => `afd-${token}`;
+
+  it('adds a stamp in the secondary region and keeps every name of the primary one', () => {
+    const stamp = (d: Deployment, i: number) => ({
+      identity: evaluateResource(module(d, `identity[${i}]`), 'identity'),
+      site: evaluateResource(module(d, `functionApp[${i}]`), 'site'),
+      plan: evaluateResource(module(d, `functionApp[${i}]`), 'plan'),
+      storage: evaluateResource(module(d, `storage[${i}]`), 'account'),
+      appInsights: evaluateResource(module(d, `monitoring[${i}]`), 'appInsights'),
+    });
+    const names = (x: ReturnType<typeof stamp>) =>
+      Object.fromEntries(Object.entries(x).map(([k, r]) => [k, [r.name, r.location]]));
+    expect(names(stamp(twoStamps, 0))).toEqual(names(stamp(deployment, 0)));
+    expect(names(stamp(twoStamps, 1))).toEqual({
+      identity: [`id-api-${token}-swedencentral`, 'swedencentral'],
+      site: [`func-api-${token}-swedencentral`, 'swedencentral'],
+      plan: [`plan-${token}-swedencentral`, 'swedencentral'],
+      storage: [`st${token}swedencen`, 'swedencentral'],
+      appInsights: [`appi-${token}-swedencentral`, 'swedencentral'],
+    });
+    expect(evaluateResource(module(twoStamps, 'storage[1]'), 'account').name.length).toBeLessThanOrEqual(24);
+    expect(loop(twoStamps, 'functionApp')).toHaveLength(2);
+    // azd publishes to the one app tagged for it.
+    expect(stamp(twoStamps, 1).site.tags).not.toHaveProperty('azd-service-name');
+  });
+
+  it("orders each stamp's CHAT_REGIONS local first, and both stamps share the table store", () => {
+    const regionsOf = (i: number) =>
+      loadConfig({ ...appSettings(twoStamps, i), WEBSITE_INSTANCE_ID: 'azure' }).regions.map((r) => r.name);
+    expect(regionsOf(0)).toEqual(['eastus2', 'swedencentral']);
+    expect(regionsOf(1)).toEqual(['swedencentral', 'eastus2']);
+    expect(appSettings(twoStamps, 1)).toMatchObject({
+      AzureWebJobsStorage__accountName: `st${token}swedencen`,
+      AZURE_CLIENT_ID: `clientId(id-api-${token}-swedencentral)`,
+      APPLICATIONINSIGHTS_CONNECTION_STRING: expect.stringContaining(`ikey(appi-${token}-swedencentral)`),
+      CHAT_STORAGE_TABLE_ENDPOINT: appSettings(twoStamps, 0).CHAT_STORAGE_TABLE_ENDPOINT,
+    });
+    expect(Object.keys(appSettings(twoStamps, 1)).sort()).toEqual(Object.keys(appSettings(twoStamps, 0)).sort());
+  });
+
+  it('puts the table store in the primary region, geo-redundant, shared keys off', () => {
+    expect(evaluateResource(module(twoStamps, 'state'), 'account')).toMatchObject({
+      name: `ststate${token}`,
+      location: 'eastus2',
+      sku: { name: 'Standard_GZRS' },
+      properties: { allowSharedKeyAccess: false },
+    });
+  });
+
+  it('creates a Standard Front Door profile with a WAF that rate-limits each client IP', () => {
+    const fd = module(twoStamps, 'frontDoor');
+    expect(fd.deployed).toBe(true);
+    expect(evaluateResource(fd, 'profile')).toMatchObject({
+      name: afd(),
+      location: 'global',
+      sku: { name: 'Standard_AzureFrontDoor' },
+    });
+    const waf = evaluateResource(fd, 'wafPolicy');
+    expect(waf).toMatchObject({
+      type: 'Microsoft.Network/FrontDoorWebApplicationFirewallPolicies',
+      sku: { name: 'Standard_AzureFrontDoor' },
+      properties: { policySettings: { enabledState: 'Enabled', mode: 'Prevention' } },
+    });
+    expect(waf.properties.customRules.rules).toEqual([
+      expect.objectContaining({
+        ruleType: 'RateLimitRule',
+        rateLimitDurationInMinutes: 1,
+        rateLimitThreshold: twoStampParameters.frontDoorRateLimitPerMinute ?? 600,
+        groupBy: [{ variableName: 'SocketAddr' }],
+        action: 'Block',
+      }),
+    ]);
+    const policy = evaluateResource(fd, 'securityPolicy');
+    expect(policy.properties.parameters).toMatchObject({
+      type: 'WebApplicationFirewall',
+      wafPolicy: { id: resourceId('Microsoft.Network/FrontDoorWebApplicationFirewallPolicies', `waf${token}`) },
+      associations: [
+        {
+          domains: [{ id: resourceId('Microsoft.Cdn/profiles/afdEndpoints', `${afd()}/api-${token}`) }],
+          patternsToMatch: ['/*'],
+        },
+      ],
+    });
+  });
+
+  it('routes the API over HTTPS only to a priority origin group that probes /api/health', () => {
+    const origins = module(twoStamps, 'frontDoorOrigins');
+    expect(origins.deployed).toBe(true);
+    expect(evaluateResource(origins, 'originGroup').properties).toMatchObject({
+      healthProbeSettings: {
+        probePath: '/api/health',
+        probeRequestType: 'GET',
+        probeProtocol: 'Https',
+        probeIntervalInSeconds: 100,
+      },
+      sessionAffinityState: 'Disabled',
+    });
+    expect(
+      evaluateCopies(origins, 'origins').map((o: Json) => [
+        o.properties.hostName,
+        o.properties.originHostHeader,
+        o.properties.priority,
+        o.properties.enforceCertificateNameCheck,
+      ]),
+    ).toEqual([
+      [`func-api-${token}.azurewebsites.net`, `func-api-${token}.azurewebsites.net`, 1, true],
+      [
+        `func-api-${token}-swedencentral.azurewebsites.net`,
+        `func-api-${token}-swedencentral.azurewebsites.net`,
+        2,
+        true,
+      ],
+    ]);
+    const route = evaluateResource(origins, 'route');
+    expect(route.properties).toMatchObject({
+      originGroup: { id: resourceId('Microsoft.Cdn/profiles/originGroups', `${afd()}/stamps`) },
+      supportedProtocols: ['Https'],
+      forwardingProtocol: 'HttpsOnly',
+      patternsToMatch: ['/api/*'],
+      linkToDefaultDomain: 'Enabled',
+    });
+    expect(route.properties).not.toHaveProperty('cacheConfiguration');
+    expect(route.dependsOn).toEqual(expect.arrayContaining([expect.stringContaining('origins')]));
+  });
+
+  it('lets each Function App answer only its Front Door, and keeps publishing open', () => {
+    for (const i of [0, 1]) {
+      const siteConfig = evaluateResource(module(twoStamps, `functionApp[${i}]`), 'site').properties.siteConfig;
+      expect(siteConfig).toMatchObject({
+        ipSecurityRestrictions: [
+          {
+            action: 'Allow',
+            tag: 'ServiceTag',
+            ipAddress: 'AzureFrontDoor.Backend',
+            headers: { 'x-azure-fdid': [`frontDoorId(${afd()})`] },
+          },
+        ],
+        ipSecurityRestrictionsDefaultAction: 'Deny',
+        scmIpSecurityRestrictionsUseMain: false,
+      });
+    }
+  });
+
+  it('outputs the Front Door URL as the API base and every app to publish to', () => {
+    expect(twoStamps.outputs).toMatchObject({
+      FRONT_DOOR_URL: `https://api-${token}-hash.z01.azurefd.net`,
+      API_BASE_URL: `https://api-${token}-hash.z01.azurefd.net/api`,
+      FUNCTION_APP_NAME: `func-api-${token}`,
+      FUNCTION_APP_NAMES: [`func-api-${token}`, `func-api-${token}-swedencentral`],
+      CHAT_REGIONS: appSettings(twoStamps, 0).CHAT_REGIONS,
+    });
   });
 });
 
 describe('Table Storage', () => {
-  it("creates the quotas and conversations tables in the app's storage account", () => {
-    const storage = module(deployment, 'storage');
-    expect(storage.template.resources['account::tableService::tables'].copy).toMatchObject({
+  it('creates the quotas and conversations tables in the shared state account', () => {
+    const state = module(deployment, 'state');
+    expect(state.template.resources['account::tableService::tables'].copy).toMatchObject({
       count: "[length(parameters('tableNames'))]",
     });
-    const tables = [0, 1].map((i) => evaluateResource(storage, 'account::tableService::tables', i));
-    expect(tables.map((t) => [t.type, t.name])).toEqual([
-      ['Microsoft.Storage/storageAccounts/tableServices/tables', `st${token}/default/quotas`],
-      ['Microsoft.Storage/storageAccounts/tableServices/tables', `st${token}/default/conversations`],
+    expect(evaluateCopies(state, 'account::tableService::tables').map((t: Json) => [t.type, t.name])).toEqual([
+      ['Microsoft.Storage/storageAccounts/tableServices/tables', `ststate${token}/default/quotas`],
+      ['Microsoft.Storage/storageAccounts/tableServices/tables', `ststate${token}/default/conversations`],
     ]);
     expect(quotaSettings({}).table).toBe('quotas');
+    // Host storage holds no tables any more.
+    expect(Object.keys(module(deployment, 'storage[0]').template.resources).join()).not.toMatch(/table/i);
   });
 });
 
 describe('security properties', () => {
-  it('turns off shared key access on the storage account', () => {
-    expect(evaluateResource(module(deployment, 'storage'), 'account').properties).toMatchObject({
-      allowSharedKeyAccess: false,
-      allowBlobPublicAccess: false,
-      minimumTlsVersion: 'TLS1_2',
-    });
+  it('turns off shared key access on every storage account', () => {
+    for (const [symbol, resource] of [
+      ['storage[0]', 'account'],
+      ['state', 'account'],
+    ] as const) {
+      expect(evaluateResource(module(twoStamps, symbol), resource).properties).toMatchObject({
+        allowSharedKeyAccess: false,
+        allowBlobPublicAccess: false,
+        minimumTlsVersion: 'TLS1_2',
+      });
+    }
   });
 
   it('authorizes Key Vault by RBAC, with soft delete and purge protection', () => {
-    expect(evaluateResource(module(deployment, 'keyVault'), 'vault').properties).toMatchObject({
+    const keyed = evaluateDeployment(template, { ...fileParameters, openAiLocalAuthEnabled: true });
+    expect(evaluateResource(module(keyed, 'keyVault'), 'vault').properties).toMatchObject({
       enableRbacAuthorization: true,
       enableSoftDelete: true,
       enablePurgeProtection: true,
@@ -456,18 +670,20 @@ describe('security properties', () => {
   });
 
   it('disables local auth on Application Insights so telemetry uses Entra ID', () => {
-    expect(evaluateResource(module(deployment, 'monitoring'), 'appInsights').properties.DisableLocalAuth).toBe(true);
+    for (const m of loop(twoStamps, 'monitoring')) {
+      expect(evaluateResource(m, 'appInsights').properties.DisableLocalAuth).toBe(true);
+    }
   });
 
   it('puts no secret in any output of any template', () => {
     const templates: { where: string; t: Template }[] = [
       { where: 'main', t: template },
-      ...Object.values(deployment.modules).map((m) => ({ where: m.symbol, t: m.template })),
+      ...Object.values(twoStamps.modules).map((m) => ({ where: m.symbol, t: m.template })),
     ];
     for (const { where, t } of templates) {
       for (const [name, output] of Object.entries(t.outputs ?? {})) {
         expect(output.type ?? '', `${where}.${name}`).not.toMatch(/^secure/i);
-        expect(JSON.stringify(output.value), `${where}.${name}`).not.toMatch(/list[A-Za-z]*\(/);
+        expect(JSON.stringify(output), `${where}.${name}`).not.toMatch(/list[A-Za-z]*\(/);
       }
       for (const [name, param] of Object.entries(t.parameters ?? {})) {
         expect((param as { type?: string }).type ?? '', `${where} parameter ${name}`).not.toMatch(/^secure/i);
@@ -475,6 +691,7 @@ describe('security properties', () => {
     }
     expect(Object.keys(template.outputs ?? {}).sort()).toEqual(
       [
+        'API_BASE_URL',
         'APPLICATIONINSIGHTS_CONNECTION_STRING',
         'AZURE_CLIENT_ID',
         'AZURE_LOCATION',
@@ -484,7 +701,9 @@ describe('security properties', () => {
         'CHAT_DEFAULT_MODEL',
         'CHAT_REGIONS',
         'CHAT_STORAGE_TABLE_ENDPOINT',
+        'FRONT_DOOR_URL',
         'FUNCTION_APP_NAME',
+        'FUNCTION_APP_NAMES',
         'FUNCTION_APP_URL',
         'KEY_VAULT_URL',
         'RESOURCE_GROUP',
@@ -493,7 +712,7 @@ describe('security properties', () => {
   });
 
   it('calls listKeys only to write the Key Vault secret', () => {
-    const uses = Object.values(deployment.modules).flatMap((m) =>
+    const uses = Object.values(twoStamps.modules).flatMap((m) =>
       Object.entries(m.template.resources)
         .filter(([, r]) => JSON.stringify(r).includes('listKeys('))
         .map(([symbol, r]) => `${symbol}:${r.type}`),
