@@ -17,7 +17,8 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 
 /**
  * GET /api/web/{*path}: the demo chat page (`web/`), so `npm start` shows it at /api/web/. Only plain
- * file names with a known extension are served; anything else (sub-folders, `..`) is a 404.
+ * files with a plain name and a known extension are served; anything else (sub-folders, `..`, a symbolic
+ * link, a device or pipe) is a 404. HEAD answers as GET would, without the body.
  */
 export function createWebHandler(deps: WebHandlerDeps) {
   return async (request: HttpRequest): Promise<HttpResponseInit> => {
@@ -29,22 +30,39 @@ export function createWebHandler(deps: WebHandlerDeps) {
     const file = name === '' ? 'index.html' : name;
     const type = CONTENT_TYPES[path.extname(file)];
     if (!/^[\w-]+\.\w+$/.test(file) || type === undefined) return { status: 404 };
-    try {
-      const body = await fs.promises.readFile(path.join(deps.directory, file));
-      return {
-        status: 200,
-        headers: {
-          'content-type': type,
-          'cache-control': 'no-cache',
-          'x-content-type-options': 'nosniff',
-          'content-security-policy': "default-src 'self'",
-        },
-        body,
-      };
-    } catch {
-      return { status: 404 };
-    }
+    const body = await readPlainFile(path.join(deps.directory, file));
+    if (body === undefined) return { status: 404 };
+    return {
+      status: 200,
+      headers: {
+        'content-type': type,
+        'content-length': String(body.byteLength),
+        'cache-control': 'no-cache',
+        'x-content-type-options': 'nosniff',
+        'content-security-policy': "default-src 'self'",
+      },
+      ...(request.method === 'HEAD' ? {} : { body }),
+    };
   };
+}
+
+// O_NOFOLLOW: a symbolic link planted in web/ must not serve a file from elsewhere (absent on Windows: 0).
+const openFlags = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0);
+
+/** The file's bytes, or undefined when it is missing, a symbolic link, or not a regular file. */
+async function readPlainFile(file: string): Promise<Buffer | undefined> {
+  try {
+    // lstat first: opening a FIFO would block; then the open itself refuses a link swapped in meanwhile.
+    if (!(await fs.promises.lstat(file)).isFile()) return undefined;
+    const handle = await fs.promises.open(file, openFlags);
+    try {
+      return (await handle.stat()).isFile() ? await handle.readFile() : undefined;
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -60,7 +78,7 @@ export function appRoot(from: string): string {
 
 app.http('web-get', {
   route: 'web/{*path}',
-  methods: ['GET'],
+  methods: ['GET', 'HEAD'],
   authLevel: 'anonymous',
   handler: createWebHandler({ directory: path.join(appRoot(__dirname), 'web') }),
 });
