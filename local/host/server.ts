@@ -105,6 +105,8 @@ function onBodyIdle(options: HostServerOptions, req: http.IncomingMessage, res: 
     res.destroy();
     return;
   }
+  // Never drained: the rest of this body is not coming.
+  res.shouldKeepAlive = false;
   sendHostError(res, bodyTimedOut, { ...answerTo(req, {}), limits });
 }
 
