@@ -56,11 +56,14 @@ function watchProxiedResponse(message: unknown): void {
   let left!: () => void;
   const gone = new Promise<void>((resolve) => (left = resolve));
   disconnects.set(id, gone);
+  const forget = () => {
+    if (disconnects.get(id) === gone) disconnects.delete(id);
+  };
   response.once('close', () => {
-    if (!response.writableFinished) left();
-    setTimeout(() => {
-      if (disconnects.get(id) === gone) disconnects.delete(id);
-    }, forgetAfterMs).unref();
+    // A response that ended whole needs no hook (and is not the proxy's: it answers after the hook has run).
+    if (response.writableFinished) return forget();
+    left();
+    setTimeout(forget, forgetAfterMs).unref();
   });
 }
 
