@@ -24,30 +24,54 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 /**
  * GET /api/web/{*path}: the demo chat page (`web/`), so `npm start` shows it at /api/web/; `config.json`,
  * how the page signs in; `vendor/<name>`, the browser builds in {@link WebHandlerDeps.vendor}. Only plain
- * file names with a known extension are served from `web/`; anything else (sub-folders, `..`) is a 404.
+ * files with a plain name and a known extension are served from `web/`; anything else (sub-folders, `..`,
+ * a symbolic link, a device or pipe) is a 404. HEAD answers as GET would, without the body.
  */
 export function createWebHandler(deps: WebHandlerDeps) {
   const headers = pageHeaders(deps.signIn);
-  const config = JSON.stringify({ signIn: deps.signIn });
+  const config = Buffer.from(JSON.stringify({ signIn: deps.signIn }));
   return async (request: HttpRequest): Promise<HttpResponseInit> => {
     const name = request.params.path ?? '';
     // The page links its files relatively: /api/web must become /api/web/ for them to resolve.
     if (name === '' && !new URL(request.url).pathname.endsWith('/')) {
       return { status: 301, headers: { location: 'web/' } };
     }
-    if (name === 'config.json') {
-      return { status: 200, headers: { ...headers, 'content-type': JSON_TYPE }, body: config };
-    }
+    const head = request.method === 'HEAD';
+    if (name === 'config.json') return fileResponse(config, { ...headers, 'content-type': JSON_TYPE }, head);
     const file = filePath(deps, name === '' ? 'index.html' : name);
     const type = file && CONTENT_TYPES[path.extname(file)];
     if (file === undefined || type === undefined) return { status: 404 };
-    try {
-      const body = await fs.promises.readFile(file);
-      return { status: 200, headers: { ...headers, 'content-type': type }, body };
-    } catch {
-      return { status: 404 };
-    }
+    const body = await readPlainFile(file);
+    if (body === undefined) return { status: 404 };
+    return fileResponse(body, { ...headers, 'content-type': type }, head);
   };
+}
+
+function fileResponse(body: Buffer, headers: Record<string, string>, head: boolean): HttpResponseInit {
+  return {
+    status: 200,
+    headers: { ...headers, 'content-length': String(body.byteLength) },
+    ...(head ? {} : { body }),
+  };
+}
+
+// O_NOFOLLOW: a symbolic link planted in web/ must not serve a file from elsewhere (absent on Windows: 0).
+const openFlags = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0);
+
+/** The file's bytes, or undefined when it is missing, a symbolic link, or not a regular file. */
+async function readPlainFile(file: string): Promise<Buffer | undefined> {
+  try {
+    // lstat first: opening a FIFO would block; then the open itself refuses a link swapped in meanwhile.
+    if (!(await fs.promises.lstat(file)).isFile()) return undefined;
+    const handle = await fs.promises.open(file, openFlags);
+    try {
+      return (await handle.stat()).isFile() ? await handle.readFile() : undefined;
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return undefined;
+  }
 }
 
 /** The file a name stands for: a vendor file by its listed name, else a plain name in `web/`. */
@@ -108,7 +132,7 @@ export function appRoot(from: string): string {
 
 app.http('web-get', {
   route: 'web/{*path}',
-  methods: ['GET'],
+  methods: ['GET', 'HEAD'],
   authLevel: 'anonymous',
   handler: createWebHandler({
     directory: path.join(appRoot(__dirname), 'web'),

@@ -6,11 +6,14 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { chatAccess } from './auth/access';
 import type { Caller } from './auth/caller';
+import { stopStreamsOnDisconnect } from './http/client-disconnect';
 import { requestScope } from './http/request-id';
 import { errorResponse } from './http/responses';
 import { productionServices, type Services } from './production';
 
 app.setup({ enableHttpStream: true });
+// A client that leaves stops the model call (Azure/azure-functions-nodejs-library#294; see the module).
+stopStreamsOnDisconnect(app);
 app.hook.appStart(() => {
   productionServices();
 });

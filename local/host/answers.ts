@@ -1,5 +1,6 @@
 /**
- * The host's own answers (no function ran, or the function failed) in the backend's one error body:
+ * The host's own answers (no function ran, the request was malformed or too slow, or the function failed) in the
+ * backend's one error body:
  * `{"error": {"code", "message", "requestId"}}` with `x-request-id`, so clients never see an empty 401 or 404
  * (the OpenAI SDKs print those as "401 status code (no body)").
  */
@@ -8,11 +9,13 @@ import { requestIdFrom } from '../../shared/http/request-id';
 import type { ErrorBody } from '../../shared/http/responses';
 import type { HeaderMap } from './cors';
 import type { Refusal } from './gate';
+import type { HttpLimits } from './limits';
+import { closeUnlessDrainable } from './requestBody';
 import type { HttpRoute } from './routeTable';
 
 export interface HostError {
-  readonly status: 401 | 404 | 500;
-  readonly code: 'unauthorized' | 'not_found' | 'internal_error';
+  readonly status: 400 | 401 | 404 | 408 | 500;
+  readonly code: 'invalid_request' | 'unauthorized' | 'not_found' | 'request_timeout' | 'internal_error';
   readonly message: string;
 }
 
@@ -32,8 +35,20 @@ export const invocationFailed: HostError = {
     "The function failed without answering; the host's log shows the error. Quote the request id when you report it.",
 };
 
+export const bodyTimedOut: HostError = {
+  status: 408,
+  code: 'request_timeout',
+  message: 'The request body stopped arriving before it was complete: send it in one go, then read the answer.',
+};
+
 export function refusalError(refused: RefusedRequest): HostError {
   switch (refused.reason) {
+    case 'body-not-allowed':
+      return {
+        status: 400,
+        code: 'invalid_request',
+        message: `A ${refused.method} request takes no body: send the parameters in the query string.`,
+      };
     case 'no-route':
       return {
         status: 404,
@@ -73,9 +88,12 @@ export interface ErrorAnswer {
   readonly requestId: string;
   /** Added to the answer (CORS). */
   readonly headers: HeaderMap;
+  /** Whether the connection may serve another request when the body was not read (see closeUnlessDrainable). */
+  readonly limits: HttpLimits;
 }
 
 export function sendHostError(res: ServerResponse, error: HostError, answer: ErrorAnswer): void {
+  closeUnlessDrainable(res, answer.limits);
   const body: ErrorBody = { error: { code: error.code, message: error.message, requestId: answer.requestId } };
   res
     .writeHead(error.status, {

@@ -9,6 +9,7 @@ import { invocationFailed, requestIdOf, sendHostError } from './answers';
 import type { HeaderMap } from './cors';
 import type { FunctionAppState } from './coreApi';
 import { invokeFunction } from './invoke';
+import type { HttpLimits } from './limits';
 import { errorText, type LocalHostLogger } from './logger';
 import type { RouteMatch } from './routeTable';
 import { fromHttpInvocationResponse, toHttpInvocationRequest, type HttpInvocationInput } from './rpcHttp';
@@ -18,8 +19,7 @@ export interface Dispatcher {
   readonly app: FunctionAppState;
   /** The library's proxy (`HttpUri`); undefined when the app did not enable HTTP streaming. */
   readonly proxyUri: string | undefined;
-  /** Keep-alive connections to the library's proxy. */
-  readonly agent: http.Agent;
+  readonly limits: HttpLimits;
   readonly logger: LocalHostLogger;
 }
 
@@ -50,15 +50,15 @@ export async function dispatch(dispatcher: Dispatcher, call: Invocation): Promis
   if (dispatcher.proxyUri) {
     const outcome = await forwardToLibraryProxy({
       proxyUri: dispatcher.proxyUri,
-      agent: dispatcher.agent,
       invocationId: rpcInput.invocationId,
       req: call.req,
       res: call.res,
       extraHeaders: call.corsHeaders,
       requestId: requestIdOf(call.req.headers),
+      limits: dispatcher.limits,
       invoke: () => invokeFunction(dispatcher.app, route.fn, toHttpInvocationRequest(rpcInput)),
     });
-    log.finished(outcome.error);
+    log.finished(outcome.error, clientLeft(call.res));
     return;
   }
   await invokeBuffered(dispatcher, { call, rpcInput, log });
@@ -85,31 +85,47 @@ async function invokeBuffered(dispatcher: Dispatcher, { call, rpcInput, log }: B
       toHttpInvocationRequest({ ...rpcInput, body }),
     );
     const result = fromHttpInvocationResponse(response, call.match.route.httpOutputName);
-    log.finished(undefined);
+    log.finished(undefined, false);
     if (res.destroyed) return;
     res.writeHead(result.status, { ...result.headers, ...corsHeaders }).end(result.body);
   } catch (err) {
-    log.finished(err);
-    if (!res.destroyed)
-      sendHostError(res, invocationFailed, { requestId: requestIdOf(req.headers), headers: corsHeaders });
+    log.finished(err, clientLeft(res));
+    if (!res.destroyed) {
+      const answer = { requestId: requestIdOf(req.headers), headers: corsHeaders, limits: dispatcher.limits };
+      sendHostError(res, invocationFailed, answer);
+    }
   }
 }
 
 interface InvocationLog {
   readonly label: string;
-  finished(error: unknown): void;
+  /** `clientLeft`: the failure followed the client going away (the body it stopped sending cannot be read). */
+  finished(error: unknown, clientLeft: boolean): void;
 }
 
-/** Logs `Executing` now and returns what logs `Executed` (with the duration) when the invocation ends. */
+/** The client went away before its answer was complete: what the app then fails at is not the app's fault. */
+function clientLeft(res: http.ServerResponse): boolean {
+  return res.destroyed && !res.writableFinished;
+}
+
+/**
+ * Logs `Executing` now and returns what logs `Executed` (with the duration) when the invocation ends: a failure at
+ * error level, unless the client had left, which is a warning (nothing to fix on this side).
+ */
 function invocationLog(logger: LocalHostLogger, label: string, invocationId: string): InvocationLog {
   const started = performance.now();
   logger.info(`Executing '${label}' (Reason='${invocationReason}', Id=${invocationId})`);
   return {
     label,
-    finished(error) {
+    finished(error, clientLeft) {
       const duration = Math.round(performance.now() - started);
       if (error === undefined) {
         logger.info(`Executed '${label}' (Succeeded, Id=${invocationId}, Duration=${duration}ms)`);
+        return;
+      }
+      if (clientLeft) {
+        logger.warn(`Executed '${label}' (Client closed the connection, Id=${invocationId}, Duration=${duration}ms)`);
+        logger.warn(`Result: the client left first: ${errorText(error).split('\n')[0]}`);
         return;
       }
       logger.error(`Executed '${label}' (Failed, Id=${invocationId}, Duration=${duration}ms)`);

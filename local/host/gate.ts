@@ -1,10 +1,13 @@
 /**
  * What the Functions host decides before any function runs, in its order: CORS preflights are answered by the
- * host, then the route is looked up, then the function key is checked against the function's auth level.
+ * host, then the route is looked up, then the function key is checked against the function's auth level. Between
+ * the two, this host refuses a body on a GET or HEAD: no route here reads one, and forwarding it would need a
+ * framing the proxy does not expect for those methods.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { keyRefusal, presentedKey, type KeyPolicy, type KeyRefusal } from './auth';
 import { corsPreflightHeaders, corsResponseHeaders, isPreflight, type CorsOptions, type HeaderMap } from './cors';
+import { bodyAllowed, type BodyFraming } from './requestBody';
 import { matchRoute, methodsForPath, type HttpRoute, type RouteMatch } from './routeTable';
 
 export interface GatePolicy {
@@ -18,10 +21,11 @@ export interface GateRequest {
   readonly method: string;
   readonly url: URL;
   readonly headers: IncomingHttpHeaders;
+  readonly framing: BodyFraming;
 }
 
-/** Why the host answers instead of a function: no function for method and route, or a key problem. */
-export type Refusal = 'no-route' | KeyRefusal;
+/** Why the host answers instead of a function: no function for method and route, a body where none may be, or a key problem. */
+export type Refusal = 'no-route' | 'body-not-allowed' | KeyRefusal;
 
 export type Admission =
   | { readonly kind: 'preflight'; readonly headers: HeaderMap }
@@ -53,6 +57,9 @@ export function admit(request: GateRequest, routes: readonly HttpRoute[], policy
   const corsHeaders = corsResponseHeaders(origin, policy.cors);
   const match = matchRoute(routes, method, request.url.pathname);
   if (!match) return { kind: 'refused', reason: 'no-route', route: undefined, corsHeaders };
+  if (!bodyAllowed(method, request.framing)) {
+    return { kind: 'refused', reason: 'body-not-allowed', route: match.route, corsHeaders };
+  }
   const key = presentedKey(headers['x-functions-key'], request.url.searchParams);
   const refusal = keyRefusal(match.route.info.authLevel, key, policy.keys);
   if (refusal) return { kind: 'refused', reason: refusal, route: match.route, corsHeaders };

@@ -6,10 +6,10 @@
  * process), `routeTable` (the functions' routes), `gate` (CORS preflight, route, function key), `dispatch`
  * (invocation, through the library's proxy when streaming), all served by `server`.
  */
-import http from 'node:http';
 import * as path from 'node:path';
 import type { KeyPolicy } from './auth';
 import type { CorsOptions } from './cors';
+import { resolveLimits, type HttpLimits } from './limits';
 import { consoleLogger, type LocalHostLogger } from './logger';
 import { buildRouteTable, type HttpFunctionInfo, type HttpRoute } from './routeTable';
 import { createHostServer } from './server';
@@ -19,6 +19,7 @@ import { startFunctionApp } from './startup';
 export type { AuthLevel } from './auth';
 export type { CorsOptions } from './cors';
 export type { HttpFunctionInfo } from './routeTable';
+export { defaultHttpLimits, type HttpLimits } from './limits';
 export { consoleLogger, silentLogger, type LocalHostLogger } from './logger';
 export { applySettingsToEnv, loadLocalSettings, readRoutePrefix, type LocalSettings } from './settings';
 
@@ -41,6 +42,8 @@ export interface LocalHostOptions {
   readonly cors?: CorsOptions;
   /** Route prefix. Default: host.json `extensions.http.routePrefix`, else `api`. */
   readonly routePrefix?: string;
+  /** Timeouts and the drain bound for client connections; each defaults to {@link defaultHttpLimits}. */
+  readonly limits?: Partial<HttpLimits>;
   /** Default: {@link consoleLogger}. */
   readonly logger?: LocalHostLogger;
 }
@@ -58,18 +61,17 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
   const cwd = path.resolve(options.cwd ?? process.cwd());
   const logger = options.logger ?? consoleLogger;
   const host = options.host ?? '127.0.0.1';
+  const limits = resolveLimits(options.limits);
   const started = await startFunctionApp({ cwd, entry: options.entry, logger });
   const routes = buildRouteTable(started.app, options.routePrefix ?? readRoutePrefix(cwd), logger);
-  const agent = new http.Agent({ keepAlive: true });
   const server = createHostServer({
     routes,
     policy: { keys: keyPolicy(options), cors: options.cors },
-    dispatcher: { app: started.app, proxyUri: started.proxyUri, agent, logger },
+    dispatcher: { app: started.app, proxyUri: started.proxyUri, limits, logger },
     defaultHost: host,
   });
   const port = await server.listen(options.port ?? 7071, host).catch(async (error: unknown) => {
     // Nothing will be served: release the library's proxy too, then let the caller explain the error.
-    agent.destroy();
     await started.terminate();
     throw error;
   });
@@ -83,9 +85,7 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
     functions: routes.map((r) => r.info),
     close: () => {
       closing ??= (async () => {
-        const closed = server.close();
-        agent.destroy();
-        await closed;
+        await server.close();
         await started.terminate();
       })();
       return closing;

@@ -17,7 +17,10 @@ const workerCapabilities: Readonly<WorkerCapabilities> = {
 const listenChannel = 'tracing:net.server.listen:asyncEnd';
 
 export interface Capabilities {
-  /** `HttpUri`: where the library's HTTP streaming proxy listens; undefined without `enableHttpStream`. */
+  /**
+   * Where the library's HTTP streaming proxy listens (on loopback; `HttpUri` names the port it first took);
+   * undefined without `enableHttpStream`.
+   */
   readonly proxyUri: string | undefined;
   /** Closes the library's proxy server and its connections; resolves at once when there is none. */
   closeProxy(): Promise<void>;
@@ -46,13 +49,41 @@ export async function negotiateCapabilities(model: ProgrammingModel | undefined)
   } finally {
     diagnosticsChannel.unsubscribe(listenChannel, record);
   }
-  const proxyUri = capabilities?.HttpUri;
+  const announced = capabilities?.HttpUri;
   const proxy =
-    proxyUri === undefined ? undefined : listening.find((s) => portOf(s) === Number(new URL(proxyUri).port));
+    announced === undefined ? undefined : listening.find((s) => portOf(s) === Number(new URL(announced).port));
+  const proxyUri = proxy ? await onLoopback(proxy) : announced;
   return {
     proxyUri,
     closeProxy: () => (proxy ? closeServer(proxy) : Promise.resolve()),
   };
+}
+
+/**
+ * The library's proxy listens on every interface (`server.listen()` with no host, src/http/httpProxy.ts) and takes
+ * any request that names a pending invocation id: on a laptop in a café, that is a door into running chats. Only
+ * this host talks to it, so it is moved to a new port on loopback before any request can arrive, and the URI
+ * returned is the one to use. Proposed upstream: listen on 127.0.0.1 (local/host/README.md, "Upstream").
+ */
+async function onLoopback(server: Server): Promise<string> {
+  const address = server.address();
+  if (typeof address === 'object' && address !== null && isLoopback(address.address)) {
+    return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}/`;
+  }
+  // No connection can exist yet (the host has not started), so close() completes at once.
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return `http://127.0.0.1:${portOf(server)}/`;
+}
+
+function isLoopback(address: string): boolean {
+  return address === '::1' || address.startsWith('127.') || address === '::ffff:127.0.0.1';
 }
 
 function closeServer(server: Server): Promise<void> {

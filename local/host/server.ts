@@ -1,12 +1,17 @@
 /**
- * The host's HTTP server: each request goes through the gate (CORS preflight, route, key), then to its function.
+ * The host's HTTP server: each request goes through the gate (CORS preflight, route, body, key), then to its
+ * function. Bounded as Azure's front end bounds a client: time for the headers, for the whole request and for a
+ * silence mid-body (see limits.ts); an answer sent before the body was read never leaves the rest of that body
+ * to be read as the next request (requestBody.ts).
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { invocationFailed, refusalError, requestIdOf, sendHostError } from './answers';
+import { bodyTimedOut, invocationFailed, refusalError, requestIdOf, sendHostError } from './answers';
+import { watchBodyIdle } from './bodyIdle';
 import { dispatch, type Dispatcher } from './dispatch';
 import { admit, type GatePolicy } from './gate';
 import { errorText } from './logger';
+import { bodyFraming, closeUnlessDrainable } from './requestBody';
 import type { HttpRoute } from './routeTable';
 
 export interface HostServerOptions {
@@ -25,14 +30,24 @@ export interface HostServer {
 }
 
 export function createHostServer(options: HostServerOptions): HostServer {
+  const { limits, logger } = options.dispatcher;
   const sockets = new Set<Socket>();
-  const server = http.createServer({ noDelay: true }, (req, res) => {
-    handleRequest(options, req, res).catch((err: unknown) => {
-      options.dispatcher.logger.error(`Unhandled error while serving ${req.method} ${req.url}: ${errorText(err)}`);
-      if (!res.headersSent) sendHostError(res, invocationFailed, { requestId: requestIdOf(req.headers), headers: {} });
-      else res.destroy();
-    });
-  });
+  const server = http.createServer(
+    {
+      noDelay: true,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      // How often Node checks those two (default 30 s, longer than a short limit).
+      connectionsCheckingInterval: Math.min(1000, Math.ceil(limits.headersTimeoutMs / 4)),
+    },
+    (req, res) => {
+      handleRequest(options, req, res).catch((err: unknown) => {
+        logger.error(`Unhandled error while serving ${req.method} ${req.url}: ${errorText(err)}`);
+        if (!res.headersSent) sendHostError(res, invocationFailed, { ...answerTo(req, {}), limits });
+        else res.destroy();
+      });
+    },
+  );
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
@@ -52,18 +67,20 @@ async function handleRequest(
   req: http.IncomingMessage,
   res: http.ServerResponse,
 ): Promise<void> {
+  const { limits } = options.dispatcher;
   const method = (req.method ?? 'GET').toUpperCase();
   const url = new URL(req.url ?? '/', `http://${req.headers.host ?? options.defaultHost}`);
-  const admission = admit({ method, url, headers: req.headers }, options.routes, options.policy);
+  watchBodyIdle(req, limits.bodyIdleTimeoutMs, () => onBodyIdle(options, req, res));
+  const framing = bodyFraming(req.headers);
+  const admission = admit({ method, url, headers: req.headers, framing }, options.routes, options.policy);
   switch (admission.kind) {
     case 'preflight':
-      req.resume();
+      closeUnlessDrainable(res, limits);
       res.writeHead(204, admission.headers).end();
       return;
     case 'refused': {
-      req.resume();
       const error = refusalError({ ...admission, method, pathname: url.pathname });
-      sendHostError(res, error, { requestId: requestIdOf(req.headers), headers: admission.corsHeaders });
+      sendHostError(res, error, { ...answerTo(req, admission.corsHeaders), limits });
       return;
     }
     case 'admitted':
@@ -76,6 +93,25 @@ async function handleRequest(
         corsHeaders: admission.corsHeaders,
       });
   }
+}
+
+/** A client that stopped sending its body: 408 when nothing was answered yet, and the connection ends either way. */
+function onBodyIdle(options: HostServerOptions, req: http.IncomingMessage, res: http.ServerResponse): void {
+  const { limits, logger } = options.dispatcher;
+  logger.warn(
+    `${req.method} ${new URL(req.url ?? '/', 'http://host').pathname}: body idle for ${limits.bodyIdleTimeoutMs} ms; closing`,
+  );
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    return;
+  }
+  // Never drained: the rest of this body is not coming.
+  res.shouldKeepAlive = false;
+  sendHostError(res, bodyTimedOut, { ...answerTo(req, {}), limits });
+}
+
+function answerTo(req: http.IncomingMessage, headers: Record<string, string>) {
+  return { requestId: requestIdOf(req.headers), headers };
 }
 
 function listen(server: http.Server, port: number, host: string): Promise<number> {

@@ -3,6 +3,7 @@
  * Limits are deliberately finite so careless or hostile input gets a 4xx, never a 500 or a hang.
  */
 import { z } from 'zod';
+import { LONE_SURROGATE } from './body';
 
 export const LIMITS = {
   /** Messages in one request. */
@@ -13,9 +14,6 @@ export const LIMITS = {
   maxTokens: 16_384,
   maxModelNameChars: 64,
 } as const;
-
-/** An unpaired UTF-16 surrogate: not Unicode, and upstream tokenizers choke on it. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 const text = z
   .string()

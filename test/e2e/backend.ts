@@ -5,7 +5,13 @@
  */
 import OpenAI from 'openai';
 import { vi } from 'vitest';
-import { startLocalHost, type CorsOptions, type LocalHost } from '../../local/host';
+import {
+  startLocalHost,
+  type CorsOptions,
+  type HttpLimits,
+  type LocalHost,
+  type LocalHostLogger,
+} from '../../local/host';
 import { silentLogger } from '../../local/host/logger';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../simulator';
 import { regionsSetting } from '../shared/two-regions';
@@ -30,6 +36,10 @@ export interface BackendOptions {
   readonly cors?: CorsOptions;
   /** More options of the secondary region's simulator (e.g. `continuationRepeatWords`). */
   readonly secondary?: SimulatorOptions;
+  /** The host's client timeouts and drain bound; default the host's own. */
+  readonly limits?: Partial<HttpLimits>;
+  /** Default: silent. */
+  readonly logger?: LocalHostLogger;
 }
 
 export async function startBackend(
@@ -52,8 +62,9 @@ export async function startBackend(
     entry: 'functions/*.ts',
     port: 0,
     functionKeys: [FUNCTION_KEY],
-    logger: silentLogger,
+    logger: options.logger ?? silentLogger,
     ...(options.cors ? { cors: options.cors } : {}),
+    ...(options.limits ? { limits: options.limits } : {}),
   });
   const openai = new OpenAI({
     baseURL: `${host.url}/api/v1/`,

@@ -25,7 +25,7 @@ describe('the backend on the local host', () => {
         'POST /api/chat/stream function',
         'POST /api/v1/chat/completions function',
         'POST /api/v1/responses function',
-        'GET /api/web/{*path} anonymous',
+        'GET,HEAD /api/web/{*path} anonymous',
         'GET,POST,PUT,PATCH,DELETE,HEAD,OPTIONS /api/{*path} anonymous',
       ].sort(),
     );

@@ -2,7 +2,14 @@
 import { HttpRequest } from '@azure/functions';
 import { describe, expect, it } from 'vitest';
 import { ChatError } from '../../shared/errors';
-import { DEFAULT_MAX_BODY_BYTES, jsonDepth, MAX_JSON_DEPTH, readJsonBody, validate } from '../../shared/http/body';
+import {
+  DEFAULT_MAX_BODY_BYTES,
+  jsonDepth,
+  loneSurrogatePath,
+  MAX_JSON_DEPTH,
+  readJsonBody,
+  validate,
+} from '../../shared/http/body';
 import { chatProtocolRequest, LIMITS, openAIChatRequest } from '../../shared/http/schemas';
 
 function request(body: string | Uint8Array, headers: Record<string, string> = { 'content-type': 'application/json' }) {
@@ -42,6 +49,9 @@ describe('readJsonBody', () => {
     ['application/json; charset=utf-8'],
     ['Application/JSON'],
     ['application/vnd.api+json'],
+    ['application/json; charset=UTF-8'],
+    ['application/json;charset="utf-8"'],
+    ['application/json; charset=utf8'],
   ])('accepts the content type %s', async (type) => {
     await expect(readJsonBody(request('{"a":1}', { 'content-type': type }))).resolves.toEqual({ a: 1 });
   });
@@ -51,6 +61,9 @@ describe('readJsonBody', () => {
     ['application/x-www-form-urlencoded', 415, 'unsupported_media_type'],
     ['application/jsonx', 415, 'unsupported_media_type'],
     ['', 415, 'unsupported_media_type'],
+    ['application/json; charset=utf-16', 415, 'unsupported_media_type'],
+    ['application/json; charset="iso-8859-1"', 415, 'unsupported_media_type'],
+    ['application/json; charset=', 415, 'unsupported_media_type'],
   ])('rejects the content type "%s" with %i', async (type, status, code) => {
     const error = await rejection(readJsonBody(request('{}', type ? { 'content-type': type } : {})));
     expect([error.status, error.code]).toEqual([status, code]);
@@ -82,6 +95,33 @@ describe('readJsonBody', () => {
     const body = padding ? `"${padding}"` : '{}';
     const error = await rejection(readJsonBody(request(body, { 'content-type': 'application/json', ...headers })));
     expect([error.status, error.code]).toEqual([413, 'payload_too_large']);
+  });
+
+  it('says which charset it refuses and that UTF-8 is the one to send', async () => {
+    const body = new Uint8Array(Buffer.from('{"a":"b"}', 'utf16le'));
+    const error = await rejection(readJsonBody(request(body, { 'content-type': 'application/json; charset=utf-16' })));
+    expect(error.message).toBe('Send the body as UTF-8 JSON: charset "utf-16" is not supported.');
+  });
+
+  it.each([
+    ['stop', '{"stop":["ok","\\ud800"]}', 'stop.1'],
+    ['user', '{"user":"\\udc00x"}', 'user'],
+    [
+      'tool arguments',
+      '{"messages":[{"role":"assistant","tool_calls":[{"function":{"arguments":"{\\"a\\":\\"\\ud83d\\"}"}}]}]}',
+      'messages.0.tool_calls.0.function.arguments',
+    ],
+    ['sessionState', '{"sessionState":{"deep":[["\\udbff"]]}}', 'sessionState.deep.0.0'],
+    ['a key', '{"sessionState":{"\\ud800":1}}', 'sessionState (a key)'],
+    ['the body itself', '"\\ud800"', '(body)'],
+  ])('refuses a lone surrogate in %s with a 400 naming the field', async (_name, body, path) => {
+    const error = await rejection(readJsonBody(request(body)));
+    expect([error.status, error.code]).toEqual([400, 'invalid_request']);
+    expect(error.fields).toEqual([{ path, message: 'must be valid Unicode text (it has a lone surrogate)' }]);
+  });
+
+  it('finds no lone surrogate in pairs, emoji or escaped pairs', () => {
+    expect(loneSurrogatePath(JSON.parse('{"a":["Hi 👋","\\ud83d\\udc4b"],"b":{"c":"\\u00e9"}}'))).toBeUndefined();
   });
 
   it('accepts a body of exactly the limit', async () => {

@@ -9,10 +9,11 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
 });
 
-function listening(): Promise<http.Server> {
-  const server = http.createServer();
+/** A server on loopback, or on every interface (as the library's proxy listens) when `host` is undefined. */
+function listening(host: string | undefined = '127.0.0.1'): Promise<http.Server> {
+  const server = http.createServer((_req, res) => res.end('proxy'));
   servers.push(server);
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+  return new Promise((resolve) => server.listen(0, host, () => resolve(server)));
 }
 
 /** Like the library's getCapabilities with enableHttpStream: starts a server nobody else can reach, names its port. */
@@ -58,6 +59,22 @@ describe('negotiateCapabilities', () => {
     await capabilities.closeProxy();
     expect(proxy?.listening).toBe(false);
     expect(unrelated?.listening).toBe(true);
+  });
+
+  it('moves a proxy listening on every interface to a loopback port and returns that URI', async () => {
+    let proxy: http.Server | undefined;
+    const model: ProgrammingModel = {
+      ...streamingModel([]),
+      async getCapabilities(capabilities) {
+        proxy = await listening(undefined);
+        return { ...capabilities, HttpUri: `http://localhost:${(proxy.address() as AddressInfo).port}/` };
+      },
+    };
+    const capabilities = await negotiateCapabilities(model);
+    const address = proxy?.address() as AddressInfo;
+    expect(address.address).toBe('127.0.0.1');
+    expect(capabilities.proxyUri).toBe(`http://127.0.0.1:${address.port}/`);
+    expect(await (await fetch(capabilities.proxyUri ?? '')).text()).toBe('proxy');
   });
 
   it('has nothing to close when the app did not enable streaming', async () => {
