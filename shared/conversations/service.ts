@@ -82,6 +82,7 @@ export class ConversationService {
    */
   async begin(request: TurnRequest): Promise<ConversationTurn> {
     const { id } = request.conversation;
+    if (!CONVERSATION_ID.test(id)) throw notFound(id);
     const table = this.#table;
     if (!table)
       return stateless(request.messages, id, 'Conversations are not configured here: this chat is not stored.');

@@ -5,7 +5,7 @@
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { describe, expect, it } from 'vitest';
 import type { Caller } from '../../shared/auth/caller';
-import { newConversationId, type ConversationService, type ConversationTurn } from '../../shared/conversations';
+import { newConversationId, type ConversationTurn } from '../../shared/conversations';
 import { partitionKey } from '../../shared/quota';
 import { useAzurite } from '../stand-ins/azurite';
 import { conversations, newUser, rowsOf } from './conversations';
@@ -15,7 +15,7 @@ const user = (text: string): ChatCompletionMessageParam => ({ role: 'user', cont
 
 /** One whole turn: the question stored, then the answer. */
 async function chatTurn(
-  service: ConversationService,
+  service: ReturnType<typeof conversations>,
   caller: Caller,
   id: string,
   text: string,
