@@ -260,7 +260,7 @@ export class ConversationTable {
     const filter = `RowKey ge ${odataString(expiredIndexFrom(cutoff))} and RowKey lt '${INDEX_RANGE.to}'`;
     const client = await this.#client;
     try {
-      for await (const row of client.listEntities({ queryOptions: { filter, select: ['id'] } }))
+      for await (const row of client.listEntities({ queryOptions: { filter, select: ['PartitionKey', 'id'] } }))
         yield { partition: row.partitionKey ?? '', id: text(row.id) };
     } catch (error) {
       if (statusOf(error) !== 404) throw error;

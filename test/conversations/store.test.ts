@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { Caller } from '../../shared/auth/caller';
 import { newConversationId, type ConversationTurn } from '../../shared/conversations';
 import { partitionKey } from '../../shared/quota';
+import { countPromptTokens } from '../../shared/tokens';
 import { useAzurite } from '../stand-ins/azurite';
 import { conversations, newUser, rowsOf } from './conversations';
 
@@ -246,5 +247,93 @@ describe('nothing lost, nothing doubled', () => {
     expect((await rowsOf(azurite.connectionString, partitionKey(kim))).filter((r) => r.includes(':r:'))).toHaveLength(
       4,
     );
+  });
+});
+
+describe('the model’s context window', () => {
+  it('drops the oldest turns first, counted with the tokenizer, and keeps the system message', async () => {
+    const service = conversations(azurite.connectionString, {
+      limits: { contextTokens: 1_100, answerReserveTokens: 100 },
+    });
+    const lena = newUser();
+    const id = newConversationId();
+    const system: ChatCompletionMessageParam = { role: 'system', content: 'You are terse.' };
+    const long = (i: number) => `turn ${i}: ${'lorem ipsum dolor sit amet '.repeat(30)}`;
+    const first = await service.begin({
+      caller: lena,
+      conversation: { kind: 'start', id },
+      messages: [system, user(long(0))],
+      logger: service.log,
+    });
+    await first.finish({ text: 'ok', outcome: 'completed' });
+    for (let i = 1; i < 6; i++) await chatTurn(service, lena, id, long(i));
+    const turn = await service.begin({
+      caller: lena,
+      conversation: { kind: 'continue', id },
+      messages: [user('last')],
+      logger: service.log,
+    });
+    expect(countPromptTokens(turn.messages)).toBeLessThanOrEqual(1_000);
+    expect(turn.messages[0]).toEqual(system);
+    expect(turn.messages.at(-1)).toEqual(user('last'));
+    const kept = turn.messages.filter((m) => m.role === 'user' && String(m.content).startsWith('turn '));
+    // The newest turns are kept, the oldest dropped, and never half a turn.
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept.length).toBeLessThan(6);
+    expect(kept.map((m) => m.content)).toEqual(
+      Array.from({ length: kept.length }, (_, k) => long(6 - kept.length + k)),
+    );
+    expect(turn.outcome()).toMatchObject({ state: 'stored', dropped: 2 * (6 - kept.length) });
+  });
+
+  it('refuses a question that alone is over the window with context_length_exceeded, before storing it', async () => {
+    const service = conversations(azurite.connectionString, {
+      limits: { contextTokens: 1_100, answerReserveTokens: 100 },
+    });
+    const mia = newUser();
+    const attempt = service.begin({
+      caller: mia,
+      conversation: { kind: 'start', id: newConversationId() },
+      messages: [user('word '.repeat(2_000))],
+      logger: service.log,
+    });
+    await expect(attempt).rejects.toMatchObject({ code: 'context_length_exceeded' });
+    expect(await rowsOf(azurite.connectionString, partitionKey(mia))).toEqual([]);
+  });
+});
+
+describe('retention', () => {
+  it('treats a conversation older than the retention as gone, and the sweep deletes its rows', async () => {
+    let now = Date.now();
+    const service = conversations(azurite.connectionString, { limits: { retentionDays: 30 }, now: () => now });
+    const [nina, omar] = [newUser(), newUser()];
+    const [old, fresh] = [newConversationId(), newConversationId()];
+    await chatTurn(service, nina, old, 'long ago', { start: true });
+    await chatTurn(service, omar, newConversationId(), 'omar long ago', { start: true });
+    now += 31 * 86_400_000;
+    await chatTurn(service, nina, fresh, 'today', { start: true });
+    await expect(service.read(nina, old, { pageSize: 10 })).rejects.toMatchObject({ code: 'not_found' });
+    expect((await service.list(nina, { pageSize: 10 })).conversations.map((c) => c.id)).toEqual([fresh]);
+    expect(await service.sweepExpired()).toBeGreaterThanOrEqual(1);
+    expect(await rowsOf(azurite.connectionString, partitionKey(omar))).toEqual([]);
+    expect((await rowsOf(azurite.connectionString, partitionKey(nina))).some((r) => r.includes(old))).toBe(false);
+    expect((await service.read(nina, fresh, { pageSize: 10 })).messageCount).toBe(2);
+  });
+
+  it('stores an answer over the size limit cut at the limit, marked too-large, never silently', async () => {
+    const service = conversations(azurite.connectionString, { limits: { maxMessageChars: 1_000 } });
+    const pia = newUser();
+    const id = newConversationId();
+    const turn = await service.begin({
+      caller: pia,
+      conversation: { kind: 'start', id },
+      messages: [user('ramble')],
+      logger: service.log,
+    });
+    await turn.finish({ text: 'y'.repeat(1_500), outcome: 'completed' });
+    expect(turn.outcome()).toMatchObject({ state: 'partial', reason: 'too-large' });
+    const answer = (await service.read(pia, id, { pageSize: 10 })).messages[1];
+    expect(answer).toMatchObject({ status: 'partial', partialReason: 'too-large' });
+    expect(String(answer?.content)).toHaveLength(1_000);
   });
 });
