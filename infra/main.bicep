@@ -52,7 +52,9 @@ param authClientId string = ''
 @description('Tenant that issues the user access tokens; default: the tenant of this deployment.')
 param authTenantId string = tenant().tenantId
 
-// Tables of the app's state in the storage account: per-user quotas, conversations.
+// Tables of the app's state in the storage account: per-user quotas, conversations (issue 13; the
+// app's default CHAT_CONVERSATIONS_TABLE). Table Storage has no time-to-live: retention is the app's
+// CHAT_CONVERSATION_RETENTION_DAYS (default 90), enforced by its daily conversations-retention-timer.
 var tableNames = ['quotas', 'conversations']
 
 // Regions in priority order: the backend tries them in this order (CHAT_REGIONS keeps it).
