@@ -39,13 +39,15 @@ import {
   type LevelResult,
   type StreamSide,
 } from './report';
+import { conversationBench } from './conversations';
 import { streamFailover } from './stream-failover';
 import { median, ms, percentile, sleep } from './stats';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 /**
  * `BENCH_ONLY=failover` runs the failover phase alone and writes only its chart; `BENCH_ONLY=stream-failover`
- * runs the streamed failover phase alone and prints its goal rows and section for RESULTS.md.
+ * runs the streamed failover phase alone and prints its goal rows and section for RESULTS.md;
+ * `BENCH_ONLY=conversations` runs the conversation phase alone (bench/conversations.ts) and prints its goal row.
  */
 const ONLY = process.env.BENCH_ONLY;
 const scale = (n: number) => (QUICK ? Math.max(10, Math.round(n / 10)) : n);
@@ -448,6 +450,14 @@ async function main(): Promise<void> {
       ([name, target, measured, met]) => `| ${name} | ${target} | ${measured} | ${met ? '**met**' : '**missed**'} |`,
     );
     console.log(['', ...rows, '', ...streamFailoverSection(streams)].join('\n'));
+    return;
+  }
+  if (ONLY === 'conversations') {
+    const r = await conversationBench({ conversations: QUICK ? 20 : 200, log });
+    const measured = `+${r.addedP50.toFixed(2)} ms (p50 ${r.conversation.p50.toFixed(2)} vs ${r.inline.p50.toFixed(2)} ms inline; p95 ${r.conversation.p95.toFixed(2)} vs ${r.inline.p95.toFixed(2)} ms; ${r.requests} requests a side)`;
+    console.log(
+      `\n| Added p50 latency, chat with a ${r.turns}-turn conversation vs the same messages inline (phase-only run) | < 3 ms | ${measured} | ${r.addedP50 < 3 ? '**met**' : '**missed**'} |`,
+    );
     return;
   }
   log('phase 1/5: cold start and import time');
