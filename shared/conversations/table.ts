@@ -273,7 +273,9 @@ export class ConversationTable {
     for (let created = false; ; created = true) {
       try {
         const result = await client.submitTransaction(actions, this.#call());
-        const etag = result.subResponses.find((r) => r.rowKey === headerKey(header.id))?.etag;
+        // Sub-responses come in the order of the actions, and the header's action is always the first (an
+        // update's 204 names no RowKey to find it by).
+        const etag = result.subResponses[0]?.etag?.trim();
         return { ...header, etag: etag ?? (await this.header(partition, header.id))?.etag ?? '' };
       } catch (error) {
         const status = statusOf(error);
