@@ -44,6 +44,7 @@ import {
   type StreamSide,
 } from './report';
 import { authOverhead } from './auth';
+import { conversationBench } from './conversations';
 import { streamFailover } from './stream-failover';
 import { median, ms, percentile, sleep } from './stats';
 
@@ -51,7 +52,8 @@ const QUICK = process.env.BENCH_QUICK === '1';
 /**
  * `BENCH_ONLY=failover` runs the failover phase alone and writes only its chart; `BENCH_ONLY=stream-failover`
  * and `BENCH_ONLY=auth` run the streamed failover phase or the sign-in and quota phase alone and print its
- * goal rows and section for RESULTS.md.
+ * goal rows and section for RESULTS.md; `BENCH_ONLY=conversations` runs the conversation phase alone
+ * (bench/conversations.ts) and prints its goal row.
  */
 const ONLY = process.env.BENCH_ONLY;
 const scale = (n: number) => (QUICK ? Math.max(10, Math.round(n / 10)) : n);
@@ -454,6 +456,15 @@ async function main(): Promise<void> {
     return;
   }
   log('phase 1/6: cold start and import time');
+  if (ONLY === 'conversations') {
+    const r = await conversationBench({ conversations: QUICK ? 20 : 200, log });
+    const measured = `+${r.addedP50.toFixed(2)} ms (p50 ${r.conversation.p50.toFixed(2)} vs ${r.inline.p50.toFixed(2)} ms inline; p95 ${r.conversation.p95.toFixed(2)} vs ${r.inline.p95.toFixed(2)} ms; ${r.requests} requests a side)`;
+    console.log(
+      `\n| Added p50 latency, chat with a ${r.turns}-turn conversation vs the same messages inline (phase-only run) | < 3 ms | ${measured} | ${r.addedP50 < 3 ? '**met**' : '**missed**'} |`,
+    );
+    return;
+  }
+  log('phase 1/5: cold start and import time');
   const quiet = await startRegions('none');
   const cold = await coldStart(quiet);
 

@@ -4,6 +4,7 @@ import type { ChatService } from '../shared/chat-service';
 import { app, chatAuthLevel, gated } from '../shared/functions-app';
 import { completionResponse, toChatRequest } from '../shared/http/chat-protocol';
 import { readJsonBody, validate } from '../shared/http/body';
+import { conversationMeta, sessionConversationId } from '../shared/http/conversations';
 import { requestScope, traceParentOf } from '../shared/http/request-id';
 import { errorResponse, jsonResponse, servedHeaders } from '../shared/http/responses';
 import { chatProtocolRequest } from '../shared/http/schemas';
@@ -19,8 +20,10 @@ export function createChatPostHandler(deps: ChatHandlerDeps) {
     const { requestId, logger } = scope;
     try {
       const body = validate(chatProtocolRequest, await readJsonBody(request, deps.chat.config.maxBodyBytes));
+      const ask = { id: sessionConversationId(body.sessionState), store: body.context?.store };
+      const meta = conversationMeta(request, caller, ask);
       const result = await deps.chat.complete(
-        toChatRequest(body, { requestId, logger, ...traceParentOf(context), ...(caller ? { caller } : {}) }),
+        toChatRequest(body, { requestId, logger, ...traceParentOf(context), ...meta }),
       );
       return jsonResponse(200, completionResponse(result, body.sessionState), servedHeaders(result));
     } catch (error) {

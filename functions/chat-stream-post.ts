@@ -4,6 +4,12 @@ import type { StreamResult } from '../shared/chat-service';
 import { app, chatAuthLevel, gated } from '../shared/functions-app';
 import { readJsonBody, validate } from '../shared/http/body';
 import { chatContext, toChatRequest } from '../shared/http/chat-protocol';
+import {
+  conversationIdHeader,
+  conversationMeta,
+  sessionConversationId,
+  sessionStateWith,
+} from '../shared/http/conversations';
 import { requestScope, traceParentOf } from '../shared/http/request-id';
 import { errorResponse } from '../shared/http/responses';
 import { chatProtocolRequest } from '../shared/http/schemas';
@@ -33,16 +39,16 @@ export function createChatStreamHandler(deps: ChatStreamHandlerDeps) {
     try {
       const body = validate(chatProtocolRequest, await readJsonBody(request, deps.chat.config.maxBodyBytes));
       const format = streamFormat(request.headers.get('accept'));
-      const pending = deps.chat.stream(
-        toChatRequest(body, { requestId, logger, ...traceParentOf(context), ...(caller ? { caller } : {}) }),
-      );
+      const ask = { id: sessionConversationId(body.sessionState), store: body.context?.store };
+      const meta = conversationMeta(request, caller, ask);
+      const pending = deps.chat.stream(toChatRequest(body, { requestId, logger, ...traceParentOf(context), ...meta }));
       return await streamResponse({
         pending,
         body: frames(pending, format, body.sessionState, scope),
         format,
         heartbeatMs: deps.chat.config.heartbeatMs,
         ...(deps.timers ? { timers: deps.timers } : {}),
-        headers: { 'x-request-id': requestId },
+        headers: { 'x-request-id': requestId, ...conversationIdHeader(meta.conversation) },
       });
     } catch (error) {
       return errorResponse(error, scope);
@@ -68,10 +74,13 @@ async function* frames(
       const content = choice?.delta.content;
       if (content) yield frame(format, { delta: { role: 'assistant', content } });
     }
+    // Read after the chunks: by then the answer is stored, and the outcome says how.
+    const conversation = result.conversation?.();
+    const state = sessionStateWith(sessionState, conversation);
     yield frame(format, {
       delta: { role: 'assistant' },
-      context: chatContext(result, finishReason, usage, result.parts()),
-      ...(sessionState !== undefined ? { sessionState } : {}),
+      context: chatContext(result, { finishReason, usage, parts: result.parts(), conversation }),
+      ...(state !== undefined ? { sessionState: state } : {}),
     });
   } catch (thrown) {
     yield errorFrame(format, thrown, ctx, 'error');

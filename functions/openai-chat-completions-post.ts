@@ -4,6 +4,7 @@ import type { ChatCompletionChunk, ChatCompletionMessageParam } from 'openai/res
 import type { AnswerPart, ModelParams, StreamResult } from '../shared/chat-service';
 import { app, chatAuthLevel, gated } from '../shared/functions-app';
 import { dropNulls, readJsonBody, validate } from '../shared/http/body';
+import { conversationIdHeader, conversationMeta } from '../shared/http/conversations';
 import { requestScope, traceParentOf } from '../shared/http/request-id';
 import { errorResponse, jsonResponse, servedHeaders } from '../shared/http/responses';
 import { openAIChatRequest } from '../shared/http/schemas';
@@ -22,17 +23,20 @@ export type OpenAIChatHandlerDeps = StreamHandlerDeps;
  * POST /api/v1/chat/completions: the OpenAI Chat Completions API, so any OpenAI SDK works with its
  * base URL set to this backend. `model` is the logical model name; each region maps it to its
  * deployment. `stream: true` answers server-sent events ending with `data: [DONE]`, with keep-alive comments
- * while waiting (see {@link streamResponse}).
+ * while waiting (see {@link streamResponse}). The `x-conversation-id` header continues a stored conversation
+ * (issue 13; `new` starts one); a signed-in user's chat without it starts one unless the body says `store: false`.
  */
 export function createOpenAIChatHandler(deps: OpenAIChatHandlerDeps) {
   return async (request: HttpRequest, context: InvocationContext, caller?: Caller): Promise<HttpResponseInit> => {
     const scope = requestScope(request, context, deps.chat.config);
     const { requestId, logger } = scope;
     try {
-      const { model, messages, stream, stream_options, ...rest } = validate(
+      const { model, messages, stream, stream_options, store, ...rest } = validate(
         openAIChatRequest,
         await readJsonBody(request, deps.chat.config.maxBodyBytes),
       );
+      const ask = { id: request.headers.get('x-conversation-id') ?? undefined, store: store ?? undefined };
+      const meta = conversationMeta(request, caller, ask);
       const chatRequest = {
         model,
         // The schema admits exactly the OpenAI message shapes.
@@ -41,7 +45,7 @@ export function createOpenAIChatHandler(deps: OpenAIChatHandlerDeps) {
         requestId,
         logger,
         ...traceParentOf(context),
-        ...(caller ? { caller } : {}),
+        ...meta,
       };
       if (stream !== true) {
         const result = await deps.chat.complete(chatRequest);
@@ -49,7 +53,12 @@ export function createOpenAIChatHandler(deps: OpenAIChatHandlerDeps) {
       }
       const pending = deps.chat.stream(chatRequest);
       const includeUsage = stream_options?.include_usage === true;
-      return await sseResponse(deps, { pending, body: events(pending, includeUsage, scope), requestId });
+      return await sseResponse(deps, {
+        pending,
+        body: events(pending, includeUsage, scope),
+        requestId,
+        headers: conversationIdHeader(meta.conversation),
+      });
     } catch (error) {
       return errorResponse(error, scope);
     }

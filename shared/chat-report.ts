@@ -107,6 +107,8 @@ export interface RequestReportOptions {
   readonly messages: readonly ChatCompletionMessageParam[];
   /** Told the answer's real usage once it has ended (a quota counts it), observer or not; never rejects. */
   readonly onUsage?: (usage: CompletionUsage) => Promise<void>;
+  /** Told how the answer ended, text included, however it ended (a conversation stores it); never rejects. */
+  readonly onAnswer?: (end: AnswerEnd) => Promise<void>;
 }
 
 /** The reports of one request, bound to it: its id, trace, model and clock. */
@@ -169,8 +171,9 @@ export class RequestReport {
     if (this.#completed) return;
     this.#completed = true;
     const counted = end.usage ? this.#options.onUsage?.(end.usage) : undefined;
+    const stored = this.#options.onAnswer?.(end);
     this.#observeCompletion(upstream, end);
-    await counted;
+    await Promise.all([counted, stored]);
   }
 
   #observeCompletion(upstream: Upstream, end: AnswerEnd): void {

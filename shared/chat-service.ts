@@ -14,8 +14,9 @@ import type { ChatCompletion, ChatCompletionMessageParam } from 'openai/resource
 import type { Response, ResponseStreamEvent } from 'openai/resources/responses/responses';
 import type { Caller } from './auth/caller';
 import { relayStream, type StreamResult } from './chat-stream';
-import { notify, RequestReport, type ChatObserver } from './chat-report';
+import { notify, RequestReport, type AnswerEnd, type ChatObserver } from './chat-report';
 import { configuredModels, type AppConfig } from './config';
+import type { ConversationOutcome, ConversationRequest, ConversationTurn, TurnRequest } from './conversations/turn';
 import { continuationMessages } from './continuation';
 import type { CredentialSet } from './credentials';
 import { ChatError } from './errors';
@@ -54,6 +55,10 @@ export interface ChatRequest {
   readonly traceParent?: string;
   /** Who asked (the gate's admitted caller): quotas and history are theirs. Absent in direct calls (tests). */
   readonly caller?: Caller;
+  /** The conversation this chat belongs to (issue 13); absent: stateless, nothing loaded or stored. Needs a caller. */
+  readonly conversation?: ConversationRequest;
+  /** The request's `Idempotency-Key`: a retry with the same key does not store its turn twice. */
+  readonly idempotencyKey?: string;
   /**
    * Only this region may serve: a Responses API follow-up goes to the region that stored what it refers
    * to. Default: every region that deploys the model, in order.
@@ -78,6 +83,14 @@ export interface ResponseStreamResult extends Served {
 
 export interface CompletionResult extends Served {
   readonly completion: ChatCompletion;
+  /** The conversation of the chat, when it has one (its answer is stored by the time the result is returned). */
+  readonly conversation?: () => ConversationOutcome;
+}
+
+/** Per-caller history (shared/conversations): a turn begun after admission, its answer stored when it ends. */
+export interface ChatHistory {
+  /** The turn: the messages to send, and where its answer goes. Rejects only with a ChatError for the client. */
+  begin(request: TurnRequest): Promise<ConversationTurn>;
 }
 
 /** Per-caller limits (shared/quota): asked before any region is called, told the real usage after. */
@@ -92,6 +105,8 @@ export interface ChatServiceOptions {
   readonly config: AppConfig;
   /** Limits per caller; requests without a caller (direct calls, tests) are not counted. */
   readonly quota?: CallerQuota;
+  /** Conversations; absent: every chat is stateless. */
+  readonly history?: ChatHistory;
   readonly credentials: CredentialSet;
   readonly logger?: Logger;
   readonly observer?: ChatObserver;
@@ -117,6 +132,27 @@ interface FailoverPass {
   readonly report: RequestReport;
   /** Absolute time (health clock): the request's deadline, the same for its continuations. */
   readonly deadline: number;
+}
+
+/** A request admitted, with the messages to send (its conversation's history fitted in) and its turn. */
+interface Begun {
+  readonly messages: ChatCompletionMessageParam[];
+  readonly turn?: ConversationTurn;
+}
+
+/** The conversation's outcome on a result, read when the handler answers (it changes once the answer is stored). */
+function conversationOf(turn: ConversationTurn | undefined): { conversation?: () => ConversationOutcome } {
+  return turn ? { conversation: () => turn.outcome() } : {};
+}
+
+/** How an answer ended, as a conversation stores it. */
+function answerRecord(end: AnswerEnd) {
+  return {
+    text: end.answer(),
+    outcome: end.outcome,
+    ...(end.finishReason ? { finishReason: end.finishReason } : {}),
+    ...(end.usage ? { completionTokens: end.usage.completion_tokens } : {}),
+  };
 }
 
 /** How one streamed call is made, given the messages to send. */
@@ -167,8 +203,9 @@ export class ChatService {
   }
 
   async complete(request: ChatRequest): Promise<CompletionResult> {
-    const messages = [...request.messages];
-    const serving = await this.#serve(request, (upstream, call) =>
+    const begun = await this.#begin(request);
+    const { messages } = begun;
+    const serving = await this.#serve(request, begun, (upstream, call) =>
       upstream.complete({ ...request.params, messages }, call),
     );
     serving.release();
@@ -181,15 +218,15 @@ export class ChatService {
       finishReason: choice?.finish_reason,
       answer: () => choice?.message.content ?? '',
     });
-    return { ...serving.served, completion };
+    return { ...serving.served, completion, ...conversationOf(begun.turn) };
   }
 
   async stream(request: ChatRequest): Promise<StreamResult> {
-    const messages = [...request.messages];
+    const begun = await this.#begin(request);
     const send: StreamCall = (sent) => (upstream, call) =>
       // Always ask for usage: token counts for telemetry; handlers drop it if the client did not ask.
       upstream.stream({ ...request.params, messages: sent, stream_options: { include_usage: true } }, call);
-    const serving = await this.#serve(request, send(messages));
+    const serving = await this.#serve(request, begun, send(begun.messages));
     const { config } = this.#options;
     // Several choices (n > 1) cannot be continued as one text.
     const continuable = config.maxContinuations > 0 && (request.params?.n ?? 1) <= 1;
@@ -200,9 +237,9 @@ export class ChatService {
       idleMs: config.streamIdleTimeoutMs,
       ...(this.#options.timers ? { timers: this.#options.timers } : {}),
       ...(request.signal ? { clientSignal: request.signal } : {}),
-      ...(continuable ? { continuation: this.#continuation(request, serving, send) } : {}),
+      ...(continuable ? { continuation: this.#continuation(request, begun.messages, serving, send) } : {}),
     });
-    return { ...serving.served, ...relayed };
+    return { ...serving.served, ...relayed, ...conversationOf(begun.turn) };
   }
 
   /** A whole Responses API answer, through the same quota, failover and report as a chat. */
@@ -241,46 +278,81 @@ export class ChatService {
     const { home, messages } = regional;
     const { params: _sent, ...meta } = request;
     const chat: ChatRequest = { ...meta, messages, ...(home === undefined ? {} : { pinnedRegion: home }) };
-    if (home === undefined) return this.#serve(chat, send);
     const model = request.model ?? this.#options.config.defaultModel;
-    if (this.#upstreams.get(home)?.deployment(model) === undefined) throw homeUnknown(home, model, request.requestId);
-    return this.#serve(chat, send).catch((error: unknown) => {
+    if (home !== undefined && this.#upstreams.get(home)?.deployment(model) === undefined) {
+      throw homeUnknown(home, model, request.requestId);
+    }
+    const begun = await this.#begin(chat);
+    if (home === undefined) return this.#serve(chat, begun, send);
+    return this.#serve(chat, begun, send).catch((error: unknown) => {
       throw homeUnavailable(error, home);
     });
   }
 
   /** Continuations of `first`'s answer: the same request and deadline, the regions that broke tried last. */
-  #continuation(request: ChatRequest, first: Serving<OpenedStream>, send: StreamCall) {
+  #continuation(
+    request: ChatRequest,
+    messages: readonly ChatCompletionMessageParam[],
+    first: Serving<OpenedStream>,
+    send: StreamCall,
+  ) {
     const { model } = first.served;
     return {
       max: this.#options.config.maxContinuations,
       open: (partial: string, broken: readonly string[]) => {
         const regions = [...first.regions.filter((r) => !broken.includes(r)), ...broken];
         const pass = { model, regions, report: first.report, deadline: first.deadline };
-        return this.#failover(request, pass, send(continuationMessages(request.messages, partial)));
+        return this.#failover(request, pass, send(continuationMessages(messages, partial)));
       },
     };
+  }
+
+  /**
+   * Before any region is called: the caller admitted against their quota (a caller over their limit costs
+   * no tokens), then their conversation's turn begun (history loaded and fitted, the question stored).
+   */
+  async #begin(request: ChatRequest): Promise<Begun> {
+    const { requestId, caller, conversation } = request;
+    this.#route(request); // an unknown model is refused before anything is counted or stored
+    const withId = (error: unknown) => {
+      throw error instanceof ChatError ? error.with({ requestId }) : error;
+    };
+    const quota = this.#options.quota;
+    if (caller && quota) await quota.admit(caller).catch(withId);
+    const history = this.#options.history;
+    if (!caller || !conversation || !history) return { messages: [...request.messages] };
+    const maxTokens = request.params?.max_completion_tokens ?? request.params?.max_tokens ?? undefined;
+    const turn = await history
+      .begin({
+        caller,
+        conversation,
+        messages: request.messages,
+        logger: this.#logger(request),
+        ...(maxTokens == null ? {} : { maxTokens }),
+        ...(request.idempotencyKey === undefined ? {} : { idempotencyKey: request.idempotencyKey }),
+      })
+      .catch(withId);
+    return { messages: turn.messages, turn };
   }
 
   /** Route, then the failover loop over the route's upstreams, each attempt and the outcome reported. */
   async #serve<T>(
     request: ChatRequest,
+    begun: Begun,
     send: (upstream: Upstream, call: CallOptions) => Promise<Answer<T>>,
   ): Promise<Serving<T>> {
     const { model, upstreams } = this.#route(request);
     const { requestId, caller } = request;
     const quota = this.#options.quota;
     const counted = caller && quota ? { caller, quota } : undefined;
-    // Before any region is called: a caller over their limit costs no tokens.
-    await counted?.quota.admit(counted.caller).catch((error: unknown) => {
-      throw error instanceof ChatError ? error.with({ requestId }) : error;
-    });
+    const { turn } = begun;
     const report = new RequestReport({
       logger: this.#logger(request),
       requestId,
       model,
-      messages: request.messages,
+      messages: begun.messages,
       ...(counted ? { onUsage: (usage) => counted.quota.recordUsage(counted.caller, usage.total_tokens) } : {}),
+      ...(turn ? { onAnswer: (end) => turn.finish(answerRecord(end)) } : {}),
       ...(this.#options.observer ? { observer: this.#options.observer } : {}),
       ...(request.traceParent === undefined ? {} : { traceParent: request.traceParent }),
     });

@@ -9,6 +9,7 @@
  */
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { CompletionReport } from './chat-report';
+import type { ConversationOutcome } from './conversations/turn';
 import { nextForwardable } from './chunks';
 import type { AnswerPart, BreakReason } from './continuation';
 import { ChatError } from './errors';
@@ -22,6 +23,8 @@ import type { Timers } from './timers';
 import type { OpenedStream } from './upstream';
 
 export interface StreamResult extends Served {
+  /** The conversation of the chat, when it has one; read it once the chunks have ended for the final state. */
+  readonly conversation?: () => ConversationOutcome;
   /** Chunks as the model sends them, minus Azure's prompt-filter-only chunk; the usage chunk last. */
   readonly chunks: AsyncIterable<ChatCompletionChunk>;
   /** Which region served which part of the answer so far (one part unless it was continued); final once `chunks` ends. */

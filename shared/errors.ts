@@ -27,6 +27,8 @@ export const ERROR_CODES = {
   unknown_model: { status: 400, failover: false },
   unsupported_media_type: { status: 415, failover: false },
   payload_too_large: { status: 413, failover: false },
+  // A message to store in a conversation over CHAT_CONVERSATION_MAX_MESSAGE_CHARS (issue 13): refused, never cut.
+  message_too_large: { status: 413, failover: false },
   not_found: { status: 404, failover: false },
   content_filtered: { status: 400, failover: false },
   context_length_exceeded: { status: 400, failover: false },
@@ -61,6 +63,8 @@ export const ERROR_CODES = {
   user_quota_exceeded: { status: 429, failover: false },
   global_quota_exceeded: { status: 429, failover: false },
   health_check_failed: { status: 503, failover: false },
+  // The conversation store is not configured or does not answer: history endpoints cannot serve (chats still do).
+  conversations_unavailable: { status: 503, failover: false },
   stream_interrupted: { status: 502, failover: false },
   client_closed: { status: 499, failover: false },
   internal_error: { status: 500, failover: false },

@@ -9,6 +9,7 @@ import { createCredentials, type CredentialSet } from './credentials';
 import { chatAccess } from './auth/access';
 import { createCallerGate, type CallerGate } from './auth/gate';
 import { createTokenValidator } from './auth/token-validator';
+import { conversationSettings, createConversationService, type ConversationService } from './conversations';
 import { consoleLogger, type Logger } from './logger';
 import { createQuotaService, quotaSettings, type QuotaService } from './quota';
 import { createTelemetry, telemetrySettings, type Telemetry } from './telemetry';
@@ -24,6 +25,8 @@ export interface Services {
   readonly gate: CallerGate;
   /** Per-caller limits, counted in Table Storage shared by every instance; its state shows in health. */
   readonly quota: QuotaService;
+  /** Per-caller conversations in Table Storage (stateless chats when no store is configured). */
+  readonly conversations: ConversationService;
 }
 
 let services: Services | undefined;
@@ -36,9 +39,10 @@ export function productionServices(): Services {
     const telemetry = createTelemetry(telemetrySettings(process.env), { logger });
     const credentials = createCredentials(config);
     const quota = quotaService(logger);
-    const chat = new ChatService({ config, credentials, logger, observer: telemetry, quota });
+    const conversations = createConversationService({ settings: conversationSettings(process.env), logger });
+    const chat = new ChatService({ config, credentials, logger, observer: telemetry, quota, history: conversations });
     const gate = callerGate(logger);
-    services = Object.freeze({ config, chat, credentials, telemetry, gate, quota });
+    services = Object.freeze({ config, chat, credentials, telemetry, gate, quota, conversations });
   }
   return services;
 }

@@ -5,7 +5,9 @@
  */
 import type { CompletionUsage } from 'openai/resources/completions';
 import type { AnswerPart, ChatRequest, CompletionResult, Served } from '../chat-service';
+import type { ConversationOutcome } from '../conversations';
 import { triedCount } from '../errors';
+import { sessionStateWith } from './conversations';
 import type { ChatProtocolRequest } from './schemas';
 
 export interface ChatContext {
@@ -19,14 +21,21 @@ export interface ChatContext {
    * order (`region` is the first). Absent for an answer served whole.
    */
   readonly parts?: readonly AnswerPart[];
+  /** The conversation this chat belongs to and what came of it (issue 13); absent for a stateless chat. */
+  readonly conversation?: ConversationOutcome;
 }
 
-export function chatContext(
-  served: Served,
-  finishReason?: string | null,
-  usage?: CompletionUsage | null,
-  parts: readonly AnswerPart[] = [],
-): ChatContext {
+/** How the answer ended, for its context. */
+export interface AnswerEndFields {
+  readonly finishReason?: string | null;
+  readonly usage?: CompletionUsage | null;
+  /** Which region sent which part (only shown when there are several). */
+  readonly parts?: readonly AnswerPart[];
+  readonly conversation?: ConversationOutcome;
+}
+
+export function chatContext(served: Served, end: AnswerEndFields = {}): ChatContext {
+  const { finishReason, usage, parts = [], conversation } = end;
   return {
     model: served.model,
     region: served.region,
@@ -42,6 +51,7 @@ export function chatContext(
         }
       : {}),
     ...(parts.length > 1 ? { parts } : {}),
+    ...(conversation ? { conversation } : {}),
   };
 }
 
@@ -51,7 +61,7 @@ export function chatContext(
  */
 export function toChatRequest(
   body: ChatProtocolRequest,
-  meta: Pick<ChatRequest, 'requestId' | 'logger' | 'traceParent' | 'caller'>,
+  meta: Pick<ChatRequest, 'requestId' | 'logger' | 'traceParent' | 'caller' | 'conversation' | 'idempotencyKey'>,
 ): ChatRequest {
   const options = body.context;
   return {
@@ -65,11 +75,14 @@ export function toChatRequest(
   };
 }
 
-export function completionResponse(result: CompletionResult, sessionState: unknown) {
+export function completionResponse(result: CompletionResult, sent: unknown) {
   const choice = result.completion.choices[0];
+  const conversation = result.conversation?.();
+  const sessionState = sessionStateWith(sent, conversation);
+  const end = { finishReason: choice?.finish_reason ?? null, usage: result.completion.usage, conversation };
   return {
     message: { role: 'assistant' as const, content: choice?.message.content ?? '' },
-    context: chatContext(result, choice?.finish_reason ?? null, result.completion.usage),
+    context: chatContext(result, end),
     ...(sessionState !== undefined ? { sessionState } : {}),
   };
 }

@@ -5,10 +5,38 @@
  * tests check real answers against.
  */
 import { z } from 'zod';
-import { chatProtocolRequest, openAIChatRequest, openAIResponsesRequest } from './schemas';
+import { chatProtocolRequest, conversationPatch, openAIChatRequest, openAIResponsesRequest } from './schemas';
 
 const count = () => z.int().min(0);
 const usage = z.object({ promptTokens: count(), completionTokens: count(), totalTokens: count() });
+
+const partialReason = z
+  .enum(['interrupted', 'client-disconnected', 'too-large'])
+  .describe('Why an answer was stored cut short: the stream broke, the client left, or it was over the size limit.');
+
+export const conversationOutcomeSchema = z
+  .discriminatedUnion('state', [
+    z.object({
+      state: z.literal('stored'),
+      id: z.string(),
+      title: z.string(),
+      turn: z.int().min(0),
+      dropped: z.int().min(0).describe('Earlier messages left out to fit the model’s context window.'),
+    }),
+    z.object({
+      state: z.literal('partial'),
+      id: z.string(),
+      title: z.string(),
+      turn: z.int().min(0),
+      reason: partialReason,
+    }),
+    z.object({
+      state: z.literal('unavailable'),
+      id: z.string(),
+      warning: z.string().describe('Answered without history; nothing of this chat was stored.'),
+    }),
+  ])
+  .describe('The conversation of the chat and what came of it; absent for a stateless chat.');
 
 export const chatContextSchema = z
   .object({
@@ -17,6 +45,8 @@ export const chatContextSchema = z
     attempts: z.int().min(1).describe('Regions tried, this one included.'),
     finishReason: z.string().nullable().optional().describe('stop, length or content_filter.'),
     usage: usage.optional(),
+    parts: z.array(z.record(z.string(), z.unknown())).optional(),
+    conversation: conversationOutcomeSchema.optional(),
   })
   .describe('Where and how the answer was made.');
 
@@ -163,6 +193,40 @@ export const deepHealthSchema = z.object({
   error: errorBodySchema.shape.error.optional().describe('Present when a check failed (503).'),
 });
 
+export const conversationSchema = z.object({
+  id: z.string().describe('22 characters; continue it with sessionState.conversationId or x-conversation-id.'),
+  title: z.string(),
+  created: z.iso.datetime(),
+  updated: z.iso.datetime().describe('The last change; lists are newest change first.'),
+  messageCount: z.int().min(0),
+});
+
+export const conversationListSchema = z.object({
+  conversations: z.array(conversationSchema),
+  continuationToken: z
+    .string()
+    .optional()
+    .describe('Pass as ?continuationToken= for the next page; absent on the last.'),
+});
+
+export const conversationPageSchema = conversationSchema.extend({
+  messages: z.array(
+    z.object({
+      turn: z.int().min(0).describe('The turn: a question and its answer share it.'),
+      role: z.string(),
+      content: z.unknown().describe('Text, or the content parts as sent.'),
+      created: z.iso.datetime(),
+      status: z.enum(['complete', 'partial']),
+      partialReason: partialReason.optional(),
+      finishReason: z.string().optional(),
+    }),
+  ),
+  continuationToken: z
+    .string()
+    .optional()
+    .describe('Pass as ?continuationToken= for the next turns; absent on the last.'),
+});
+
 /** Named schemas, in the order they appear under components.schemas. */
 const SCHEMAS = {
   ChatRequest: chatProtocolRequest,
@@ -177,6 +241,10 @@ const SCHEMAS = {
   ModelList: modelList,
   Health: healthSchema,
   DeepHealth: deepHealthSchema,
+  Conversation: conversationSchema,
+  ConversationList: conversationListSchema,
+  ConversationPage: conversationPageSchema,
+  ConversationPatch: conversationPatch,
   Error: errorBodySchema,
 } as const;
 
@@ -271,7 +339,7 @@ function buildDocument() {
     },
     servers: [{ url: '/api', description: 'This backend (locally http://localhost:7071/api).' }],
     security: [{ functionKey: [] }, { functionKeyQuery: [] }],
-    paths: { ...chatPaths(), ...responsesPaths(), ...servicePaths() },
+    paths: { ...chatPaths(), ...responsesPaths(), ...conversationPaths(), ...servicePaths() },
     components: { schemas: componentSchemas(), securitySchemes },
   };
 }
@@ -345,6 +413,65 @@ function responsesPaths() {
         },
       },
     ),
+  };
+}
+
+const pageParameters = [
+  { name: 'pageSize', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
+  { name: 'continuationToken', in: 'query', schema: { type: 'string' }, description: 'From the previous page.' },
+];
+const idParameter = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const conversationErrors = {
+  '401': error('unauthorized: sign in (Authorization: Bearer) or send a function key.'),
+  '503': error('conversations_unavailable: no store configured, or the store does not answer.', true),
+};
+const notFound = error('not_found: no such conversation of the caller (another caller’s answers the same).');
+
+/** The caller's conversations (issue 13): each caller (user, app, or the function-key service) has their own. */
+function conversationPaths() {
+  const ok = (description: string, name: SchemaName) => ({ description, content: json(name) });
+  return {
+    '/conversations': {
+      get: {
+        operationId: 'listConversations',
+        summary: 'The caller’s conversations, newest change first, a page at a time',
+        parameters: pageParameters,
+        responses: {
+          '200': ok('A page of conversations.', 'ConversationList'),
+          '400': error('invalid_request.'),
+          ...conversationErrors,
+        },
+      },
+      delete: {
+        operationId: 'deleteAllConversations',
+        summary: 'Delete all of the caller’s conversations and their messages',
+        responses: {
+          '200': { description: '`{"deleted": n}`.', content: { 'application/json': { schema: { type: 'object' } } } },
+          ...conversationErrors,
+        },
+      },
+    },
+    '/conversations/{id}': {
+      get: {
+        operationId: 'getConversation',
+        summary: 'A conversation and its messages in order, `pageSize` turns a page',
+        parameters: [idParameter, ...pageParameters],
+        responses: { '200': ok('The conversation.', 'ConversationPage'), '404': notFound, ...conversationErrors },
+      },
+      patch: {
+        operationId: 'renameConversation',
+        summary: 'Rename a conversation',
+        parameters: [idParameter],
+        requestBody: { required: true, content: json('ConversationPatch') },
+        responses: { '200': ok('The conversation as listed.', 'Conversation'), '404': notFound, ...conversationErrors },
+      },
+      delete: {
+        operationId: 'deleteConversation',
+        summary: 'Delete a conversation and all its messages',
+        parameters: [idParameter],
+        responses: { '204': { description: 'Deleted.' }, '404': notFound, ...conversationErrors },
+      },
+    },
   };
 }
 

@@ -4,9 +4,11 @@
  */
 import type { HttpResponseInit } from '@azure/functions';
 import type { Served } from '../chat-service';
+import type { ConversationOutcome } from '../conversations';
 import { ChatError, triedCount } from '../errors';
 import type { Logger } from '../logger';
 import { retryAdviceHeaders } from '../retry-after';
+import { conversationHeaders } from './conversations';
 
 export interface ErrorBody {
   readonly error: {
@@ -25,14 +27,19 @@ export interface ErrorBody {
  * Lets cross-origin front-ends read our headers: CORS hides every response header but a few
  * unless the response names them (App Service CORS does not add this).
  */
-const EXPOSED_HEADERS = 'x-request-id, x-chat-region, x-chat-attempts, retry-after, retry-after-ms, x-should-retry';
+const EXPOSED_HEADERS =
+  'x-request-id, x-chat-region, x-chat-attempts, retry-after, retry-after-ms, x-should-retry, ' +
+  'x-conversation-id, x-conversation-state, x-conversation-warning';
 
-/** Headers that say which region answered and how many tries it took. */
-export function servedHeaders(served: Pick<Served, 'region' | 'attempts' | 'requestId'>): Record<string, string> {
+/** Headers that say which region answered, how many tries it took, and what came of the conversation. */
+export function servedHeaders(
+  served: Pick<Served, 'region' | 'attempts' | 'requestId'> & { readonly conversation?: () => ConversationOutcome },
+): Record<string, string> {
   return {
     'x-request-id': served.requestId,
     'x-chat-region': served.region,
     'x-chat-attempts': String(triedCount(served.attempts)),
+    ...conversationHeaders(served.conversation?.()),
     'access-control-expose-headers': EXPOSED_HEADERS,
   };
 }

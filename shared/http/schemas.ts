@@ -53,10 +53,20 @@ export const chatProtocolRequest = z
         model: modelName.optional(),
         max_tokens: maxTokens.optional(),
         temperature: temperature.optional(),
+        store: z
+          .boolean()
+          .optional()
+          .describe('false: a stateless chat, no conversation loaded, started or stored (default true).'),
       })
       .strict()
       .optional(),
-    sessionState: z.unknown().optional().describe('Any JSON; returned as sent.'),
+    sessionState: z
+      .unknown()
+      .optional()
+      .describe(
+        'Any JSON; returned as sent. `{"conversationId": "<id>"}` continues a stored conversation (`"new"` starts one); ' +
+          'the answer’s sessionState carries the conversation’s id.',
+      ),
   })
   .strict();
 
@@ -149,6 +159,13 @@ export const openAIChatRequest = z
     frequency_penalty: z.number().min(-2).max(2).nullable().optional(),
     seed: z.number().int().nullable().optional(),
     user: z.string().max(256).optional(),
+    store: z
+      .boolean()
+      .nullable()
+      .optional()
+      .describe(
+        'false: a stateless chat, no conversation started or stored (default true for signed-in users); never sent upstream.',
+      ),
     logit_bias: z
       .record(z.string().regex(/^\d{1,7}$/, 'must be a token id'), z.number().min(-100).max(100))
       .refine((bias) => Object.keys(bias).length <= 300, 'must have at most 300 entries')
@@ -307,3 +324,13 @@ export const openAIResponsesRequest = z
   .strict();
 
 export type OpenAIResponsesRequest = z.infer<typeof openAIResponsesRequest>;
+/** PATCH /api/conversations/{id}: a new title. */
+export const conversationPatch = z
+  .object({
+    title: z
+      .string()
+      .max(200)
+      .refine((s) => s.trim() !== '', 'must not be blank')
+      .describe('The new title; one line, cut at 80 characters.'),
+  })
+  .strict();

@@ -5,6 +5,7 @@
 import type { HttpResponseInit } from '@azure/functions';
 
 import type { ChatService } from '../chat-service';
+import type { ConversationOutcome } from '../conversations';
 import type { Logger } from '../logger';
 import type { Served } from '../served';
 import { realTimers, settledWithin, type Timers } from '../timers';
@@ -88,7 +89,7 @@ export async function* withHeartbeats(
 
 export interface StreamResponseOptions {
   /** The service call; it settles when the first chunk worth forwarding arrived (or failover gave up). */
-  readonly pending: Promise<Served>;
+  readonly pending: Promise<Served & { readonly conversation?: () => ConversationOutcome }>;
   /**
    * The answer's frames, read from the same `pending` call: they end with an error frame of their
    * own when the call fails after the response started, or upstream breaks mid-stream.
@@ -129,7 +130,11 @@ export async function streamResponse(options: StreamResponseOptions): Promise<Ht
  */
 export function sseResponse(
   deps: StreamHandlerDeps,
-  options: Pick<StreamResponseOptions, 'pending' | 'body'> & { readonly requestId: string },
+  options: Pick<StreamResponseOptions, 'pending' | 'body'> & {
+    readonly requestId: string;
+    /** More response headers (e.g. the conversation id). */
+    readonly headers?: Readonly<Record<string, string>>;
+  },
 ): Promise<HttpResponseInit> {
   return streamResponse({
     pending: options.pending,
@@ -137,7 +142,7 @@ export function sseResponse(
     format: 'sse',
     heartbeatMs: deps.chat.config.heartbeatMs,
     ...(deps.timers ? { timers: deps.timers } : {}),
-    headers: { 'x-request-id': options.requestId },
+    headers: { 'x-request-id': options.requestId, ...options.headers },
   });
 }
 

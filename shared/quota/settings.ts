@@ -39,7 +39,8 @@ function countSetting(env: Env, name: string, fallback: number, max: number): nu
 
 const ENDPOINT_EXAMPLE = 'https://mychatstorage.table.core.windows.net';
 
-function storeSetting(env: Env): QuotaStoreSetting {
+/** The table store of the app's shared state (quotas, conversations): one setting for both. */
+export function storeSetting(env: Env): QuotaStoreSetting {
   const connectionString = setting(env, 'CHAT_STORAGE_CONNECTION_STRING');
   const endpoint = setting(env, 'CHAT_STORAGE_TABLE_ENDPOINT');
   if (connectionString !== undefined && endpoint !== undefined) {
@@ -78,11 +79,11 @@ function tableEndpoint(raw: string): string {
   return raw.replace(/\/+$/, '');
 }
 
-function tableName(env: Env): string {
-  const raw = setting(env, 'CHAT_QUOTA_TABLE') ?? QUOTA_DEFAULTS.table;
-  // Table names: 3-63 alphanumeric characters, not starting with a digit.
+/** A table name setting: 3-63 letters and digits, not starting with a digit; `fallback` when not set. */
+export function tableSetting(env: Env, name: string, fallback: string): string {
+  const raw = setting(env, name) ?? fallback;
   if (!/^[A-Za-z][A-Za-z0-9]{2,62}$/.test(raw)) {
-    throw new ConfigError('CHAT_QUOTA_TABLE', `is not a valid table name, got "${raw}"`, QUOTA_DEFAULTS.table);
+    throw new ConfigError(name, `is not a valid table name, got "${raw}"`, fallback);
   }
   return raw;
 }
@@ -104,6 +105,6 @@ export function quotaSettings(env: Env): QuotaSettings {
       1e12,
     ),
     store: Object.freeze(storeSetting(env)),
-    table: tableName(env),
+    table: tableSetting(env, 'CHAT_QUOTA_TABLE', QUOTA_DEFAULTS.table),
   });
 }

@@ -152,7 +152,7 @@ function conflict(error: unknown): false {
 }
 
 /** The HTTP status of the SDK's RestError, read by shape (the SDK is loaded only with the client). */
-function statusOf(error: unknown): number | undefined {
+export function statusOf(error: unknown): number | undefined {
   const { name, statusCode } = (error ?? {}) as { name?: unknown; statusCode?: unknown };
   return name === 'RestError' && typeof statusCode === 'number' ? statusCode : undefined;
 }

@@ -2,16 +2,14 @@
  * Two backend processes (`npm start`'s script, as Azure runs two instances of the app) on one Azurite and
  * one sign-in provider: a user's limits hold across both, whichever process answers.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startIdentityProvider, type RunningIdentityProvider } from '../../local/identity';
 import { startSimulator, type RunningSimulator } from '../../simulator';
 import { regionsSetting } from '../shared/two-regions';
 import { useAzurite } from '../stand-ins/azurite';
-import { repoRoot, transpile } from '../transpile';
+import { startBackendProcess, transpiledApp } from './backend-process';
 
 const REQUESTS_PER_MINUTE = 5;
 const TOKENS_PER_DAY = 200;
@@ -21,30 +19,8 @@ let identity: RunningIdentityProvider;
 let regions: RunningSimulator[] = [];
 const backends: { url: string; child: ChildProcess }[] = [];
 
-/** Starts `local/start.js` on free ports and resolves with its API base URL once it prints it. */
-function startBackendProcess(env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [join(outDir, 'local', 'start.js')], {
-    cwd: outDir,
-    env: { PATH: process.env.PATH ?? '', NODE_PATH: join(repoRoot, 'node_modules'), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      output += chunk;
-      const url = /Chat backend at (http:\/\/\S+\/api)/.exec(output)?.[1];
-      if (url) resolve({ url, child });
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-    child.once('exit', (code) => reject(new Error(`backend exited with ${code}: ${output}`)));
-  });
-}
-
 beforeAll(async () => {
-  outDir = mkdtempSync(join(tmpdir(), 'two-backends-'));
-  transpile(['functions', 'local', 'simulator', 'shared'], outDir, 'nodenext');
-  writeFileSync(join(outDir, 'package.json'), JSON.stringify({ main: 'functions/*.js' }));
-  copyFileSync(join(repoRoot, 'host.json'), join(outDir, 'host.json'));
+  outDir = transpiledApp('two-backends-');
   identity = await startIdentityProvider({ port: 0 });
   regions = [await startSimulator({ region: 'eastus2' }), await startSimulator({ region: 'swedencentral' })];
   const env = {
@@ -58,7 +34,7 @@ beforeAll(async () => {
     PORT: '0',
     IDENTITY_PROVIDER_PORT: '0',
   };
-  backends.push(...(await Promise.all([startBackendProcess(env), startBackendProcess(env)])));
+  backends.push(...(await Promise.all([startBackendProcess(outDir, env), startBackendProcess(outDir, env)])));
 }, 60_000);
 
 afterAll(async () => {

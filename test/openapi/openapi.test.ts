@@ -26,7 +26,12 @@ import {
   openAIResponseStreamEvent,
   openAPIDocument,
 } from '../../shared/http/openapi';
-import { chatProtocolRequest, openAIChatRequest, openAIResponsesRequest } from '../../shared/http/schemas';
+import {
+  chatProtocolRequest,
+  conversationPatch,
+  openAIChatRequest,
+  openAIResponsesRequest,
+} from '../../shared/http/schemas';
 import { bodyText, getRequest, invocation, jsonRequest } from '../functions/http';
 import { startTwoRegions, type TwoRegions } from '../shared/two-regions';
 
@@ -71,7 +76,7 @@ function httpFileRequests(): HttpFileRequest[] {
     .slice(1)
     .map((block) => {
       const lines = block.split('\n').filter((l) => !l.startsWith('#'));
-      const start = lines.findIndex((l) => /^(GET|POST) /.test(l));
+      const start = lines.findIndex((l) => /^(GET|POST|PATCH|DELETE) /.test(l));
       const [method = '', url = ''] = (lines[start] ?? '').split(' ');
       const blank = lines.findIndex((l, i) => i > start && l.trim() === '');
       const body = lines
@@ -205,10 +210,12 @@ describe('requests.http', () => {
     '/chat/stream': chatProtocolRequest,
     '/v1/chat/completions': openAIChatRequest,
     '/v1/responses': openAIResponsesRequest,
+    '/conversations/{{conversationId}}': conversationPatch,
   };
 
   it('has an example for every operation of the document', () => {
-    const examples = httpFileRequests().map((r) => `${r.method} ${r.url.replace('{{baseUrl}}', '')}`);
+    const path = (url: string) => url.replace('{{baseUrl}}', '').replace('{{conversationId}}', '{id}').split('?')[0];
+    const examples = httpFileRequests().map((r) => `${r.method} ${path(r.url)}`);
     for (const [path, operations] of Object.entries(openAPIDocument().paths))
       for (const method of Object.keys(operations)) expect(examples).toContain(`${method.toUpperCase()} ${path}`);
   });

@@ -1,0 +1,67 @@
+/**
+ * The types of one chat turn in a conversation, as the chat service sees them: what a request asks for,
+ * what the handler tells the client, and how the answer is handed back to be stored.
+ */
+import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import type { Caller } from '../auth/caller';
+import type { Logger } from '../logger';
+import type { PartialReason } from './table';
+
+/** Which conversation a chat belongs to: a new one (its id chosen up front, so headers can carry it early) or a stored one. */
+export type ConversationRequest =
+  { readonly kind: 'start'; readonly id: string } | { readonly kind: 'continue'; readonly id: string };
+
+export interface TurnRequest {
+  readonly caller: Caller;
+  readonly conversation: ConversationRequest;
+  /** The request's messages: the new turn (usually one user message, maybe a system message). */
+  readonly messages: readonly ChatCompletionMessageParam[];
+  /** The request's max_tokens: tokens kept free for the answer (default CHAT_ANSWER_RESERVE_TOKENS). */
+  readonly maxTokens?: number;
+  /** `Idempotency-Key` of the request: a retry with the same key does not store the turn again. */
+  readonly idempotencyKey?: string;
+  readonly logger: Logger;
+}
+
+/**
+ * What came of the conversation, for the client. `stored`: the question is stored and the answer will
+ * be (or was); `partial`: the answer was stored cut short, `reason` says why; `unavailable`: the chat was
+ * answered without history (store out, or not configured) and nothing of it is stored.
+ */
+export type ConversationOutcome =
+  | {
+      readonly state: 'stored';
+      readonly id: string;
+      readonly title: string;
+      readonly turn: number;
+      /** Earlier messages left out to fit the model's context window. */
+      readonly dropped: number;
+    }
+  | {
+      readonly state: 'partial';
+      readonly id: string;
+      readonly title: string;
+      readonly turn: number;
+      readonly reason: PartialReason;
+    }
+  | { readonly state: 'unavailable'; readonly id: string; readonly warning: string };
+
+/** How the answer ended, as the chat service knows it. */
+export interface AnswerRecord {
+  readonly text: string;
+  /** `interrupted`: broke mid-stream, not continued; `abandoned`: the client left. */
+  readonly outcome: 'completed' | 'interrupted' | 'abandoned';
+  readonly finishReason?: string;
+  /** The answer's completion tokens from the usage, when known (else they are counted). */
+  readonly completionTokens?: number;
+}
+
+/** One turn under way. */
+export interface ConversationTurn {
+  /** What the model is sent: the history that fits, then the new turn. */
+  readonly messages: ChatCompletionMessageParam[];
+  /** The outcome so far (it changes once the answer is stored). */
+  outcome(): ConversationOutcome;
+  /** Stores the answer once it has ended. Never rejects: a failure shows in `outcome()` and the log. */
+  finish(answer: AnswerRecord): Promise<void>;
+}

@@ -1,0 +1,48 @@
+/**
+ * The backend as a process of its own (`npm start`'s script, transpiled), as Azure runs an instance of the
+ * app: for tests of what holds across instances and restarts.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot, transpile } from '../transpile';
+
+/** Transpiles the app into a new temporary folder and returns it (remove it when done). */
+export function transpiledApp(prefix: string): string {
+  const outDir = mkdtempSync(join(tmpdir(), prefix));
+  transpile(['functions', 'local', 'simulator', 'shared'], outDir, 'nodenext');
+  writeFileSync(join(outDir, 'package.json'), JSON.stringify({ main: 'functions/*.js' }));
+  copyFileSync(join(repoRoot, 'host.json'), join(outDir, 'host.json'));
+  return outDir;
+}
+
+/** Starts `local/start.js` of `outDir` and resolves with its API base URL once it prints it. */
+export function startBackendProcess(
+  outDir: string,
+  env: Record<string, string>,
+): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [join(outDir, 'local', 'start.js')], {
+    cwd: outDir,
+    env: { PATH: process.env.PATH ?? '', NODE_PATH: join(repoRoot, 'node_modules'), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      output += chunk;
+      const url = /Chat backend at (http:\/\/\S+\/api)/.exec(output)?.[1];
+      if (url) resolve({ url, child });
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    child.once('exit', (code) => reject(new Error(`backend exited with ${code}: ${output}`)));
+  });
+}
+
+/** Ends a backend process and waits for it to be gone. */
+export async function stopBackendProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  await exited;
+}
