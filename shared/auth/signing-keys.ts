@@ -10,7 +10,8 @@
  * selection and all cryptography stay jose's (`createLocalJWKSet`, `jwtVerify`).
  */
 import type { FlattenedJWSInput, JSONWebKeySet, JWSHeaderParameters } from 'jose';
-import { createLocalJWKSet, errors } from 'jose';
+import type { createLocalJWKSet } from 'jose';
+import { isJoseError, jose } from './jose';
 import { isTrustedKeyUrl } from './settings';
 
 export interface SigningKeysOptions {
@@ -78,7 +79,7 @@ export class SigningKeys {
     try {
       return await keys(header, token);
     } catch (error) {
-      if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
+      if (!isJoseError(error, 'ERR_JWKS_NO_MATCHING_KEY')) throw error;
     }
     const refresh = await this.#refresh();
     // A key rotated in while the issuer is unreachable: the token may be good, so it is not refused as forged.
@@ -87,7 +88,7 @@ export class SigningKeys {
     try {
       return await fresh(header, token);
     } catch (error) {
-      if (error instanceof errors.JWKSNoMatchingKey)
+      if (isJoseError(error, 'ERR_JWKS_NO_MATCHING_KEY'))
         throw new UnknownSigningKeyError(header.kid, refresh === 'fetched');
       throw error;
     }
@@ -105,8 +106,8 @@ export class SigningKeys {
     const now = this.#options.now();
     if (now - this.#attemptedAt < this.#options.minRefetchIntervalMs) return Promise.resolve('rate-limited');
     this.#attemptedAt = now;
-    this.#pending = this.#load()
-      .then((jwks) => {
+    this.#pending = Promise.all([this.#load(), jose()])
+      .then(([jwks, { createLocalJWKSet }]) => {
         this.#keys = createLocalJWKSet(jwks);
         this.#fetchedAt = this.#options.now();
         return 'fetched' as const;

@@ -7,7 +7,8 @@
  * ChatError's `diagnosis`, for the operator's log, names the claim that failed and the setting to check.
  */
 import type { JWTPayload } from 'jose';
-import { errors, jwtVerify } from 'jose';
+import type { errors } from 'jose';
+import { isJoseError, jose } from './jose';
 import { ChatError } from '../errors';
 import type { AppCaller, UserCaller } from './caller';
 import { principalId } from './caller';
@@ -152,6 +153,7 @@ export function createTokenValidator(options: TokenValidatorOptions): TokenValid
       if ('failure' in bearer) return bearer.failure;
       let payload: JWTPayload;
       try {
+        const { jwtVerify } = await jose();
         ({ payload } = await jwtVerify(bearer.token, keys.getKey, {
           algorithms: ['RS256'],
           issuer: [...settings.issuers],
@@ -186,25 +188,28 @@ function fromVerifyError(error: unknown, ctx: { readonly skew: number; readonly 
       error,
     );
   }
-  if (error instanceof errors.JOSEAlgNotAllowed) {
+  if (isJoseError(error, 'ERR_JOSE_ALG_NOT_ALLOWED')) {
     return failure('algorithm', 'Header alg is not RS256 (alg "none" and HMAC algorithms are refused).', error);
   }
-  if (error instanceof errors.JWSSignatureVerificationFailed) {
+  if (isJoseError(error, 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED')) {
     return failure(
       'signature',
       "Signature does not verify with the issuer's key for this kid: forged or altered token.",
       error,
     );
   }
-  if (error instanceof errors.JWTExpired) {
+  if (isJoseError(error, 'ERR_JWT_EXPIRED')) {
+    const expired = error as errors.JWTExpired;
     return failure(
       'expired',
-      `exp claim ${when(error.payload.exp)} is past (now ${iso(ctx.now)}, clock skew ${ctx.skew} s).`,
+      `exp claim ${when(expired.payload.exp)} is past (now ${iso(ctx.now)}, clock skew ${ctx.skew} s).`,
       error,
     );
   }
-  if (error instanceof errors.JWTClaimValidationFailed) return fromClaimError(error, ctx);
-  if (error instanceof errors.JOSEError) {
+  if (isJoseError(error, 'ERR_JWT_CLAIM_VALIDATION_FAILED')) {
+    return fromClaimError(error as errors.JWTClaimValidationFailed, ctx);
+  }
+  if (isJoseError(error)) {
     return failure('malformed', `Token rejected by jose: ${error.code} ${error.message}.`, error);
   }
   return failure('malformed', `Unexpected error while checking the token: ${String(error)}`, error);
