@@ -2,7 +2,7 @@
  * The project's TypeScript transpiled as `npm run build` emits it (type checking is `npm run typecheck`'s job),
  * for tests that run a script in a child process without depending on a fresh `dist/`.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import ts from 'typescript';
 
@@ -25,6 +25,12 @@ export function transpile(
       : readdirSync(path, { recursive: true, withFileTypes: true })
           .filter((e) => e.isFile() && e.name.endsWith('.ts') && !e.name.endsWith('.d.ts'))
           .map((e) => join(e.parentPath, e.name));
+    // The project's packages, found as from the repository: NODE_PATH serves require() only, never import().
+    const modules = join(into, 'node_modules');
+    if (!existsSync(modules)) {
+      mkdirSync(into, { recursive: true });
+      symlinkSync(join(repoRoot, 'node_modules'), modules, 'dir');
+    }
     for (const source of files) {
       const output = ts.transpileModule(readFileSync(source, 'utf8'), {
         fileName: source,
