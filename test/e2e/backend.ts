@@ -5,6 +5,7 @@
  */
 import OpenAI from 'openai';
 import { vi } from 'vitest';
+import { startIdentityProvider, type RunningIdentityProvider } from '../../local/identity';
 import {
   startLocalHost,
   type CorsOptions,
@@ -94,6 +95,31 @@ export async function startBackend(
       await host.close();
       await Promise.all([primary.close(), secondary.close()]);
       vi.unstubAllEnvs();
+    },
+  };
+}
+
+/** A backend with sign-in on: the local OpenID Connect provider's users, and service callers with {@link FUNCTION_KEY}. */
+export interface SignedInBackend {
+  readonly backend: Backend;
+  readonly identity: RunningIdentityProvider;
+  close(): Promise<void>;
+}
+
+export async function startSignedInBackend(settings: Record<string, string> = {}): Promise<SignedInBackend> {
+  const identity = await startIdentityProvider({ port: 0 });
+  const backend = await startBackend({
+    ...identity.backendSettings(),
+    CHAT_AUTH_CALLERS: 'users,service',
+    CHAT_SERVICE_KEYS: FUNCTION_KEY,
+    ...settings,
+  });
+  return {
+    backend,
+    identity,
+    async close() {
+      await backend.close();
+      await identity.close();
     },
   };
 }

@@ -4,26 +4,19 @@
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startIdentityProvider, type RunningIdentityProvider } from '../../local/identity';
+import type { RunningIdentityProvider } from '../../local/identity';
 import { useAzurite } from '../stand-ins/azurite';
-import { FUNCTION_KEY, startBackend, type Backend } from './backend';
+import { FUNCTION_KEY, startSignedInBackend, type Backend, type SignedInBackend } from './backend';
 
 const azurite = useAzurite();
 let identity: RunningIdentityProvider;
 let backend: Backend;
+let signedIn: SignedInBackend | undefined;
 beforeAll(async () => {
-  identity = await startIdentityProvider({ port: 0 });
-  backend = await startBackend({
-    ...identity.backendSettings(),
-    CHAT_AUTH_CALLERS: 'users,service',
-    CHAT_SERVICE_KEYS: FUNCTION_KEY,
-    CHAT_STORAGE_CONNECTION_STRING: azurite.connectionString,
-  });
+  signedIn = await startSignedInBackend({ CHAT_STORAGE_CONNECTION_STRING: azurite.connectionString });
+  ({ identity, backend } = signedIn);
 });
-afterAll(async () => {
-  await backend?.close();
-  await identity?.close();
-});
+afterAll(() => signedIn?.close());
 
 type Who = { user: string } | 'service';
 

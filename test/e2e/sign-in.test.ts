@@ -5,23 +5,17 @@
  */
 import OpenAI, { AuthenticationError, PermissionDeniedError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startIdentityProvider, type RunningIdentityProvider } from '../../local/identity';
-import { FUNCTION_KEY, startBackend, type Backend } from './backend';
+import type { RunningIdentityProvider } from '../../local/identity';
+import { FUNCTION_KEY, startSignedInBackend, type Backend, type SignedInBackend } from './backend';
 
 let identity: RunningIdentityProvider;
 let backend: Backend;
+let signedIn: SignedInBackend | undefined;
 beforeAll(async () => {
-  identity = await startIdentityProvider({ port: 0 });
-  backend = await startBackend({
-    ...identity.backendSettings(),
-    CHAT_AUTH_CALLERS: 'users,service',
-    CHAT_SERVICE_KEYS: FUNCTION_KEY,
-  });
+  signedIn = await startSignedInBackend();
+  ({ identity, backend } = signedIn);
 });
-afterAll(async () => {
-  await backend?.close();
-  await identity?.close();
-});
+afterAll(() => signedIn?.close());
 
 const hello = { messages: [{ role: 'user', content: 'Hello' }] };
 

@@ -3,26 +3,23 @@
  * per instance, health says the store is degraded, and nothing crashes.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startIdentityProvider, type RunningIdentityProvider } from '../../local/identity';
+import type { RunningIdentityProvider } from '../../local/identity';
 import { useAzurite } from '../stand-ins/azurite';
-import { startBackend, type Backend } from './backend';
+import { startSignedInBackend, type Backend, type SignedInBackend } from './backend';
 
 const azurite = useAzurite();
 let identity: RunningIdentityProvider;
 let backend: Backend;
+let signedIn: SignedInBackend | undefined;
 beforeAll(async () => {
-  identity = await startIdentityProvider({ port: 0 });
-  backend = await startBackend({
-    ...identity.backendSettings(),
+  signedIn = await startSignedInBackend({
     CHAT_AUTH_CALLERS: 'users',
     CHAT_STORAGE_CONNECTION_STRING: azurite.connectionString,
     CHAT_USER_REQUESTS_PER_MINUTE: '100',
   });
+  ({ identity, backend } = signedIn);
 });
-afterAll(async () => {
-  await backend?.close();
-  await identity?.close();
-});
+afterAll(() => signedIn?.close());
 
 async function chat(): Promise<number> {
   const response = await fetch(`${backend.host.url}/api/chat`, {
