@@ -68,6 +68,9 @@ param authClientId string = ''
 @description('Tenant that issues the user access tokens; default: the tenant of this deployment.')
 param authTenantId string = tenant().tenantId
 
+@description('Client id of the SPA app registration the demo page signs in with (MSAL); empty: the page offers the function key only.')
+param webClientId string = ''
+
 @description('Front Door WAF (twoStamps only): requests one client IP may send per minute before it is blocked for the rest of that minute. A first line in front of the per-user quotas; several users behind one NAT share an IP, so keep it well above CHAT_USER_REQUESTS_PER_MINUTE.')
 @minValue(10)
 param frontDoorRateLimitPerMinute int = 600
@@ -222,6 +225,7 @@ module functionApp 'modules/functionapp.bicep' = [
       storageTableEndpoint: state.outputs.tableEndpoint
       authClientId: authClientId
       authTenantId: authTenantId
+      webClientId: webClientId
       deploymentContainerUrl: storage[i].outputs.deploymentContainerUrl
       appInsightsConnectionString: monitoring[i].outputs.connectionString
       keyVaultUri: openAiLocalAuthEnabled ? keyVault!.outputs.uri : ''

@@ -46,6 +46,7 @@ param grantDeveloperAccess = true
 
 // The app registration users sign in to (infra/README.md, "App registration"); empty for none yet.
 param authClientId = readEnvironmentVariable('CHAT_AUTH_CLIENT_ID', '')
+param webClientId = readEnvironmentVariable('CHAT_WEB_CLIENT_ID', '')
 
 param functionInstanceMemoryMB = 2048
 param functionMaximumInstanceCount = 100

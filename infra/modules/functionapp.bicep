@@ -40,6 +40,9 @@ param authClientId string
 @description('Tenant that issues user tokens (CHAT_AUTH_TENANT_ID).')
 param authTenantId string
 
+@description('Client id of the SPA registration the demo page signs in with (CHAT_WEB_CLIENT_ID); empty: none.')
+param webClientId string
+
 @description('Application Insights connection string.')
 param appInsightsConnectionString string
 
@@ -105,6 +108,9 @@ var userSignInSettings = empty(authClientId)
       CHAT_AUTH_AUDIENCE: '${authClientId},api://${authClientId}'
       CHAT_AUTH_TENANT_ID: authTenantId
     }
+
+// The demo page's MSAL sign-in needs the API's registration too (its scope is the page's to ask for).
+var webSignInSettings = empty(authClientId) ? {} : empty(webClientId) ? {} : { CHAT_WEB_CLIENT_ID: webClientId }
 
 resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   name: planName
@@ -187,7 +193,7 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
 
   resource appSettings 'config' = {
     name: 'appsettings'
-    properties: union(coreSettings, keyVaultSettings, userSignInSettings)
+    properties: union(coreSettings, keyVaultSettings, userSignInSettings, webSignInSettings)
   }
 }
 

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 import { loadConfig } from '../../shared/config.js';
 import { chatAccess } from '../../shared/auth/access.js';
+import { webSignIn } from '../../shared/auth/web-sign-in.js';
 import { quotaSettings } from '../../shared/quota/settings.js';
 import type { Json, Template } from './arm.js';
 import { compileInfra, DEPLOYER_OBJECT_ID, SUBSCRIPTION_ID, uniqueString } from './arm.js';
@@ -436,6 +437,23 @@ describe('Function App', () => {
     const access = chatAccess({ ...appSettings(withSignIn), ...inAzure });
     expect(access).toMatchObject({ routeAuthLevel: 'anonymous', settings: { callers: ['users'] } });
     expect(access.settings.token?.audiences).toEqual([clientId, `api://${clientId}`]);
+    expect(webSignIn({ ...appSettings(withSignIn), ...inAzure })).toEqual({ kind: 'none' });
+  });
+
+  it('lets the demo page sign in with MSAL when a SPA registration is given beside the API one', () => {
+    const inAzure = { WEBSITE_SITE_NAME: 'app', WEBSITE_INSTANCE_ID: 'instance' };
+    const api = '99999999-8888-7777-6666-555555555555';
+    const spa = '11111111-2222-3333-4444-555555555555';
+    const d = evaluateDeployment(template, {
+      ...fileParameters,
+      authClientId: api,
+      authTenantId: api,
+      webClientId: spa,
+    });
+    expect(appSettings(d).CHAT_WEB_CLIENT_ID).toBe(spa);
+    expect(webSignIn({ ...appSettings(d), ...inAzure })).toMatchObject({ kind: 'msal', clientId: spa });
+    const spaOnly = evaluateDeployment(template, { ...fileParameters, webClientId: spa });
+    expect(appSettings(spaOnly).CHAT_WEB_CLIENT_ID).toBeUndefined();
   });
 
   it('points the quota module at the shared table endpoint it can parse, and outputs it under the same name', () => {
