@@ -3,6 +3,8 @@
  * conversations in Azurite and signs users in with the local provider (users and the key's service caller).
  * Every test signs in as a user of its own, so what it stores is its own whatever order the tests run in.
  */
+import { mkdirSync } from 'node:fs';
+import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startIdentityProvider, type RunningIdentityProvider } from '../../local/identity';
@@ -12,6 +14,7 @@ import { ask, openPage as openPageOf, useBrowser } from './browser';
 
 /** The window of the layout test, as in the demo page's long-chat test. */
 const WINDOW = { width: 900, height: 700 } as const;
+const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR ?? path.join(__dirname, '..', '..', 'test-results');
 
 const azurite = useAzurite();
 let identity: RunningIdentityProvider;
@@ -251,6 +254,9 @@ describe('the conversation list on the demo page in headless Chromium', { timeou
     }
     const question = (await page.locator('#question').boundingBox())!;
     expect(question.width, 'the input keeps most of the width').toBeGreaterThan(WINDOW.width / 2);
+
+    mkdirSync(SCREENSHOT_DIR, { recursive: true });
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'demo-page-conversations.png') });
     await page.close();
   });
 });
