@@ -13,7 +13,7 @@ const LIST_SIZE = 50;
  * Sets up the panel. `call(method, path, body?)` resolves with the API's parsed JSON (or undefined for
  * 204) and throws the page's usual errors; `onOpen(messages)` shows a conversation's messages
  * ([{role, content}], [] for a new chat); `onError(error)` shows an error. Returns the page's side of it:
- * requestBody(messages), answered(context), accountChanged(name), restore(), setBusy(busy).
+ * requestBody(messages), answered(context), accountChanged(name), restore({enabled, signedIn}), setBusy(busy).
  */
 function startConversations({ call, onOpen, onError }) {
   const panel = document.getElementById('conversations');
@@ -37,7 +37,7 @@ function startConversations({ call, onOpen, onError }) {
     else sessionStorage.setItem(CURRENT_KEY, id);
   }
 
-  /** Reads the list again; a backend without a store (503) hides the panel without an error. */
+  /** Reads the list again; a store that does not answer (503) hides the panel quietly: chats still work. */
   async function refresh() {
     const request = ++listing;
     try {
@@ -175,7 +175,10 @@ function startConversations({ call, onOpen, onError }) {
      */
     async restore(start) {
       enabled = start.enabled === true;
-      if (!enabled) return hold(undefined);
+      if (!enabled) {
+        hold(undefined); // kept by a tab that talked to another backend
+        return;
+      }
       if (current !== undefined) await openConversation(current);
       else if (start.signedIn) await refresh();
     },
