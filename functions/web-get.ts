@@ -3,6 +3,8 @@ import * as path from 'node:path';
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import { webSignIn, type WebSignIn } from '../shared/auth/web-sign-in';
 import { app } from '../shared/functions-app';
+import { storeSetting } from '../shared/quota/settings';
+import type { Env } from '../shared/settings';
 
 export interface WebHandlerDeps {
   /** Folder holding the demo page's files (`web/` at the function app root). */
@@ -11,6 +13,8 @@ export interface WebHandlerDeps {
   readonly signIn: WebSignIn;
   /** Files served at `vendor/<name>`: name to absolute path (browser builds of npm packages). */
   readonly vendor: Readonly<Record<string, string>>;
+  /** Whether the backend keeps conversations (a store is configured), served in `config.json`; default false. */
+  readonly conversations?: boolean;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -23,13 +27,13 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 
 /**
  * GET /api/web/{*path}: the demo chat page (`web/`), so `npm start` shows it at /api/web/; `config.json`,
- * how the page signs in; `vendor/<name>`, the browser builds in {@link WebHandlerDeps.vendor}. Only plain
+ * how the page signs in and whether it may list conversations (without a store it would only get 503s); `vendor/<name>`, the browser builds in {@link WebHandlerDeps.vendor}. Only plain
  * files with a plain name and a known extension are served from `web/`; anything else (sub-folders, `..`,
  * a symbolic link, a device or pipe) is a 404. HEAD answers as GET would, without the body.
  */
 export function createWebHandler(deps: WebHandlerDeps) {
   const headers = pageHeaders(deps.signIn);
-  const config = Buffer.from(JSON.stringify({ signIn: deps.signIn }));
+  const config = Buffer.from(JSON.stringify({ signIn: deps.signIn, conversations: deps.conversations ?? false }));
   return async (request: HttpRequest): Promise<HttpResponseInit> => {
     const name = request.params.path ?? '';
     // The page links its files relatively: /api/web must become /api/web/ for them to resolve.
@@ -108,6 +112,18 @@ export function contentSecurityPolicy(signIn: WebSignIn): string {
 }
 
 /**
+ * Whether a conversation store is configured. A bad storage setting counts as none here: the chat functions
+ * report it, and the page must still load to show their errors.
+ */
+export function storesConversations(env: Env): boolean {
+  try {
+    return storeSetting(env).kind !== 'none';
+  } catch {
+    return false;
+  }
+}
+
+/**
  * MSAL's browser builds (UMD: they define the globals `msal` and `msalRedirectBridge`), read from
  * node_modules at run time: the package is a dependency, deployed with the app, never copied into `web/`.
  */
@@ -138,5 +154,6 @@ app.http('web-get', {
     directory: path.join(appRoot(__dirname), 'web'),
     signIn: webSignIn(process.env),
     vendor: msalVendorFiles(),
+    conversations: storesConversations(process.env),
   }),
 });

@@ -3,10 +3,12 @@
 // line with "context" (region, usage...), or an {"error":{...}} line if the model broke off mid-answer.
 // Blank lines are keep-alives sent while the backend waits for a region; skip them.
 // Signed in (sign-in.js), requests carry the user's access token instead of the function key.
+// conversations.js keeps the conversation list and says what each request carries of the history.
 'use strict';
-/* global startSignIn -- from sign-in.js, loaded before this file */
+/* global startSignIn, startConversations -- from sign-in.js and conversations.js, loaded before this file */
 
-const STREAM_URL = new URL('../chat/stream', location.href); // this page is served at /api/web/
+const API_URL = new URL('../', location.href); // this page is served at /api/web/
+const STREAM_URL = new URL('chat/stream', API_URL);
 const isLocal = ['localhost', '127.0.0.1', '[::1]'].includes(location.hostname);
 
 const keyInput = document.getElementById('key');
@@ -16,20 +18,29 @@ const form = document.getElementById('ask');
 const questionInput = document.getElementById('question');
 const sendButton = document.getElementById('send');
 
-/** The conversation so far, sent with every question (the backend keeps no history). */
+/** The conversation so far, sent with a question when the backend keeps no history of it. */
 const messages = [];
 
 keyInput.value = localStorage.getItem('functionKey') ?? (isLocal ? 'local-dev-key' : '');
 keyInput.addEventListener('change', () => localStorage.setItem('functionKey', keyInput.value));
 
 /** The sign-in session; if config.json cannot be read, the page still works with the key. */
+const conversations = startConversations({ call: callApi, onOpen: showConversation, onError: showError });
+
+/** The sign-in session; if config.json cannot be read, the page still works with the key. */
 const signIn = startSignIn({
-  onChange: (name) => (keyInput.disabled = name !== undefined), // the token is sent instead
+  onChange: (name) => {
+    keyInput.disabled = name !== undefined; // the token is sent instead
+    conversations.accountChanged(name);
+  },
   onError: (message) => addMessage('error', message),
 }).catch((error) => {
   addMessage('error', error.message);
   return { kind: 'none', accessToken: async () => undefined, signOut: async () => {} };
 });
+void signIn.then(async (session) =>
+  conversations.restore({ enabled: session.conversations, signedIn: (await session.accessToken()) !== undefined }),
+);
 
 form.addEventListener('submit', (event) => {
   event.preventDefault();
@@ -53,6 +64,7 @@ async function ask(question) {
   const bubble = addMessage('assistant', '');
   showRegion(undefined); // until this answer says where it came from
   sendButton.disabled = true;
+  conversations.setBusy(true);
   try {
     const answer = await streamAnswer((text) => appendText(bubble, text));
     messages.push({ role: 'assistant', content: answer });
@@ -60,10 +72,11 @@ async function ask(question) {
     if (bubble.textContent === '') bubble.remove();
     // A region shown by the response headers before the stream broke did not answer after all.
     showRegion(undefined);
-    addMessage('error', error.message).title = error.detail ?? '';
+    showError(error);
     messages.pop(); // let the user ask again
   } finally {
     sendButton.disabled = false;
+    conversations.setBusy(false);
     questionInput.focus();
   }
 }
@@ -72,7 +85,8 @@ async function ask(question) {
 async function streamAnswer(onText) {
   const { headers, sent } = await credentials();
   headers['content-type'] = 'application/json';
-  const response = await fetch(STREAM_URL, { method: 'POST', headers, body: JSON.stringify({ messages }) });
+  const body = JSON.stringify(conversations.requestBody(messages));
+  const response = await fetch(STREAM_URL, { method: 'POST', headers, body });
   if (!response.ok) throw await responseError(response, sent);
   showRegion(response.headers.get('x-chat-region')); // absent when the stream started with keep-alives
 
@@ -85,6 +99,7 @@ async function streamAnswer(onText) {
       onText(frame.delta.content);
     }
     if (frame.context?.region) showRegion(frame.context.region);
+    if (frame.context) conversations.answered(frame.context);
   }
   return answer;
 }
@@ -95,6 +110,25 @@ async function credentials() {
   if (token !== undefined) return { headers: { authorization: `Bearer ${token}` }, sent: 'token' };
   if (keyInput.value !== '') return { headers: { 'x-functions-key': keyInput.value }, sent: 'key' };
   return { headers: {}, sent: 'nothing' };
+}
+
+/**
+ * One call to the API at `path` (relative to /api/): its JSON answer, undefined for 204. A failure throws the
+ * page's usual error, with the status and the body's code to tell a missing store from a real problem.
+ */
+async function callApi(method, path, json) {
+  const { headers, sent } = await credentials();
+  if (json !== undefined) headers['content-type'] = 'application/json';
+  const body = json === undefined ? undefined : JSON.stringify(json);
+  const response = await fetch(new URL(path, API_URL), { method, headers, body });
+  if (response.ok) return response.status === 204 ? undefined : response.json();
+  const code = (
+    await response
+      .clone()
+      .json()
+      .catch(() => undefined)
+  )?.error?.code;
+  throw Object.assign(await responseError(response, sent), { status: response.status, code });
 }
 
 /** The non-empty lines of a streamed body, as they arrive. */
@@ -159,6 +193,19 @@ function retryAfterSeconds(response) {
 function withDetail(error, body) {
   if (body?.code) error.detail = `${body.code}${body.requestId ? `, request ${body.requestId}` : ''}`;
   return error;
+}
+
+/** Shows an error in the list, its code and request id as the tooltip. */
+function showError(error) {
+  addMessage('error', error.message).title = error.detail ?? '';
+}
+
+/** Shows an opened conversation (or none: a new chat) in place of the messages shown. */
+function showConversation(opened) {
+  messages.splice(0, messages.length, ...opened);
+  messagesBox.replaceChildren();
+  for (const message of opened) addMessage(message.role, message.content);
+  showRegion(undefined);
 }
 
 /** Shows the region that answered; undefined shows none. */

@@ -1,4 +1,5 @@
-// Signing in on the demo page (issue 12.2). GET config.json says how this backend signs users in:
+// Signing in on the demo page (issue 12.2). GET config.json says how this backend signs users in (and
+// whether it keeps conversations, passed on to conversations.js):
 // - "local": a "Sign in as" box; tokens come from npm start's identity provider, which asks no password
 //   (it listens on loopback, for development only);
 // - "msal": Microsoft Entra ID through MSAL's popup, with the SPA registration and the API's scope;
@@ -15,20 +16,25 @@ const LOCAL_SESSION_KEY = 'localSignIn';
 
 /**
  * Reads config.json and sets up the sign-in controls in the header. Resolves with the session:
- * { kind, accessToken(), signOut() }; accessToken resolves with a token fresh enough to send, or undefined
+ * { kind, conversations, accessToken(), signOut() } (conversations: the backend keeps them); accessToken resolves with a token fresh enough to send, or undefined
  * when nobody is signed in. onChange(name) is called with the signed-in name (undefined: signed out),
  * onError(message) when signing in fails.
  */
 async function startSignIn({ onChange, onError }) {
-  const config = await signInConfig();
+  const page = await pageConfig();
+  const config = page.signIn ?? { kind: 'none' };
+  const conversations = page.conversations === true;
   const session =
     config.kind === 'local' ? localSession(config) : config.kind === 'msal' ? await msalSession(config) : undefined;
-  if (session === undefined) return { kind: 'none', accessToken: async () => undefined, signOut: async () => {} };
+  if (session === undefined) {
+    return { kind: 'none', conversations, accessToken: async () => undefined, signOut: async () => {} };
+  }
   const show = showAccount(session, onChange);
   wireControls({ kind: config.kind, session, show, onError });
   show();
   return {
     kind: config.kind,
+    conversations,
     accessToken: () => session.accessToken(),
     async signOut() {
       await session.signOut();
@@ -37,11 +43,11 @@ async function startSignIn({ onChange, onError }) {
   };
 }
 
-/** How this backend signs users in; an unreadable config leaves the page with the key only. */
-async function signInConfig() {
+/** config.json: how this backend signs users in; an unreadable one leaves the page with the key only. */
+async function pageConfig() {
   const response = await fetch('config.json', { cache: 'no-cache' });
   if (!response.ok) throw new Error(`Sign-in is unavailable: config.json answered ${response.status}.`);
-  return (await response.json()).signIn ?? { kind: 'none' };
+  return response.json();
 }
 
 /** A function that shows who is signed in: the name and Sign out, or the sign-in form. */

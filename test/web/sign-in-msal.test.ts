@@ -168,6 +168,7 @@ describe('GET /api/web/config.json with an SPA registration', () => {
     const response = await fetch(`${backend.host.url}/api/web/config.json`);
     expect(await response.json()).toEqual({
       signIn: { kind: 'msal', clientId: SPA, authority: AUTHORITY, scopes: [`api://${API}/chat`] },
+      conversations: false,
     });
   });
 

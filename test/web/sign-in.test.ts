@@ -193,7 +193,10 @@ describe('GET /api/web/config.json and the vendor files', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
     const text = await response.text();
-    expect(JSON.parse(text)).toEqual({ signIn: { kind: 'local', tokenUrl: tokenUrl() } });
+    expect(JSON.parse(text)).toEqual({
+      signIn: { kind: 'local', tokenUrl: tokenUrl() },
+      conversations: false,
+    });
     expect(text).not.toContain(FUNCTION_KEY);
   });
 
