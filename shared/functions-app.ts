@@ -55,7 +55,7 @@ export function gated(factory: (services: Services) => CallerHandler): Handler {
   const handler = wired(factory);
   return async (request, context) => {
     const { gate, config } = productionServices();
-    let caller: Caller;
+    let caller: Caller | undefined;
     try {
       caller = await gate.admit(request);
     } catch (error) {

@@ -28,7 +28,9 @@ interface ClientPrincipal {
 
 export type PrincipalCheck =
   | { readonly ok: true; readonly caller: UserCaller | AppCaller }
-  | { readonly ok: false; readonly failure: 'malformed' | 'identity' | 'permission'; readonly error: ChatError };
+  | { readonly ok: false; readonly failure: PrincipalFailure; readonly error: ChatError };
+
+type PrincipalFailure = 'malformed' | 'identity' | 'permission' | 'audience' | 'issuer';
 
 function decode(header: string): ClientPrincipal | undefined {
   try {
@@ -49,7 +51,7 @@ function values(principal: ClientPrincipal, names: readonly string[]): string[] 
   return principal.claims.filter((c) => names.includes(c.typ)).map((c) => c.val);
 }
 
-function refuse(failure: 'malformed' | 'identity' | 'permission', message: string, diagnosis: string): PrincipalCheck {
+function refuse(failure: PrincipalFailure, message: string, diagnosis: string): PrincipalCheck {
   return {
     ok: false,
     failure,
@@ -79,6 +81,8 @@ export function appServicePrincipal(header: string, settings: TokenSettings): Pr
       `x-ms-client-principal (${principal.auth_typ ?? 'unknown provider'}) has no oid/tid claim: only the Microsoft provider is supported.`,
     );
   }
+  const foreign = foreignPrincipal(principal, tid, settings);
+  if (foreign) return foreign;
   const scp = values(principal, CLAIM_NAMES.scp);
   const scopes = scp.flatMap((s) => s.split(' '));
   const roles = values(principal, [...CLAIM_NAMES.roles, ...(principal.role_typ ? [principal.role_typ] : [])]);
@@ -94,4 +98,29 @@ export function appServicePrincipal(header: string, settings: TokenSettings): Pr
     "The sign-in lacks the permission this API requires. Request the API's delegated scope, or for a daemon app have an administrator grant its app role.",
     `x-ms-client-principal of ${id} has scp "${scopes.join(' ')}", roles [${roles.join(', ')}]; it needs scope "${settings.requiredScope}" (CHAT_AUTH_REQUIRED_SCOPE)${role === undefined ? '' : ` or app role "${role}" (CHAT_AUTH_REQUIRED_ROLE)`}.`,
   );
+}
+
+/**
+ * App Service accepts whatever its own configuration allows (another tenant, another audience); the app
+ * holds the principal to the same tenant, issuer and audience as a bearer token. The caller is told only
+ * to sign in to this app; the log says which claim did not match.
+ */
+function foreignPrincipal(
+  principal: ClientPrincipal,
+  tid: string,
+  settings: TokenSettings,
+): PrincipalCheck | undefined {
+  const [aud] = values(principal, ['aud']);
+  const [iss] = values(principal, ['iss']);
+  const message = 'This sign-in is for another application or directory. Sign in to this app again.';
+  if (aud !== undefined && !settings.audiences.includes(aud)) {
+    return refuse('audience', message, `x-ms-client-principal aud "${aud}" is not in CHAT_AUTH_AUDIENCE.`);
+  }
+  if (settings.tenantId !== undefined && tid.toLowerCase() !== settings.tenantId) {
+    return refuse('issuer', message, `x-ms-client-principal tid "${tid}" is not CHAT_AUTH_TENANT_ID.`);
+  }
+  if (iss !== undefined && !settings.issuers.includes(iss)) {
+    return refuse('issuer', message, `x-ms-client-principal iss "${iss}" is not in CHAT_AUTH_ISSUERS.`);
+  }
+  return undefined;
 }

@@ -4,14 +4,19 @@
  */
 import type { HttpRequest } from '@azure/functions';
 import type { ChatAccess } from './access';
-import { SERVICE_CALLER, type Caller } from './caller';
+import type { Caller } from './caller';
 import { presentedKey, sameKey } from './keys';
 import { createCallerResolver, type CallerResolver } from './resolve-caller';
 import type { TokenValidator } from './token-validator';
 
 export interface CallerGate {
-  /** The caller, or throws the ChatError to answer with (its diagnosis names the failed check, for the log). */
-  admit(request: HttpRequest): Promise<Caller>;
+  /**
+   * The caller, or throws the ChatError to answer with (its diagnosis names the failed check, for the log).
+   * Undefined when nobody is checked (CHAT_AUTH_LEVEL=anonymous and no user token): such a request is
+   * nobody's, so it has no per-user quota and no conversations (they would be shared by everyone behind the
+   * gateway), rather than everyone's as the one `service` caller.
+   */
+  admit(request: HttpRequest): Promise<Caller | undefined>;
 }
 
 export interface CallerGateOptions {
@@ -30,7 +35,7 @@ export function createCallerGate(options: CallerGateOptions): CallerGate {
     async admit(request) {
       const authorization = request.headers.get('authorization') ?? undefined;
       // Open (a gateway in front checks callers): a user's token is still read when sign-in is set up.
-      if (access.open && (!authorization || !access.settings.callers.includes('users'))) return SERVICE_CALLER;
+      if (access.open && (!authorization || !access.settings.callers.includes('users'))) return undefined;
       const check = await resolver.resolve({
         ...(authorization ? { authorization } : {}),
         ...clientPrincipal(request),

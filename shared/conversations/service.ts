@@ -200,7 +200,10 @@ export class ConversationService {
       const replayed =
         loaded && idempotencyKey !== undefined ? replayOf(loaded, conversation.id, idempotencyKey) : undefined;
       const number = replayed ?? loaded?.header.turns ?? 0;
-      const history = (loaded?.messages ?? []).filter((m) => m.turn < number).map(counted);
+      // Only answered turns go to the model: a question whose chat failed (refused, every region down, the
+      // instance gone) stays in the record but is not sent again with every later turn.
+      const answered = new Set((loaded?.messages ?? []).filter((m) => m.slot === 'r').map((m) => m.turn));
+      const history = (loaded?.messages ?? []).filter((m) => m.turn < number && answered.has(m.turn)).map(counted);
       const fitted = fitToContext({ history, turn, budget });
       if (replayed !== undefined && loaded) {
         const replacing = loaded.messages.some((m) => m.turn === replayed && m.slot === 'r');

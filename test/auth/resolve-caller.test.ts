@@ -111,6 +111,21 @@ describe('createCallerResolver with App Service authentication', () => {
     expect(check).toMatchObject({ failure: 'permission', error: { status: 403, code: 'forbidden' } });
   });
 
+  it.each([
+    ['another tenant', { tid: '99999999-0000-0000-0000-000000000000' }, 'issuer'],
+    ['another audience', { aud: 'api://another-app' }, 'audience'],
+    [
+      'another issuer',
+      { iss: 'https://login.microsoftonline.com/99999999-0000-0000-0000-000000000000/v2.0' },
+      'issuer',
+    ],
+  ])('refuses a trusted principal from %s, as a bearer token would be', async (_name, claims, failure) => {
+    const foreign = principal({ oid: OID, tid: TID, scp: 'chat', ...claims });
+    const check = failed(await resolver(TRUSTED).resolve({ ...none, clientPrincipal: foreign }));
+    expect(check).toMatchObject({ failure, error: { status: 401, code: 'unauthorized' } });
+    expect(check.error.message).not.toContain(TID);
+  });
+
   it('accepts a trusted daemon app principal with the required app role', async () => {
     const app = principal({ oid: OID, tid: TID, roles: ['Reports.Read', 'Chat.Invoke'] });
     const check = await resolver({ ...TRUSTED, CHAT_AUTH_REQUIRED_ROLE: 'Chat.Invoke' }).resolve({
