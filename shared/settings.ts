@@ -38,3 +38,11 @@ export function intSetting(env: Env, name: string, range: { fallback: number; mi
   }
   return value;
 }
+
+/** A directory (tenant) or client id: a GUID, as Entra ID writes them. */
+export const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether a URL's host is this machine: the only place plain http is accepted (local emulators and providers). */
+export function isLoopbackHost(url: URL): boolean {
+  return ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+}

@@ -4,7 +4,7 @@
  * {@link ConfigError}, which names the setting and shows a valid example.
  */
 import { ConfigError, isRunningInAzure } from '../config';
-import { booleanSetting, setting, type Env } from '../settings';
+import { booleanSetting, GUID, isLoopbackHost, setting, type Env } from '../settings';
 
 /** `users`: Entra ID access tokens (signed-in users, and daemon apps with the app role). `service`: a function key. */
 export type CallerClass = 'users' | 'service';
@@ -39,7 +39,6 @@ export interface UserAuthSettings {
   readonly warnings: readonly string[];
 }
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TENANT_EXAMPLE = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const AUDIENCE_EXAMPLE = '6e7f8a9b-1c2d-4e5f-8a9b-0c1d2e3f4a5b,api://6e7f8a9b-1c2d-4e5f-8a9b-0c1d2e3f4a5b';
 const ISSUERS_EXAMPLE =
@@ -65,7 +64,7 @@ export function isTrustedKeyUrl(raw: string): boolean {
     return false;
   }
   if (url.protocol === 'https:') return true;
-  return url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  return url.protocol === 'http:' && isLoopbackHost(url);
 }
 
 function parseCallers(env: Env): CallerClass[] {

@@ -4,7 +4,7 @@
  * the app accepts. Nothing in it is secret: a SPA's client id, an authority and a scope are public.
  */
 import { ConfigError } from '../config-error';
-import { setting, type Env } from '../settings';
+import { GUID, isLoopbackHost, setting, type Env } from '../settings';
 import { chatAccess } from './access';
 import type { TokenSettings } from './settings';
 
@@ -25,9 +25,7 @@ export type WebSignIn =
       readonly scopes: readonly string[];
     };
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const CLIENT_ID_EXAMPLE = '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9';
-const LOOPBACK = ['127.0.0.1', 'localhost', '[::1]'];
 /** Entra's metadata URL is `<authority>/v2.0/.well-known/openid-configuration`; MSAL wants the authority. */
 const ENTRA_METADATA = /^(https:\/\/[^/]+\/[^/]+)\/v2\.0\/\.well-known\/openid-configuration$/;
 const NONE: WebSignIn = Object.freeze({ kind: 'none' });
@@ -55,7 +53,7 @@ export function webSignIn(env: Env): WebSignIn {
 
 function localTokenUrl(openIdConfigUrl: string): string | undefined {
   const url = new URL(openIdConfigUrl);
-  return LOOPBACK.includes(url.hostname) ? `${url.origin}/token` : undefined;
+  return isLoopbackHost(url) ? `${url.origin}/token` : undefined;
 }
 
 function spaClientId(env: Env): string | undefined {

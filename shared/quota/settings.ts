@@ -3,7 +3,7 @@
  * setting and shows a valid example, so the app fails at start-up rather than on the first chat.
  */
 import { ConfigError } from '../config';
-import { intSetting, setting, type Env } from '../settings';
+import { intSetting, isLoopbackHost, setting, type Env } from '../settings';
 
 /** Where the shared counters live. `none`: no store configured, every instance counts on its own. */
 export type QuotaStoreSetting =
@@ -72,7 +72,7 @@ function tableEndpoint(raw: string): string {
     throw new ConfigError('CHAT_STORAGE_TABLE_ENDPOINT', `is not a URL, got "${raw}"`, ENDPOINT_EXAMPLE);
   }
   // A bearer token is only ever sent over https; http is for a local emulator on loopback.
-  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  const loopback = isLoopbackHost(url);
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
     throw new ConfigError('CHAT_STORAGE_TABLE_ENDPOINT', `must be an https URL, got "${raw}"`, ENDPOINT_EXAMPLE);
   }
