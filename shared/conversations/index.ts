@@ -28,7 +28,7 @@ export type { AnswerRecord, ConversationOutcome, ConversationRequest, Conversati
 export interface CreateConversationServiceOptions {
   readonly settings: ConversationSettings;
   readonly logger: Logger;
-  /** The app's memoised credential, for `CHAT_STORAGE_TABLE_ENDPOINT` (default: a new DefaultAzureCredential). */
+  /** A credential for `CHAT_STORAGE_TABLE_ENDPOINT` (default: the process's one DefaultAzureCredential). */
   readonly credential?: TokenCredential;
   /** Time allowed for each store call, ms (default 1 500). */
   readonly timeoutMs?: number;

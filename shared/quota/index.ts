@@ -24,7 +24,7 @@ export { escapeKey, partitionKey, type Caller } from './windows';
 export interface CreateQuotaServiceOptions {
   readonly settings: QuotaSettings;
   readonly logger: Logger;
-  /** The app's memoised credential, for `CHAT_STORAGE_TABLE_ENDPOINT` (default: a new DefaultAzureCredential). */
+  /** A credential for `CHAT_STORAGE_TABLE_ENDPOINT` (default: the process's one DefaultAzureCredential). */
   readonly credential?: TokenCredential;
   /** Time allowed for each store call, ms (default 300). */
   readonly timeoutMs?: number;

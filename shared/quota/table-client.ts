@@ -12,6 +12,8 @@ import type { QuotaStoreSetting } from './settings';
  * endpoint with a token credential (managed identity in Azure: pass the app's one memoised credential).
  * The SDK's retries are off: one layer decides, and a store that does not answer at once is treated as out.
  */
+let processCredential: TokenCredential | undefined;
+
 export function createQuotaTableClient(
   store: Exclude<QuotaStoreSetting, { kind: 'none' }>,
   table: string,
@@ -27,8 +29,9 @@ export function createQuotaTableClient(
       allowInsecureConnection: insecure,
     });
   }
-  // Without the app's credential, a new DefaultAzureCredential: the managed identity in Azure, az login locally.
-  return new TableClient(store.endpoint, table, credential ?? new DefaultAzureCredential(), {
+  // Without a credential given, the process's one DefaultAzureCredential (the managed identity in Azure, az
+  // login locally), shared by the quota and conversation stores so their tokens are fetched and cached once.
+  return new TableClient(store.endpoint, table, credential ?? (processCredential ??= new DefaultAzureCredential()), {
     retryOptions,
     allowInsecureConnection: store.endpoint.startsWith('http:'),
   });
