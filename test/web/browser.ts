@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const NO_CHROMIUM = existsSync(CHROMIUM)
@@ -93,4 +93,20 @@ export async function watchAnswer(page: Page): Promise<void> {
 /** The lengths {@link watchAnswer} saw. */
 export function answerLengths(page: Page): Promise<number[]> {
   return page.evaluate<number[]>('window.answerLengths');
+}
+
+/** Fails unless each selector's element lies wholly inside a `width`×`height` window (in view, not scrolled away). */
+export async function expectInWindow(
+  page: Page,
+  selectors: readonly string[],
+  window: { readonly width: number; readonly height: number },
+): Promise<void> {
+  for (const selector of selectors) {
+    const box = await page.locator(selector).boundingBox();
+    expect(box, selector).not.toBeNull();
+    expect(box!.x, selector).toBeGreaterThanOrEqual(0);
+    expect(box!.y, selector).toBeGreaterThanOrEqual(0);
+    expect(box!.x + box!.width, selector).toBeLessThanOrEqual(window.width);
+    expect(box!.y + box!.height, selector).toBeLessThanOrEqual(window.height);
+  }
 }

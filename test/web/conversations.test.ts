@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startIdentityProvider, type RunningIdentityProvider } from '../../local/identity';
 import { FUNCTION_KEY, startBackend, type Backend } from '../e2e/backend';
 import { useAzurite } from '../stand-ins/azurite';
-import { ask, openPage as openPageOf, useBrowser } from './browser';
+import { ask, expectInWindow, openPage as openPageOf, useBrowser } from './browser';
 
 /** The window of the layout test, as in the demo page's long-chat test. */
 const WINDOW = { width: 900, height: 700 } as const;
@@ -244,14 +244,7 @@ describe('the conversation list on the demo page in headless Chromium', { timeou
         document.getElementById('conversations').clientHeight,
     })`);
     expect(layout).toEqual({ pageScrolls: false, listScrolls: true });
-    for (const selector of ['header', '#conversations', '#new-chat', '#question', '#send']) {
-      const box = await page.locator(selector).boundingBox();
-      expect(box, selector).not.toBeNull();
-      expect(box!.x, selector).toBeGreaterThanOrEqual(0);
-      expect(box!.y, selector).toBeGreaterThanOrEqual(0);
-      expect(box!.x + box!.width, selector).toBeLessThanOrEqual(WINDOW.width);
-      expect(box!.y + box!.height, selector).toBeLessThanOrEqual(WINDOW.height);
-    }
+    await expectInWindow(page, ['header', '#conversations', '#new-chat', '#question', '#send'], WINDOW);
     const question = (await page.locator('#question').boundingBox())!;
     expect(question.width, 'the input keeps most of the width').toBeGreaterThan(WINDOW.width / 2);
 

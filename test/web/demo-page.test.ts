@@ -9,7 +9,15 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Fault } from '../../simulator/types';
 import { FUNCTION_KEY, startBackend, type Backend } from '../e2e/backend';
-import { answerLengths, ask, launchChromium, openPage as openPageOf, useBrowser, watchAnswer } from './browser';
+import {
+  answerLengths,
+  ask,
+  expectInWindow,
+  launchChromium,
+  openPage as openPageOf,
+  useBrowser,
+  watchAnswer,
+} from './browser';
 
 /** Screenshots are kept here as test artifacts (gitignored); set SCREENSHOT_DIR to keep them elsewhere. */
 const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR ?? path.join(__dirname, '..', '..', 'test-results');
@@ -140,14 +148,7 @@ describe('the demo page in headless Chromium', { timeout: 60_000 }, () => {
         document.getElementById('messages').getBoundingClientRect().bottom + 1,
     })`);
     expect(layout).toEqual({ pageScrolls: false, listScrolls: true, lastInView: true });
-    for (const selector of ['header', '#question', '#send']) {
-      const box = await page.locator(selector).boundingBox();
-      expect(box, selector).not.toBeNull();
-      expect(box!.x, selector).toBeGreaterThanOrEqual(0);
-      expect(box!.y, selector).toBeGreaterThanOrEqual(0);
-      expect(box!.x + box!.width, selector).toBeLessThanOrEqual(WINDOW.width);
-      expect(box!.y + box!.height, selector).toBeLessThanOrEqual(WINDOW.height);
-    }
+    await expectInWindow(page, ['header', '#question', '#send'], WINDOW);
     expect(await page.locator('header').isVisible()).toBe(true);
 
     mkdirSync(SCREENSHOT_DIR, { recursive: true });
