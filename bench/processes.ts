@@ -101,6 +101,8 @@ export interface BackendProcess {
   stats(): Promise<{ rss: number; cpuMicros: number }>;
   setTap(enabled: boolean): Promise<void>;
   taps(): Promise<Record<string, StreamTaps>>;
+  /** V8's CPU profiler in the backend process (bench/cpu-profiler.ts); `stop` writes the profile to `file`. */
+  profile(action: 'start' | 'stop', file?: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -160,6 +162,9 @@ export async function startBackendProcess(options: {
       await ask({ type: 'tap', enabled } as Omit<ToBackend, 'id'>);
     },
     taps: async () => (await ask({ type: 'taps' })).taps ?? {},
+    profile: async (action, file) => {
+      await ask({ type: 'profile', action, ...(file === undefined ? {} : { file }) } as Omit<ToBackend, 'id'>);
+    },
     stop: async () => {
       if (child.exitCode !== null) return;
       const exited = once(child, 'exit');

@@ -4,7 +4,8 @@ import type { StreamTaps } from './tap';
 export type ToBackend =
   | { readonly type: 'stats'; readonly id: number }
   | { readonly type: 'tap'; readonly id: number; readonly enabled: boolean }
-  | { readonly type: 'taps'; readonly id: number };
+  | { readonly type: 'taps'; readonly id: number }
+  | { readonly type: 'profile'; readonly id: number; readonly action: 'start' | 'stop'; readonly file?: string };
 
 export type FromBackend =
   | { readonly type: 'ready'; readonly url: string }

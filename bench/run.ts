@@ -45,6 +45,7 @@ import {
 } from './report';
 import { authOverhead } from './auth';
 import { conversationBench } from './conversations';
+import { attributionTable, cpuAttribution } from './profile';
 import { streamFailover } from './stream-failover';
 import { median, ms, percentile, sleep } from './stats';
 
@@ -448,6 +449,11 @@ async function main(): Promise<void> {
   if (ONLY === 'stream-failover') {
     const streams = await streamFailover(log);
     printPhase(streamFailoverGoals(streams), [], streamFailoverSection(streams));
+    return;
+  }
+  if (ONLY === 'profile') {
+    const profile = await cpuAttribution({ log, scale, keepProfiles: process.env.BENCH_PROFILES });
+    console.log(['', ...attributionTable(profile.nonStreamed), '', ...attributionTable(profile.streamed)].join('\n'));
     return;
   }
   if (ONLY === 'auth') {

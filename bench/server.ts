@@ -7,10 +7,16 @@
 import * as path from 'node:path';
 import { silentLogger, startLocalHost } from '../local/host';
 import { BENCH_FUNCTION_KEY, type FromBackend, type ToBackend } from './protocol';
-import { installBackendTaps } from './tap';
+import { cpuProfiler } from './cpu-profiler';
+import { installBackendTaps, type BackendTaps } from './tap';
 
 let hostPort = -1;
-const tap = installBackendTaps(() => hostPort);
+// Off for the CPU profile (bench/profile.ts): the taps wrap `fetch` and every response write.
+const tap: BackendTaps =
+  process.env.BENCH_TAPS === 'off'
+    ? { setEnabled: () => undefined, take: () => ({}) }
+    : installBackendTaps(() => hostPort);
+const profiler = cpuProfiler();
 
 function send(message: FromBackend): void {
   process.send?.(message);
@@ -40,6 +46,12 @@ async function main(): Promise<void> {
         break;
       case 'taps':
         send({ type: 'reply', id: message.id, taps: tap.take() });
+        break;
+      case 'profile':
+        // Replies either way: a failure (say, a folder that is not there) is the bench's to report, not to wait on.
+        void (message.action === 'start' ? profiler.start() : profiler.stop(message.file ?? 'backend.cpuprofile'))
+          .catch((error: unknown) => console.error(`profile ${message.action} failed: ${String(error)}`))
+          .then(() => send({ type: 'reply', id: message.id }));
         break;
     }
   });

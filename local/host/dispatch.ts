@@ -19,6 +19,8 @@ export interface Dispatcher {
   readonly app: FunctionAppState;
   /** The library's proxy (`HttpUri`); undefined when the app did not enable HTTP streaming. */
   readonly proxyUri: string | undefined;
+  /** Keep-alive connections to the library's proxy (see `forwardToLibraryProxy` for when one is not reused). */
+  readonly proxyAgent: http.Agent;
   readonly limits: HttpLimits;
   readonly logger: LocalHostLogger;
 }
@@ -50,6 +52,7 @@ export async function dispatch(dispatcher: Dispatcher, call: Invocation): Promis
   if (dispatcher.proxyUri) {
     const outcome = await forwardToLibraryProxy({
       proxyUri: dispatcher.proxyUri,
+      agent: dispatcher.proxyAgent,
       invocationId: rpcInput.invocationId,
       req: call.req,
       res: call.res,

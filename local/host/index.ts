@@ -15,6 +15,7 @@ import { buildRouteTable, type HttpFunctionInfo, type HttpRoute } from './routeT
 import { createHostServer } from './server';
 import { readRoutePrefix } from './settings';
 import { startFunctionApp } from './startup';
+import { libraryProxyAgent } from './streaming';
 
 export type { AuthLevel } from './auth';
 export type { CorsOptions } from './cors';
@@ -53,6 +54,8 @@ export interface LocalHost {
   readonly url: string;
   readonly port: number;
   readonly functions: readonly HttpFunctionInfo[];
+  /** The library's HTTP-streaming proxy this host forwards to (loopback), when the app enabled streaming. */
+  readonly proxyUri: string | undefined;
   /** Stops accepting requests, closes open connections and the library's proxy, then runs appTerminate hooks. */
   close(): Promise<void>;
 }
@@ -64,14 +67,16 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
   const limits = resolveLimits(options.limits);
   const started = await startFunctionApp({ cwd, entry: options.entry, logger });
   const routes = buildRouteTable(started.app, options.routePrefix ?? readRoutePrefix(cwd), logger);
+  const proxyAgent = libraryProxyAgent();
   const server = createHostServer({
     routes,
     policy: { keys: keyPolicy(options), cors: options.cors },
-    dispatcher: { app: started.app, proxyUri: started.proxyUri, limits, logger },
+    dispatcher: { app: started.app, proxyUri: started.proxyUri, proxyAgent, limits, logger },
     defaultHost: host,
   });
   const port = await server.listen(options.port ?? 7071, host).catch(async (error: unknown) => {
     // Nothing will be served: release the library's proxy too, then let the caller explain the error.
+    proxyAgent.destroy();
     await started.terminate();
     throw error;
   });
@@ -83,9 +88,11 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
     url,
     port,
     functions: routes.map((r) => r.info),
+    proxyUri: started.proxyUri,
     close: () => {
       closing ??= (async () => {
         await server.close();
+        proxyAgent.destroy();
         await started.terminate();
       })();
       return closing;

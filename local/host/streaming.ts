@@ -3,11 +3,13 @@ import { invocationFailed, sendHostError } from './answers';
 import type { HeaderMap } from './cors';
 import type { InvocationOutcome } from './invoke';
 import type { HttpLimits } from './limits';
-import { bodyPending, closeUnlessDrainable, framingHeaders } from './requestBody';
+import { bodyFraming, bodyPending, closeUnlessDrainable, framingHeaders } from './requestBody';
 
 export interface ForwardOptions {
   /** `HttpUri` from the programming model's capabilities (the library's proxy server). */
   readonly proxyUri: string;
+  /** From {@link libraryProxyAgent}: the connections to the proxy, reused while they stay in step. */
+  readonly agent: http.Agent;
   readonly invocationId: string;
   readonly req: http.IncomingMessage;
   readonly res: http.ServerResponse;
@@ -40,16 +42,24 @@ const hopByHop = new Set([
 const invocationIdHeader = 'x-ms-invocation-id';
 
 /**
+ * Connections to the library's proxy, kept alive between exchanges: a loopback connect and close cost about as
+ * much CPU as the rest of the hop (bench/results/RESULTS.md, "Where one chat's CPU goes"). Idle ones are closed
+ * after 4 s, before the proxy's own 5 s keep-alive timeout can close one under a new request.
+ */
+export function libraryProxyAgent(): http.Agent {
+  return new http.Agent({ keepAlive: true, scheduling: 'lifo', timeout: 4_000 });
+}
+
+/**
  * HTTP streaming as the Functions host does it with `enableHttpStream`: the client's request is forwarded to the
  * library's proxy with `x-ms-invocation-id` while the invocation runs; the response (status, headers, body) comes
  * back over that proxied connection and is piped to the client chunk by chunk, headers flushed at once.
  *
- * Each exchange has a proxy connection of its own (`agent: false`), closed by this side when the exchange ends. An
- * exchange can end out of step (the app answered without reading the body, the client left mid-body): on a shared
- * connection the rest of the body, or a missing one, would become the start of the next client's request. A
- * loopback connect costs well under a millisecond; a stalled stranger's request costs a chat. The request still
- * says `Connection: keep-alive`: told `close`, the proxy closes as soon as it has answered, and an early answer
- * (413 before the body was read) is lost to the EPIPE of the body still being written.
+ * A proxy connection goes back to the agent only when its exchange ended in step: the whole body framed and
+ * sent, the whole answer read. An exchange that ends out of step (the app answered without reading the body, the
+ * client left mid-body or mid-answer, the invocation failed) destroys its connection: on a reused one the rest of
+ * the body, or a missing one, would become the start of the next client's request. The body is always framed
+ * (`content-length` or chunked), never left to Node's default for the method.
  * If the client goes away, the proxied request is destroyed, so the library's request stream errors.
  */
 export async function forwardToLibraryProxy(options: ForwardOptions): Promise<ForwardResult> {
@@ -98,20 +108,20 @@ function openExchange(options: ForwardOptions): Exchange {
   const upstream = http.request(new URL(req.url ?? '/', options.proxyUri), {
     method: req.method,
     headers: forwardedRequestHeaders(req, options.invocationId),
-    agent: false,
+    agent: options.agent,
   });
   let responseStarted = false;
   let responseDone = false;
   upstream.on('error', () => undefined); // destroy() is how we end it early; the outcome is handled by the caller
   upstream.once('response', (upstreamRes) => {
     responseStarted = true;
+    const socket = upstreamRes.socket;
     upstreamRes.once('end', () => {
       responseDone = true;
       // The app answered without reading the whole body: stop sending it (the client side drains or closes).
-      if (bodyPending(req)) {
-        req.unpipe(upstream);
-        upstream.destroy();
-      }
+      if (bodyPending(req)) req.unpipe(upstream);
+      // Runs before the agent takes the connection back (on the next tick): one out of step is closed instead.
+      if (!endedInStep(req, upstream, upstreamRes)) socket.destroy();
     });
     relayResponse(upstreamRes, options);
   });
@@ -121,6 +131,17 @@ function openExchange(options: ForwardOptions): Exchange {
   req.on('error', () => upstream.destroy());
   req.pipe(upstream);
   return { upstream, responseStarted: () => responseStarted };
+}
+
+/**
+ * Whether the proxy has read everything sent on the connection, so the next request starts where it should: the
+ * client's body all received and all written, and an answer that is not an error to a request with a body (an
+ * app answers 4xx/5xx, 413 above all, without reading the rest; the library's request stream then holds the
+ * unread bytes, and the proxy would never see the next request's headers behind them).
+ */
+function endedInStep(req: http.IncomingMessage, upstream: http.ClientRequest, res: http.IncomingMessage): boolean {
+  if (bodyFraming(req.headers) === 'none') return true;
+  return !bodyPending(req) && upstream.writableFinished && (res.statusCode ?? 500) < 400;
 }
 
 function relayResponse(upstreamRes: http.IncomingMessage, options: ForwardOptions): void {
@@ -145,7 +166,6 @@ function forwardedRequestHeaders(req: http.IncomingMessage, invocationId: string
   }
   // The body's framing is set anew, never left to Node's default for the method (none for a GET).
   Object.assign(headers, framingHeaders(req.headers));
-  headers.connection = 'keep-alive'; // see forwardToLibraryProxy: the agent (`false`) still closes it afterwards
   headers[invocationIdHeader] = invocationId;
   headers['x-forwarded-host'] = req.headers.host ?? 'localhost';
   headers['x-forwarded-proto'] = 'http';

@@ -2,7 +2,9 @@
  * Issue 17, point 4: the local host as a sound HTTP server, tried as an attacker would try `npm start`. After each
  * attack, the next client is answered. The limits are short so that timeouts show in milliseconds.
  */
+import diagnostics from 'node:diagnostics_channel';
 import http from 'node:http';
+import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalHostLogger } from '../../local/host';
 import { FUNCTION_KEY, startBackend, type Backend } from './backend';
@@ -173,6 +175,25 @@ describe('a client that sends more than it should', () => {
     });
     expect(response.status).toBe(415);
     expect(await response.json()).toMatchObject({ error: { code: 'unsupported_media_type' } });
+  });
+});
+
+describe('connections to the library’s proxy', () => {
+  it('are reused after exchanges that ended in step: 5 chats one after another open at most 1', async () => {
+    const proxyPort = Number(new URL(backend.host.proxyUri ?? 'http://x:0').port);
+    let opened = 0;
+    const count = (message: unknown) => {
+      const socket = (message as { socket: Socket }).socket;
+      socket.once('connect', () => (opened += socket.remotePort === proxyPort ? 1 : 0));
+    };
+    diagnostics.subscribe('net.client.socket', count);
+    try {
+      for (let i = 0; i < 5; i++) expect(await nextClientChat()).toBe(200);
+    } finally {
+      diagnostics.unsubscribe('net.client.socket', count);
+    }
+    expect(proxyPort).toBeGreaterThan(0);
+    expect(opened).toBeLessThanOrEqual(1);
   });
 });
 

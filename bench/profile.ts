@@ -1,0 +1,152 @@
+/**
+ * Where one chat's CPU goes (issue 17): the backend under a steady non-streamed load and then under streams,
+ * with V8's CPU profiler on in its process for the measured window only, and each sample charged to a part
+ * (bench/attribution.ts). Reported per chat and per streamed chunk, split into what runs in Azure (the app
+ * and the `@azure/functions` library) and what only the local host adds.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { attribute, type Attribution } from './attribution';
+import type OpenAI from 'openai';
+import { backendClient, closedLoop, MODEL } from './load';
+import { regionsSetting, startBackendProcess, startSimulatorProcess, type BackendProcess } from './processes';
+
+export interface ProfiledLoad {
+  readonly label: string;
+  /** Chats (or chunks, for streams) the CPU is divided by. */
+  readonly units: number;
+  readonly unit: 'chat' | 'chunk';
+  /** CPU the process used in the window (user + system), ms: the profile's busy time is checked against it. */
+  readonly cpuMs: number;
+  readonly attribution: Attribution;
+}
+
+export interface ProfileResult {
+  readonly nonStreamed: ProfiledLoad;
+  readonly streamed: ProfiledLoad;
+  readonly file: string;
+}
+
+/** Runs `load` with the profiler on and returns the attribution of the window. */
+async function profiled(
+  backend: BackendProcess,
+  dir: string,
+  label: string,
+  load: () => Promise<{ units: number; unit: 'chat' | 'chunk' }>,
+): Promise<ProfiledLoad> {
+  const file = path.join(dir, `${label.replace(/\W+/g, '-')}.cpuprofile`);
+  const before = await backend.stats();
+  await backend.profile('start');
+  const { units, unit } = await load();
+  await backend.profile('stop', file);
+  const cpuMs = ((await backend.stats()).cpuMicros - before.cpuMicros) / 1000;
+  return { label, units, unit, cpuMs, attribution: attribute(file) };
+}
+
+export async function cpuAttribution(options: {
+  log: (message: string) => void;
+  scale: (n: number) => number;
+  keepProfiles?: string;
+}): Promise<ProfileResult> {
+  const dir = options.keepProfiles ?? mkdtempSync(path.join(tmpdir(), 'bench-profile-'));
+  mkdirSync(dir, { recursive: true });
+  const quiet = await Promise.all([
+    startSimulatorProcess({ region: 'eastus2', latency: 'none' }),
+    startSimulatorProcess({ region: 'swedencentral', latency: 'none' }),
+  ]);
+  const slow = await Promise.all([
+    startSimulatorProcess({ region: 'eastus2', latency: 'realistic' }),
+    startSimulatorProcess({ region: 'swedencentral', latency: 'realistic' }),
+  ]);
+  const backend = await startBackendProcess({ settings: { CHAT_REGIONS: regionsSetting(quiet), BENCH_TAPS: 'off' } });
+  const realistic = await startBackendProcess({ settings: { CHAT_REGIONS: regionsSetting(slow), BENCH_TAPS: 'off' } });
+  const realisticClient = backendClient(realistic.url);
+  try {
+    const client = backendClient(backend.url);
+    await closedLoop(client, 16, options.scale(1000));
+    const chats = options.scale(4000);
+    options.log(`profile: ${chats} non-streamed chats at concurrency 16`);
+    const nonStreamed = await profiled(backend, dir, 'non-streamed', async () => {
+      const result = await closedLoop(client, 16, chats);
+      return { units: result.latencies.length, unit: 'chat' };
+    });
+    const streams = options.scale(160);
+    options.log(`profile: ${streams} streams of 1 and of 42 chunks, 32 at a time, simulator latency realistic`);
+    const short = await profiled(realistic, dir, 'streamed-short', () => streamLoad(realisticClient, streams, 1));
+    const long = await profiled(realistic, dir, 'streamed-long', () => streamLoad(realisticClient, streams, undefined));
+    const streamed = marginal(long, short);
+    options.log(
+      `profile: ${nonStreamed.units} chats, ${nonStreamed.cpuMs.toFixed(0)} ms CPU; ${streamed.units} chunks, ${streamed.cpuMs.toFixed(0)} ms CPU`,
+    );
+    return { nonStreamed, streamed, file: dir };
+  } finally {
+    await Promise.all([backend.stop(), realistic.stop(), ...[...quiet, ...slow].map((q) => q.stop())]);
+    if (options.keepProfiles === undefined) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** `streams` streamed chats, 32 at a time, each cut at `maxTokens` chunks (whole when undefined). */
+async function streamLoad(client: OpenAI, streams: number, maxTokens: number | undefined) {
+  let chunks = 0;
+  let next = 0;
+  const worker = async () => {
+    while (next++ < streams) {
+      const stream = await client.chat.completions.create({
+        model: MODEL,
+        messages: [{ role: 'user', content: 'Summarise the benefits of a circuit breaker in two sentences.' }],
+        stream: true,
+        ...(maxTokens === undefined ? {} : { max_tokens: maxTokens }),
+      });
+      for await (const chunk of stream) if (chunk.choices[0]?.delta.content) chunks++;
+    }
+  };
+  await Promise.all(Array.from({ length: 32 }, worker));
+  return { units: chunks, unit: 'chunk' as const };
+}
+
+/**
+ * What one more chunk costs: the long streams' profile minus the short ones' (same number of streams), part by
+ * part, over the difference in chunks. The per-stream cost (request, upstream call, first event) cancels out.
+ */
+function marginal(long: ProfiledLoad, short: ProfiledLoad): ProfiledLoad {
+  const shortMs = new Map(short.attribution.rows.map((row) => [row.part, row.ms]));
+  const rows = long.attribution.rows
+    .map((row) => ({ part: row.part, ms: Math.max(0, row.ms - (shortMs.get(row.part) ?? 0)) }))
+    .sort((a, b) => b.ms - a.ms);
+  return {
+    label: 'streamed (marginal chunk)',
+    units: long.units - short.units,
+    unit: 'chunk',
+    cpuMs: long.cpuMs - short.cpuMs,
+    attribution: { busyMs: rows.reduce((sum, row) => sum + row.ms, 0), rows },
+  };
+}
+
+/**
+ * The attribution as a markdown table: each part's share of the profile's samples, applied to the CPU the
+ * process used per chat (or chunk) by `process.cpuUsage`. The shares, not the sampled times, are used: on a
+ * busy machine a sample's interval also counts time the thread waited for a core.
+ */
+export function attributionTable(load: ProfiledLoad): string[] {
+  const busy = Math.max(1e-9, load.attribution.busyMs);
+  const perUnitUs = (load.cpuMs * 1000) / Math.max(1, load.units);
+  const us = (ms: number) => {
+    const value = (ms / busy) * perUnitUs;
+    return value >= 10 ? value.toFixed(0) : value.toFixed(1);
+  };
+  const share = (ms: number) => `${((ms / busy) * 100).toFixed(1)} %`;
+  const sum = (where: string) =>
+    load.attribution.rows.filter((row) => row.part.where === where).reduce((total, row) => total + row.ms, 0);
+  return [
+    `| Part | Runs in | µs per ${load.unit} | Share |`,
+    '| --- | --- | ---: | ---: |',
+    ...load.attribution.rows.map(
+      (row) => `| ${row.part.name} | ${row.part.where} | ${us(row.ms)} | ${share(row.ms)} |`,
+    ),
+    `| **the app and the library (runs in Azure)** | | **${us(sum('azure'))}** | ${share(sum('azure'))} |`,
+    `| **the local host (only on a laptop)** | | **${us(sum('local host'))}** | ${share(sum('local host'))} |`,
+    `| **Node and V8 with no part of ours on the stack** | | **${us(sum('either'))}** | ${share(sum('either'))} |`,
+    `| **the process** (\`process.cpuUsage\`, all threads) | | **${us(busy)}** | 100 % |`,
+  ];
+}
