@@ -26,6 +26,19 @@ export function backendClient(backendUrl: string, auth: { readonly bearer?: stri
   });
 }
 
+/**
+ * A client for the Portkey gateway's OpenAI-compatible route (`/v1`): its routing comes with every request in
+ * the `x-portkey-config` header; the regions' key is in that config, so the client's own key is unused.
+ */
+export function portkeyClient(portkey: { readonly url: string; readonly config: string }): OpenAI {
+  return new OpenAI({
+    baseURL: `${portkey.url}/v1/`,
+    apiKey: 'unused',
+    defaultHeaders: { 'x-portkey-config': portkey.config },
+    maxRetries: 0,
+  });
+}
+
 export interface ClosedLoopResult {
   /** Latency of each successful request, ms. */
   readonly latencies: number[];
@@ -56,13 +69,22 @@ export async function closedLoop(client: OpenAI, concurrency: number, requests: 
 }
 
 /**
- * Runs two sides in ABBA order (a, b, b, a), each `run` a half: drift in the machine's speed during the
- * measurement falls on both sides alike. Returns each side's two halves.
+ * Runs each side for a half, in the order given and then reversed (a, b, c, c, b, a): every side's halves
+ * sit at the same mean position in time, so a steady drift in the machine's speed during the measurement
+ * falls on all sides alike. Returns each side's two halves.
  */
+export async function interleavedSides<S extends string, T>(
+  sides: readonly S[],
+  run: (side: S) => Promise<T>,
+): Promise<Record<S, T[]>> {
+  const halves = Object.fromEntries(sides.map((side) => [side, [] as T[]])) as Record<S, T[]>;
+  for (const side of [...sides, ...[...sides].reverse()]) halves[side].push(await run(side));
+  return halves;
+}
+
+/** Two sides in ABBA order (a, b, b, a), each `run` a half; see {@link interleavedSides}. */
 export async function interleaved<T>(run: (side: 'a' | 'b') => Promise<T>): Promise<{ a: T[]; b: T[] }> {
-  const sides: { a: T[]; b: T[] } = { a: [], b: [] };
-  for (const side of ['a', 'b', 'b', 'a'] as const) sides[side].push(await run(side));
-  return sides;
+  return interleavedSides(['a', 'b'] as const, run);
 }
 
 /** One side's closed-loop halves as one: throughput over their summed time, percentiles over all latencies. */

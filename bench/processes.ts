@@ -24,7 +24,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** Keeps the last lines a child wrote, for error messages. */
-function tail(child: ChildProcess): () => string {
+export function tail(child: ChildProcess): () => string {
   const lines: string[] = [];
   const keep = (data: Buffer) => {
     lines.push(...data.toString('utf8').split('\n').filter(Boolean));

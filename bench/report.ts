@@ -1,6 +1,7 @@
 /** The benchmark's results and their rendering as bench/results/RESULTS.md. */
 import type { AuthResult, EndToEndSide, Timing } from './auth';
 import type { ChatOutcome } from './load';
+import { PORTKEY_VERSION } from './portkey';
 import { mean, median, ms, percentile } from './stats';
 import type { StreamFailoverResult } from './stream-failover';
 
@@ -16,8 +17,12 @@ export interface LevelResult {
   readonly concurrency: number;
   readonly direct: SideResult;
   readonly backend: SideResult;
+  /** The Portkey gateway with a fallback config over the same regions (bench/portkey.ts). */
+  readonly portkey: SideResult;
   /** CPU time (user + system) the backend process spent per request, ms. */
   readonly backendCpuMsPerRequest: number;
+  /** CPU time (user + system) the Portkey gateway's process spent per request, ms. */
+  readonly portkeyCpuMsPerRequest: number;
 }
 
 export interface StreamSide {
@@ -108,6 +113,63 @@ const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 const signed = (value: number) => `${value >= 0 ? '+' : ''}${ms(value)}`;
 const verdict = (met: boolean) => (met ? '**met**' : '**missed**');
 
+/** A row of the goals table: goal, target, what was measured, met. */
+export type GoalRow = [string, string, string, boolean];
+
+const rps = (side: SideResult) => `${side.rps.toFixed(0)} rps`;
+
+/** The non-streamed goals of issue 17 against the Portkey gateway and the direct path, with what was measured. */
+export function portkeyGoals(levels: readonly LevelResult[]): GoalRow[] {
+  const at = (c: number) => levels.find((l) => l.concurrency === c);
+  const vsPortkey = (c: number) => {
+    const l = at(c);
+    const ratio = l ? l.backend.rps / l.portkey.rps : Number.NaN;
+    const text = l
+      ? `c=${c}: ${ratio.toFixed(2)}× (backend ${rps(l.backend)}, Portkey ${rps(l.portkey)})`
+      : `c=${c}: n/a`;
+    return { ratio, text };
+  };
+  const [c16, c64] = [vsPortkey(16), vsPortkey(64)];
+  const c1 = at(1);
+  const added = c1 ? c1.backend.p50 - c1.direct.p50 : Number.NaN;
+  const c256 = at(256);
+  const p99Ratio = (side?: SideResult) => (side && c256 ? side.p99 / c256.direct.p99 : Number.NaN);
+  return [
+    [
+      `Throughput vs Portkey ${PORTKEY_VERSION} (fallback over the same regions, same run) at concurrency 16 and 64`,
+      '≥ 1.5×',
+      `${c16.text}; ${c64.text}`,
+      c16.ratio >= 1.5 && c64.ratio >= 1.5,
+    ],
+    [
+      'Added p50 latency at concurrency 1 (backend over direct)',
+      '< 1 ms',
+      `${signed(added)} ms (direct ${ms(c1?.direct.p50 ?? Number.NaN)} → backend ${ms(c1?.backend.p50 ?? Number.NaN)} ms; ` +
+        `Portkey ${signed(c1 ? c1.portkey.p50 - c1.direct.p50 : Number.NaN)} ms)`,
+      added < 1,
+    ],
+    [
+      'p99 latency at concurrency 256 within 2× of direct’s',
+      '≤ 2×',
+      `${p99Ratio(c256?.backend).toFixed(2)}× (direct ${ms(c256?.direct.p99 ?? Number.NaN)} ms, backend ` +
+        `${ms(c256?.backend.p99 ?? Number.NaN)} ms; Portkey ${ms(c256?.portkey.p99 ?? Number.NaN)} ms, ${p99Ratio(c256?.portkey).toFixed(2)}×)`,
+      p99Ratio(c256?.backend) <= 2,
+    ],
+  ];
+}
+
+/** The non-streamed goals: added latency at concurrency 64 (issue 7) and the Portkey goals (issue 17). */
+export function nonStreamedGoals(levels: readonly LevelResult[]): GoalRow[] {
+  const c64 = levels.find((l) => l.concurrency === 64);
+  const addedP50 = c64 ? c64.backend.p50 - c64.direct.p50 : Number.NaN;
+  const addedP99 = c64 ? c64.backend.p99 - c64.direct.p99 : Number.NaN;
+  return [
+    ['Added p50 latency at concurrency 64', '< 1 ms', `${signed(addedP50)} ms`, addedP50 < 1],
+    ['Added p99 latency at concurrency 64', '< 5 ms', `${signed(addedP99)} ms`, addedP99 < 5],
+    ...portkeyGoals(levels),
+  ];
+}
+
 /** The goals of issue 7, each with what was measured. */
 export function goals(r: Results) {
   const c64 = r.nonStreamed.find((l) => l.concurrency === 64);
@@ -125,8 +187,7 @@ export function goals(r: Results) {
     within,
     ratio,
     rows: [
-      ['Added p50 latency at concurrency 64', '< 1 ms', `${signed(addedP50)} ms`, addedP50 < 1],
-      ['Added p99 latency at concurrency 64', '< 5 ms', `${signed(addedP99)} ms`, addedP99 < 5],
+      ...nonStreamedGoals(r.nonStreamed),
       [
         'Each streamed chunk passed on within 1 ms of arrival (one stream at a time)',
         '100 % ≤ 1 ms',
@@ -144,7 +205,7 @@ export function goals(r: Results) {
         `${ratio.toFixed(2)}× (${ms(r.coldStart.entryImportMs)} vs ${ms(r.coldStart.bareImportMs)} ms)`,
         ratio <= 1.5,
       ],
-    ] as [string, string, string, boolean][],
+    ] as GoalRow[],
   };
 }
 
@@ -166,10 +227,11 @@ export function renderResults(r: Results): string {
       'other work sharing the machine).',
     '',
     `Everything runs on this one machine over loopback: the load generator (this process, the official \`openai\` ` +
-      'client), the simulated regions (one process each) and the backend (the local Functions host loading the ' +
-      `compiled function files, one process). They share the ${r.cores} cores, so absolute numbers drift from run to ` +
-      'run; compare the two sides of each row, which were measured in the same run, interleaved (direct, backend, ' +
-      'backend, direct halves for the non-streamed levels). The backend logs to nowhere here (Azure ships logs off ' +
+      'client), the simulated regions (one process each), the backend (the local Functions host loading the ' +
+      'compiled function files, one process) and, for the non-streamed levels, the Portkey gateway (one process). ' +
+      `They share the ${r.cores} cores, so absolute numbers drift from run to ` +
+      'run; compare the sides of each row, which were measured in the same run, interleaved (direct, Portkey, backend, ' +
+      'backend, Portkey, direct halves for the non-streamed levels). The backend logs to nowhere here (Azure ships logs off ' +
       'the request path).',
     '',
     '## Goals',
@@ -179,21 +241,7 @@ export function renderResults(r: Results): string {
     ...g.rows.map(([name, target, measured, met]) => `| ${name} | ${target} | ${measured} | ${verdict(met)} |`),
     '',
     ...notes(r, g),
-    '## Non-streamed chat: direct to the simulator vs through the backend',
-    '',
-    'Simulator latency preset `none` (it answers at once), so the backend’s own cost is all there is to see. ' +
-      'Closed loop: each of *c* workers sends its next request when its last is answered.',
-    '',
-    '| Concurrency | Requests per side | Direct rps | Backend rps | Throughput ratio | Direct p50 | Backend p50 | Added p50 | Direct p99 | Backend p99 | Added p99 | Backend CPU per request | Failures (direct / backend) |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...r.nonStreamed.map(
-      (l) =>
-        `| ${l.concurrency} | ${l.backend.requests} | ${l.direct.rps.toFixed(0)} | ${l.backend.rps.toFixed(0)} | ` +
-        `${(l.backend.rps / l.direct.rps).toFixed(2)} | ${ms(l.direct.p50)} ms | ${ms(l.backend.p50)} ms | ${signed(l.backend.p50 - l.direct.p50)} ms | ` +
-        `${ms(l.direct.p99)} ms | ${ms(l.backend.p99)} ms | ${signed(l.backend.p99 - l.direct.p99)} ms | ` +
-        `${ms(l.backendCpuMsPerRequest)} ms | ${l.direct.failures} / ${l.backend.failures} |`,
-    ),
-    '',
+    ...nonStreamedSection(r.nonStreamed),
     '## Streamed chat with realistic latency',
     '',
     'Simulator preset `realistic` (300 ms to the first token, then 15 ms per token). TTFT: request sent to the first ' +
@@ -358,6 +406,54 @@ export function streamFailoverSection(f: StreamFailoverResult): string[] {
   ];
 }
 
+/** The non-streamed section of RESULTS.md: direct, the Portkey gateway and the backend, level by level. */
+export function nonStreamedSection(levels: readonly LevelResult[]): string[] {
+  return [
+    '## Non-streamed chat: direct to the simulator, through Portkey, and through the backend',
+    '',
+    'Simulator latency preset `none` (it answers at once), so the cost of what sits in between is all there is to ' +
+      'see. Closed loop: each of *c* workers sends its next request when its last is answered. The three sides run ' +
+      'in halves, interleaved (direct, Portkey, backend, backend, Portkey, direct), each with the official `openai` ' +
+      `client. Portkey: \`@portkey-ai/gateway\` ${PORTKEY_VERSION} (its Node server, \`build/start-server.js --headless\`, ` +
+      'one process, bound to loopback by the bench), called at `/v1/chat/completions` with an `x-portkey-config` ' +
+      'header: strategy `fallback` over the same two regions, in the same order as the backend’s, each a target with ' +
+      '`provider: openai`, the region’s key and `custom_host` at the region’s `/openai/v1` (bench/portkey.ts). Before ' +
+      'the levels the bench checks that Portkey is answered by eastus2, and by swedencentral with eastus2 in an outage. ' +
+      'CPU per request: CPU time of that side’s process over its halves, divided by their requests.',
+    '',
+    '| Concurrency | Requests per side | Direct rps | Backend rps | Throughput ratio | Direct p50 | Backend p50 | Added p50 | Direct p99 | Backend p99 | Added p99 | Backend CPU per request | Portkey rps | Portkey ratio to direct | Portkey p50 | Portkey p99 | Portkey CPU per request | Failures (direct / Portkey / backend) |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...levels.map(
+      (l) =>
+        `| ${l.concurrency} | ${l.backend.requests} | ${l.direct.rps.toFixed(0)} | ${l.backend.rps.toFixed(0)} | ` +
+        `${(l.backend.rps / l.direct.rps).toFixed(2)} | ${ms(l.direct.p50)} ms | ${ms(l.backend.p50)} ms | ${signed(l.backend.p50 - l.direct.p50)} ms | ` +
+        `${ms(l.direct.p99)} ms | ${ms(l.backend.p99)} ms | ${signed(l.backend.p99 - l.direct.p99)} ms | ` +
+        `${ms(l.backendCpuMsPerRequest)} ms | ${l.portkey.rps.toFixed(0)} | ${(l.portkey.rps / l.direct.rps).toFixed(2)} | ` +
+        `${ms(l.portkey.p50)} ms | ${ms(l.portkey.p99)} ms | ${ms(l.portkeyCpuMsPerRequest)} ms | ` +
+        `${l.direct.failures} / ${l.portkey.failures} / ${l.backend.failures} |`,
+    ),
+    '',
+  ];
+}
+
+/** Why the Portkey throughput goal was missed, from the CPU each process measured per request. */
+export function portkeyNotes(levels: readonly LevelResult[]): string[] {
+  const missed = levels.filter((l) => [16, 64].includes(l.concurrency) && !(l.backend.rps / l.portkey.rps >= 1.5));
+  if (missed.length === 0) return [];
+  const cpu = missed
+    .map(
+      (l) =>
+        `c=${l.concurrency}: backend ${ms(l.backendCpuMsPerRequest)} ms, Portkey ${ms(l.portkeyCpuMsPerRequest)} ms ` +
+        `(${(l.backendCpuMsPerRequest / l.portkeyCpuMsPerRequest).toFixed(2)}×)`,
+    )
+    .join('; ');
+  return [
+    `- **Throughput vs Portkey** (${missed.map((l) => `c=${l.concurrency} ${(l.backend.rps / l.portkey.rps).toFixed(2)}×`).join(', ')} ` +
+      'against ≥ 1.5×): both sides run on the cores they share with the load generator and the simulator, so their ' +
+      `throughput follows the CPU each spends per request. CPU per request, ${cpu}.`,
+  ];
+}
+
 function notes(r: Results, g: ReturnType<typeof goals>): string[] {
   const out: string[] = [];
   const level = (c: number) => r.nonStreamed.find((l) => l.concurrency === c);
@@ -379,6 +475,7 @@ function notes(r: Results, g: ReturnType<typeof goals>): string[] {
         'machine; the throughput ratio is the number to watch.',
     );
   }
+  out.push(...portkeyNotes(r.nonStreamed));
   if (g.within < 1 && g.held.length > 0) {
     const sq = r.streaming.sequential;
     const con = r.streaming.concurrent.backend;

@@ -1,14 +1,15 @@
 /**
  * `npm run bench`: the backend measured beside a direct call to the simulator, in one run on one machine
- * (issue 7). Starts the simulated regions and the backend as child processes on loopback, runs each
- * measurement with fixed request counts, prints progress, and writes bench/results/RESULTS.md and
- * bench/results/failover.svg. `BENCH_QUICK=1` runs a tenth of the requests (for trying the bench itself).
+ * (issue 7), and for non-streamed chat beside the Portkey gateway too (issue 17). Starts the simulated regions,
+ * the backend and Portkey as child processes on loopback, runs each measurement with fixed request counts,
+ * prints progress, and writes bench/results/RESULTS.md and bench/results/failover.svg. `BENCH_QUICK=1` runs a tenth of the requests (for trying the bench itself).
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import type OpenAI from 'openai';
 import { failoverChart } from './chart';
 import {
   backendClient,
@@ -17,8 +18,9 @@ import {
   directClient,
   gaps,
   holdTimes,
-  interleaved,
+  interleavedSides,
   mergeLoops,
+  portkeyClient,
   streamOnce,
   type ChatOutcome,
   type StreamOutcome,
@@ -35,15 +37,20 @@ import {
   authGoals,
   authNotes,
   authSection,
+  nonStreamedGoals,
+  nonStreamedSection,
+  portkeyNotes,
   renderResults,
   streamFailoverGoals,
   streamFailoverSection,
   type Results,
   type FailoverSample,
   type LevelResult,
+  type SideResult,
   type StreamSide,
 } from './report';
 import { authOverhead } from './auth';
+import { checkPortkeyFallback, startPortkeyProcess, type PortkeyProcess } from './portkey';
 import { conversationBench } from './conversations';
 import { attributionTable, cpuAttribution } from './profile';
 import { streamFailover } from './stream-failover';
@@ -53,8 +60,9 @@ const QUICK = process.env.BENCH_QUICK === '1';
 /**
  * `BENCH_ONLY=failover` runs the failover phase alone and writes only its chart; `BENCH_ONLY=stream-failover`
  * and `BENCH_ONLY=auth` run the streamed failover phase or the sign-in and quota phase alone and print its
- * goal rows and section for RESULTS.md; `BENCH_ONLY=conversations` runs the conversation phase alone
- * (bench/conversations.ts) and prints its goal row.
+ * goal rows and section for RESULTS.md; `BENCH_ONLY=nonstreamed` runs the non-streamed levels alone (direct,
+ * Portkey, backend) and prints their goal rows and section; `BENCH_ONLY=conversations` runs the conversation
+ * phase alone (bench/conversations.ts) and prints its goal row.
  */
 const ONLY = process.env.BENCH_ONLY;
 const scale = (n: number) => (QUICK ? Math.max(10, Math.round(n / 10)) : n);
@@ -160,37 +168,75 @@ async function coldStart(regions: readonly SimulatorProcess[]): Promise<Results[
 // ---------------------------------------------------------------------------------------------------------------
 // Non-streamed throughput and latency
 
-async function nonStreamed(regions: readonly SimulatorProcess[], backend: BackendProcess): Promise<LevelResult[]> {
-  const direct = directClient(regions[0]?.url ?? '');
-  const through = backendClient(backend.url);
-  log('non-streamed: warming up both paths');
-  await closedLoop(direct, 16, scale(300));
-  await closedLoop(through, 16, scale(300));
+/** The processes of the non-streamed levels: the regions (side "direct" calls the first) and the two in between. */
+interface NonStreamedSetup {
+  readonly regions: readonly SimulatorProcess[];
+  readonly portkey: PortkeyProcess;
+  readonly backend: BackendProcess;
+}
+
+/**
+ * One level: each side's halves interleaved (direct, Portkey, backend, backend, Portkey, direct); the CPU of
+ * Portkey's and the backend's process is read around each of their halves.
+ */
+async function nonStreamedLevel(
+  clients: Readonly<Record<'direct' | 'portkey' | 'backend', OpenAI>>,
+  setup: NonStreamedSetup,
+  level: { readonly concurrency: number; readonly requests: number },
+): Promise<LevelResult> {
+  const half = Math.ceil(level.requests / 2);
+  const cpuMicros = { portkey: 0, backend: 0 };
+  const sides = await interleavedSides(['direct', 'portkey', 'backend'] as const, async (side) => {
+    if (side === 'direct') return closedLoop(clients.direct, level.concurrency, half);
+    const before = (await setup[side].stats()).cpuMicros;
+    const result = await closedLoop(clients[side], level.concurrency, half);
+    cpuMicros[side] += (await setup[side].stats()).cpuMicros - before;
+    return result;
+  });
+  return {
+    concurrency: level.concurrency,
+    direct: mergeLoops(sides.direct),
+    portkey: mergeLoops(sides.portkey),
+    backend: mergeLoops(sides.backend),
+    portkeyCpuMsPerRequest: cpuMicros.portkey / 1000 / (2 * half),
+    backendCpuMsPerRequest: cpuMicros.backend / 1000 / (2 * half),
+  };
+}
+
+async function nonStreamed(setup: NonStreamedSetup): Promise<LevelResult[]> {
+  const clients = {
+    direct: directClient(setup.regions[0]?.url ?? ''),
+    portkey: portkeyClient(setup.portkey),
+    backend: backendClient(setup.backend.url),
+  };
+  const routed = await checkPortkeyFallback(clients.portkey, setup.regions);
+  log(`non-streamed: Portkey answered from ${routed.primary}, and from ${routed.fallback} with the first in an outage`);
+  log('non-streamed: warming up the three paths');
+  for (const client of Object.values(clients)) await closedLoop(client, 16, scale(300));
   const results: LevelResult[] = [];
-  for (const { concurrency, requests } of LEVELS) {
-    // Direct as side a, the backend as side b; the backend's CPU is read around each of its halves.
-    const half = Math.ceil(requests / 2);
-    let cpuMicros = 0;
-    const sides = await interleaved(async (side) => {
-      const before = side === 'b' ? await backend.stats() : undefined;
-      const result = await closedLoop(side === 'a' ? direct : through, concurrency, half);
-      if (before) cpuMicros += (await backend.stats()).cpuMicros - before.cpuMicros;
-      return result;
-    });
-    const level: LevelResult = {
-      concurrency,
-      direct: mergeLoops(sides.a),
-      backend: mergeLoops(sides.b),
-      backendCpuMsPerRequest: cpuMicros / 1000 / (2 * half),
-    };
-    results.push(level);
+  for (const level of LEVELS) {
+    const l = await nonStreamedLevel(clients, setup, level);
+    results.push(l);
+    const side = (name: string, x: SideResult) =>
+      `${name} ${x.rps.toFixed(0)} rps p50 ${ms(x.p50)} p99 ${ms(x.p99)} ms`;
     log(
-      `non-streamed c=${concurrency}: direct ${level.direct.rps.toFixed(0)} rps p50 ${ms(level.direct.p50)} p99 ${ms(level.direct.p99)} ms | ` +
-        `backend ${level.backend.rps.toFixed(0)} rps p50 ${ms(level.backend.p50)} p99 ${ms(level.backend.p99)} ms | ` +
-        `failures ${level.direct.failures}/${level.backend.failures}`,
+      `non-streamed c=${l.concurrency}: ${side('direct', l.direct)} | ${side('Portkey', l.portkey)} | ` +
+        `${side('backend', l.backend)} | CPU per request Portkey ${ms(l.portkeyCpuMsPerRequest)} / backend ` +
+        `${ms(l.backendCpuMsPerRequest)} ms | failures ${l.direct.failures}/${l.portkey.failures}/${l.backend.failures}`,
     );
   }
   return results;
+}
+
+/** Starts Portkey and the backend over `regions`, runs the non-streamed levels, and stops what it started. */
+async function nonStreamedPhase(regions: readonly SimulatorProcess[]): Promise<LevelResult[]> {
+  const backend = await startBackendProcess({ settings: { CHAT_REGIONS: regionsSetting(regions) } });
+  const portkey = await startPortkeyProcess(regions);
+  try {
+    return await nonStreamed({ regions, portkey, backend });
+  } finally {
+    await stopAll(portkey, backend);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -434,6 +480,13 @@ function printPhase(goals: [string, string, string, boolean][], notes: string[],
   console.log(['', ...rows, '', ...notes, '', ...section].join('\n'));
 }
 
+/** `BENCH_ONLY=nonstreamed`: the non-streamed levels alone, on regions of their own, printed as a phase. */
+async function nonStreamedOnly(): Promise<void> {
+  const regions = await startRegions('none');
+  const levels = await nonStreamedPhase(regions).finally(() => stopAll(...regions));
+  printPhase(nonStreamedGoals(levels), portkeyNotes(levels), nonStreamedSection(levels));
+}
+
 async function main(): Promise<void> {
   const begun = performance.now();
   const loadAtStart = os.loadavg()[0] ?? 0;
@@ -456,6 +509,7 @@ async function main(): Promise<void> {
     console.log(['', ...attributionTable(profile.nonStreamed), '', ...attributionTable(profile.streamed)].join('\n'));
     return;
   }
+  if (ONLY === 'nonstreamed') return nonStreamedOnly();
   if (ONLY === 'auth') {
     const auth = await authOverhead({ log, scale });
     printPhase(authGoals(auth), authNotes(auth), authSection(auth));
@@ -474,10 +528,9 @@ async function main(): Promise<void> {
   const quiet = await startRegions('none');
   const cold = await coldStart(quiet);
 
-  log('phase 2/6: non-streamed chat, direct vs through the backend');
-  const backendA = await startBackendProcess({ settings: { CHAT_REGIONS: regionsSetting(quiet) } });
-  const levels = await nonStreamed(quiet, backendA);
-  await stopAll(backendA, ...quiet);
+  log('phase 2/6: non-streamed chat, direct vs through Portkey vs through the backend');
+  const levels = await nonStreamedPhase(quiet);
+  await stopAll(...quiet);
 
   log('phase 3/6: streamed chat with realistic latency, and memory');
   const realistic = await startRegions('realistic');
