@@ -91,9 +91,12 @@ export interface CompletionResult extends Served {
   readonly conversation?: () => ConversationOutcome;
 }
 
-/** Per-caller history (shared/conversations): a turn begun after admission, its answer stored when it ends. */
+/** Per-caller history (shared/conversations): a turn begun (and admitted), its answer stored when it ends. */
 export interface ChatHistory {
-  /** The turn: the messages to send, and where its answer goes. Rejects only with a ChatError for the client. */
+  /**
+   * The turn: the messages to send, and where its answer goes; calls `admit` once the turn is valid, before
+   * storing its question. Rejects only with a ChatError for the client (the quota's among them).
+   */
   begin(request: TurnRequest): Promise<ConversationTurn>;
 }
 
@@ -327,8 +330,9 @@ export class ChatService {
   }
 
   /**
-   * Before any region is called: the caller admitted against their quota (a caller over their limit costs
-   * no tokens), then their conversation's turn begun (history loaded and fitted, the question stored).
+   * Before any region is called: the caller's conversation checked and loaded (history fitted), the caller
+   * admitted against their quota (a caller over their limit costs no tokens), then the question stored. The
+   * quota is asked after the load, so a request refused for its conversation (404, 413) costs no quota.
    */
   async #begin(request: ChatRequest): Promise<Begun> {
     const { requestId, caller, conversation } = request;
@@ -337,9 +341,12 @@ export class ChatService {
       throw error instanceof ChatError ? error.with({ requestId }) : error;
     };
     const quota = this.#options.quota;
-    if (caller && quota) await quota.admit(caller).catch(withId);
+    const admit = caller && quota ? () => quota.admit(caller) : undefined;
     const history = this.#options.history;
-    if (!caller || !conversation || !history) return { messages: [...request.messages] };
+    if (!caller || !conversation || !history) {
+      if (admit) await admit().catch(withId);
+      return { messages: [...request.messages] };
+    }
     const maxTokens = request.params?.max_completion_tokens ?? request.params?.max_tokens ?? undefined;
     const turn = await history
       .begin({
@@ -347,6 +354,7 @@ export class ChatService {
         conversation,
         messages: request.messages,
         logger: this.#logger(request),
+        ...(admit ? { admit } : {}),
         ...(maxTokens == null ? {} : { maxTokens }),
         ...(request.idempotencyKey === undefined ? {} : { idempotencyKey: request.idempotencyKey }),
       })
