@@ -3,6 +3,7 @@ import type { Caller } from '../shared/auth/caller';
 import type { ChatService } from '../shared/chat-service';
 import { app, chatAuthLevel, gated } from '../shared/functions-app';
 import { completionResponse, toChatRequest } from '../shared/http/chat-protocol';
+import { clientSignalOf } from '../shared/http/client-disconnect';
 import { readJsonBody, validate } from '../shared/http/body';
 import { conversationMeta, sessionConversationId } from '../shared/http/conversations';
 import { requestScope, traceParentOf } from '../shared/http/request-id';
@@ -23,7 +24,7 @@ export function createChatPostHandler(deps: ChatHandlerDeps) {
       const ask = { id: sessionConversationId(body.sessionState), store: body.context?.store };
       const meta = conversationMeta(request, caller, ask);
       const result = await deps.chat.complete(
-        toChatRequest(body, { requestId, logger, ...traceParentOf(context), ...meta }),
+        toChatRequest(body, { requestId, logger, ...traceParentOf(context), ...clientSignalOf(context), ...meta }),
       );
       return jsonResponse(200, completionResponse(result, body.sessionState), servedHeaders(result));
     } catch (error) {

@@ -4,6 +4,7 @@ import type { StreamResult } from '../shared/chat-service';
 import { app, chatAuthLevel, gated } from '../shared/functions-app';
 import { readJsonBody, validate } from '../shared/http/body';
 import { chatContext, toChatRequest } from '../shared/http/chat-protocol';
+import { clientSignalOf } from '../shared/http/client-disconnect';
 import {
   conversationIdHeader,
   conversationMeta,
@@ -41,7 +42,10 @@ export function createChatStreamHandler(deps: ChatStreamHandlerDeps) {
       const format = streamFormat(request.headers.get('accept'));
       const ask = { id: sessionConversationId(body.sessionState), store: body.context?.store };
       const meta = conversationMeta(request, caller, ask);
-      const pending = deps.chat.stream(toChatRequest(body, { requestId, logger, ...traceParentOf(context), ...meta }));
+      const signal = clientSignalOf(context);
+      const pending = deps.chat.stream(
+        toChatRequest(body, { requestId, logger, ...traceParentOf(context), ...signal, ...meta }),
+      );
       return await streamResponse({
         pending,
         body: frames(pending, format, body.sessionState, scope),

@@ -4,6 +4,7 @@ import type { ChatCompletionChunk, ChatCompletionMessageParam } from 'openai/res
 import type { AnswerPart, ModelParams, StreamResult } from '../shared/chat-service';
 import { app, chatAuthLevel, gated } from '../shared/functions-app';
 import { dropNulls, readJsonBody, validate } from '../shared/http/body';
+import { clientSignalOf } from '../shared/http/client-disconnect';
 import { conversationIdHeader, conversationMeta } from '../shared/http/conversations';
 import { requestScope, traceParentOf } from '../shared/http/request-id';
 import { errorResponse, jsonResponse, servedHeaders } from '../shared/http/responses';
@@ -45,6 +46,7 @@ export function createOpenAIChatHandler(deps: OpenAIChatHandlerDeps) {
         requestId,
         logger,
         ...traceParentOf(context),
+        ...clientSignalOf(context),
         ...meta,
       };
       if (stream !== true) {

@@ -3,6 +3,7 @@ import type { Caller } from '../shared/auth/caller';
 import type { ResponseParams } from '../shared/responses/request';
 import { app, chatAuthLevel, gated } from '../shared/functions-app';
 import { dropNulls, readJsonBody, validate } from '../shared/http/body';
+import { clientSignalOf } from '../shared/http/client-disconnect';
 import { requestScope, traceParentOf } from '../shared/http/request-id';
 import { responseEvents } from '../shared/http/responses-api';
 import { errorResponse, jsonResponse, servedHeaders } from '../shared/http/responses';
@@ -32,6 +33,7 @@ export function createOpenAIResponsesHandler(deps: OpenAIResponsesHandlerDeps) {
         requestId,
         logger,
         ...traceParentOf(context),
+        ...clientSignalOf(context),
         ...(caller ? { caller } : {}),
       };
       if (stream !== true) {

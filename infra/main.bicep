@@ -71,6 +71,14 @@ param authTenantId string = tenant().tenantId
 @description('Client id of the SPA app registration the demo page signs in with (MSAL); empty: the page offers the function key only.')
 param webClientId string = ''
 
+@secure()
+@description('CHAT_RESPONSE_ID_SECRET, at least 32 characters: signs the Responses API ids each caller is given, the same on every instance and stamp. Empty (default): one is generated at each deployment, so response ids given out before a deployment answer 404 after it; pass a fixed value (e.g. from Key Vault) to keep them.')
+param responseIdSecret string = ''
+
+@secure()
+@description('The secret generated for responseIdSecret when it is empty; leave it unset.')
+param generatedResponseIdSecret string = newGuid()
+
 @description('Front Door WAF (twoStamps only): requests one client IP may send per minute before it is blocked for the rest of that minute. A first line in front of the per-user quotas; several users behind one NAT share an IP, so keep it well above CHAT_USER_REQUESTS_PER_MINUTE.')
 @minValue(10)
 param frontDoorRateLimitPerMinute int = 600
@@ -236,6 +244,7 @@ module functionApp 'modules/functionapp.bicep' = [
       instanceMemoryMB: functionInstanceMemoryMB
       maximumInstanceCount: functionMaximumInstanceCount
       frontDoorId: twoStamps ? frontDoor!.outputs.frontDoorId : ''
+      responseIdSecret: empty(responseIdSecret) ? generatedResponseIdSecret : responseIdSecret
     }
   }
 ]

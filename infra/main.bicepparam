@@ -48,5 +48,9 @@ param grantDeveloperAccess = true
 param authClientId = readEnvironmentVariable('CHAT_AUTH_CLIENT_ID', '')
 param webClientId = readEnvironmentVariable('CHAT_WEB_CLIENT_ID', '')
 
+// Signs the Responses API ids each caller is given. Empty: a new one at each deployment (ids given out
+// before it answer 404 after it); set CHAT_RESPONSE_ID_SECRET (32+ characters) to keep one.
+param responseIdSecret = readEnvironmentVariable('CHAT_RESPONSE_ID_SECRET', '')
+
 param functionInstanceMemoryMB = 2048
 param functionMaximumInstanceCount = 100

@@ -10,6 +10,7 @@
  * back into the failover loop (`#failover`, not `#serve`: a continuation is the same request, already
  * admitted and reported).
  */
+import { randomBytes } from 'node:crypto';
 import type { ChatCompletion, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type { Response, ResponseStreamEvent } from 'openai/resources/responses/responses';
 import type { Caller } from './auth/caller';
@@ -23,8 +24,8 @@ import { ChatError } from './errors';
 import { runWithFailover } from './failover';
 import { silentLogger, type Logger } from './logger';
 import { RegionHealth } from './region-health';
-import { homeUnavailable, homeUnknown } from './responses/home';
-import { withRegionalIds } from './responses/ids';
+import { homeUnavailable, homeUnknown, notIssued } from './responses/home';
+import { ownerOf, ResponseIds } from './responses/ids';
 import { completionUsage, toRegional, type RegionalRequest, type ResponseParams } from './responses/request';
 import { relayResponseStream } from './responses/stream';
 import type { Served, Serving } from './served';
@@ -66,13 +67,16 @@ export interface ChatRequest {
   readonly pinnedRegion?: string;
 }
 
-/** A Responses API request (POST /v1/responses): the body's fields but `model` and `stream`, ids as the backend gave them out. */
+/**
+ * A Responses API request (POST /v1/responses): the body's fields but `model` and `stream`, ids as the
+ * backend gave them out; the ids it refers to must have been given to its `caller` (shared/responses/ids.ts).
+ */
 export interface ResponsesRequest extends Omit<ChatRequest, 'messages' | 'params' | 'pinnedRegion'> {
   readonly params: ResponseParams;
 }
 
 export interface ResponseResult extends Served {
-  /** The response, its ids tagged with the region that stored it (shared/responses/ids.ts). */
+  /** The response, its ids tagged with the region that stored it and bound to the caller (shared/responses/ids.ts). */
   readonly response: Omit<Response, 'output_text'>;
 }
 
@@ -87,9 +91,12 @@ export interface CompletionResult extends Served {
   readonly conversation?: () => ConversationOutcome;
 }
 
-/** Per-caller history (shared/conversations): a turn begun after admission, its answer stored when it ends. */
+/** Per-caller history (shared/conversations): a turn begun (and admitted), its answer stored when it ends. */
 export interface ChatHistory {
-  /** The turn: the messages to send, and where its answer goes. Rejects only with a ChatError for the client. */
+  /**
+   * The turn: the messages to send, and where its answer goes; calls `admit` once the turn is valid, before
+   * storing its question. Rejects only with a ChatError for the client (the quota's among them).
+   */
   begin(request: TurnRequest): Promise<ConversationTurn>;
 }
 
@@ -164,10 +171,13 @@ export class ChatService {
   readonly health: RegionHealth;
   readonly #upstreams: ReadonlyMap<string, Upstream>;
   readonly #options: ChatServiceOptions;
+  /** Responses API ids; without CHAT_RESPONSE_ID_SECRET, a secret of this process (ids die with it). */
+  readonly #ids: ResponseIds;
 
   constructor(options: ChatServiceOptions) {
     this.#options = options;
     const { config } = options;
+    this.#ids = new ResponseIds(config.responseIdSecret ?? randomBytes(32));
     const logger = options.logger ?? silentLogger;
     this.health = new RegionHealth({
       regions: config.regions.map((r) => r.name),
@@ -244,11 +254,12 @@ export class ChatService {
 
   /** A whole Responses API answer, through the same quota, failover and report as a chat. */
   async respond(request: ResponsesRequest): Promise<ResponseResult> {
-    const regional = toRegional(request.params);
+    const regional = this.#regional(request);
     const serving = await this.#serveResponse(request, regional, (u, call) => u.respond(regional.params, call));
     serving.release();
     // output_text is the SDK's convenience, not part of the wire format.
-    const { output_text: text, ...response } = withRegionalIds(serving.answer, serving.upstream.name);
+    const issue = this.#ids.issuer(serving.upstream.name, ownerOf(request.caller));
+    const { output_text: text, ...response } = issue(serving.answer);
     const usage = completionUsage(response.usage);
     const end = { streamed: false, outcome: 'completed' as const, usage, finishReason: response.status };
     await serving.report.completed(serving.upstream, { ...end, answer: () => text });
@@ -257,16 +268,27 @@ export class ChatService {
 
   /** A streamed Responses API answer: failover before the first event with output; see shared/responses/stream.ts. */
   async respondStream(request: ResponsesRequest): Promise<ResponseStreamResult> {
-    const regional = toRegional(request.params);
+    const regional = this.#regional(request);
     const serving = await this.#serveResponse(request, regional, (u, call) => u.respondStream(regional.params, call));
     const events = relayResponseStream(serving, {
       health: this.health,
       logger: this.#logger(request),
+      issue: this.#ids.issuer(serving.upstream.name, ownerOf(request.caller)),
       idleMs: this.#options.config.streamIdleTimeoutMs,
       ...(this.#options.timers ? { timers: this.#options.timers } : {}),
       ...(request.signal ? { clientSignal: request.signal } : {}),
     });
     return { ...serving.served, events };
+  }
+
+  /** The request with Azure's ids; `previous_response_not_found` when it names an id not given to its caller. */
+  #regional(request: ResponsesRequest): RegionalRequest {
+    const owner = ownerOf(request.caller);
+    return toRegional(
+      request.params,
+      (id) => this.#ids.read(id, owner),
+      () => notIssued(request.requestId),
+    );
   }
 
   /** `#serve` for a Responses request; a follow-up only from its home region (shared/responses/home.ts). */
@@ -308,8 +330,9 @@ export class ChatService {
   }
 
   /**
-   * Before any region is called: the caller admitted against their quota (a caller over their limit costs
-   * no tokens), then their conversation's turn begun (history loaded and fitted, the question stored).
+   * Before any region is called: the caller's conversation checked and loaded (history fitted), the caller
+   * admitted against their quota (a caller over their limit costs no tokens), then the question stored. The
+   * quota is asked after the load, so a request refused for its conversation (404, 413) costs no quota.
    */
   async #begin(request: ChatRequest): Promise<Begun> {
     const { requestId, caller, conversation } = request;
@@ -318,9 +341,12 @@ export class ChatService {
       throw error instanceof ChatError ? error.with({ requestId }) : error;
     };
     const quota = this.#options.quota;
-    if (caller && quota) await quota.admit(caller).catch(withId);
+    const admit = caller && quota ? () => quota.admit(caller) : undefined;
     const history = this.#options.history;
-    if (!caller || !conversation || !history) return { messages: [...request.messages] };
+    if (!caller || !conversation || !history) {
+      if (admit) await admit().catch(withId);
+      return { messages: [...request.messages] };
+    }
     const maxTokens = request.params?.max_completion_tokens ?? request.params?.max_tokens ?? undefined;
     const turn = await history
       .begin({
@@ -328,6 +354,7 @@ export class ChatService {
         conversation,
         messages: request.messages,
         logger: this.#logger(request),
+        ...(admit ? { admit } : {}),
         ...(maxTokens == null ? {} : { maxTokens }),
         ...(request.idempotencyKey === undefined ? {} : { idempotencyKey: request.idempotencyKey }),
       })

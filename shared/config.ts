@@ -63,6 +63,12 @@ export interface AppConfig {
    * continued from another region before it ends with `stream_interrupted`. Default 2; 0 turns continuation off.
    */
   readonly maxContinuations: number;
+  /**
+   * `CHAT_RESPONSE_ID_SECRET` (at least 32 characters): signs the Responses API ids each caller is given, so
+   * nobody continues another caller's thread (shared/responses/ids.ts). Every instance of a deployment needs
+   * the same value; unset, each process makes up its own and its ids die with it.
+   */
+  readonly responseIdSecret?: string;
 }
 
 const REGIONS_EXAMPLE =
@@ -209,8 +215,26 @@ export function loadConfig(env: Env): AppConfig {
     heartbeatMs: intSetting(env, 'CHAT_HEARTBEAT_MS', { fallback: 15_000, min: 0, max: 120_000 }),
     streamIdleTimeoutMs: intSetting(env, 'CHAT_STREAM_IDLE_TIMEOUT_MS', { fallback: 20_000, min: 0, max: 120_000 }),
     maxContinuations: intSetting(env, 'CHAT_MAX_CONTINUATIONS', { fallback: 2, min: 0, max: 5 }),
+    ...responseIdSecret(env),
   };
   return Object.freeze({ ...config, regions: Object.freeze(config.regions) });
+}
+
+const SECRET_EXAMPLE = '$(openssl rand -base64 32)';
+
+/** `CHAT_RESPONSE_ID_SECRET`, when set: at least 32 characters, so it cannot be guessed. */
+function responseIdSecret(env: Env): { responseIdSecret?: string } {
+  const secret = setting(env, 'CHAT_RESPONSE_ID_SECRET');
+  if (secret === undefined) return {};
+  // The value is a secret: the message says how long it is, never what it is.
+  if (secret.length < 32) {
+    throw new ConfigError(
+      'CHAT_RESPONSE_ID_SECRET',
+      `must have at least 32 characters, got ${secret.length}`,
+      SECRET_EXAMPLE,
+    );
+  }
+  return { responseIdSecret: secret };
 }
 
 export type ChatAuthLevel = 'function' | 'anonymous';

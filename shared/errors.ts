@@ -32,8 +32,9 @@ export const ERROR_CODES = {
   not_found: { status: 404, failover: false },
   content_filtered: { status: 400, failover: false },
   context_length_exceeded: { status: 400, failover: false },
-  // Responses API: the stored response a request continues (previous_response_id) is gone, or its region is down.
-  previous_response_not_found: { status: 400, failover: false },
+  // Responses API: the stored response a request continues (previous_response_id) is gone, or not the
+  // caller's (answered alike: 404, as a conversation of another caller), or its region is down (409).
+  previous_response_not_found: { status: 404, failover: false },
   previous_response_unavailable: { status: 409, failover: false },
   // The caller: no valid sign-in (401), or signed in without the scope or app role the API requires (403).
   unauthorized: { status: 401, failover: false },
@@ -296,6 +297,13 @@ function fromApiError(
   });
 }
 
+/**
+ * What a client is told when `previous_response_id` (or an item reference) names nothing it can continue:
+ * the same words whether the region has no such response or the id was not given to this caller.
+ */
+export const PREVIOUS_RESPONSE_NOT_FOUND =
+  'The earlier response named in previous_response_id (or an item_reference) was not found: it was stored with store: false, deleted, expired, or comes from elsewhere. Send the whole conversation in input instead.';
+
 /** What the client must change (a filtered prompt, a conversation too long, a stored response gone); else undefined. */
 function requestRejection(failure: ApiFailure): ChatError | undefined {
   const { status, code, base, where, upstreamMessage } = failure;
@@ -317,8 +325,7 @@ function requestRejection(failure: ApiFailure): ChatError | undefined {
   if ((status === 400 || status === 404) && code === 'previous_response_not_found') {
     return new ChatError('previous_response_not_found', {
       ...base,
-      message:
-        'The earlier response named in previous_response_id (or an item_reference) was not found: it was stored with store: false, deleted, expired, or comes from elsewhere. Send the whole conversation in input instead.',
+      message: PREVIOUS_RESPONSE_NOT_FOUND,
       diagnosis: `${where}: ${upstreamMessage}`,
     });
   }

@@ -141,7 +141,11 @@ class FailoverRun<T> {
       this.#record({ kind: 'answered', attempt, attemptNumber: this.#attempts.length + 1, value: timed.value });
       return { ...timed, region, attempts: this.#attempts, done: timed.release };
     } catch (thrown) {
-      if (signal?.aborted) throw this.#clientClosed();
+      // The client left: its attempt says nothing about the region, and no other region is tried for nobody.
+      if (signal?.aborted) {
+        health.recordAbandoned(region);
+        throw this.#clientClosed();
+      }
       const error = asChatError(thrown);
       const status = error.upstreamStatus ?? (error.code === 'upstream_timeout' ? 'timeout' : 'connection-error');
       const attempt: Attempt = { region, status, durationMs: health.now() - started, code: error.code };

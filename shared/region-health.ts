@@ -124,6 +124,18 @@ export class RegionHealth {
     if (entry.breaker.kind === 'half-open') this.#set(region, entry, { kind: 'closed', failures: 0 });
   }
 
+  /**
+   * An attempt that ended with no verdict on the region (its client left): nothing is recorded, and a probe it
+   * held is handed back, the breaker open again with its cool-down over, so the next request probes. (Not told
+   * as a breaker change: the region was never judged.)
+   */
+  recordAbandoned(region: string): void {
+    const entry = this.#entry(region);
+    if (entry.breaker.kind === 'half-open') {
+      entry.breaker = { kind: 'open', until: this.#now(), failures: this.#options.failureThreshold };
+    }
+  }
+
   /** A failure that says nothing about the region's health (bad request, content filter): releases a probe. */
   recordNeutral(region: string, code: string): void {
     const entry = this.#entry(region);

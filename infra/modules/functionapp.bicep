@@ -70,6 +70,10 @@ param maximumInstanceCount int
 @description('Front Door profile id (its X-Azure-FDID header): when set, the app answers only requests that came through that Front Door; empty: anyone may call the app directly.')
 param frontDoorId string
 
+@secure()
+@description('Signs the Responses API ids each caller is given (CHAT_RESPONSE_ID_SECRET); the same for every stamp.')
+param responseIdSecret string
+
 // One serialisation for the app setting and the output, so they cannot disagree.
 var chatRegionsJson = string(chatRegions)
 
@@ -90,6 +94,8 @@ var coreSettings = {
   AZURE_CLIENT_ID: identityClientId
   // Per-user quotas in Table Storage, reached with the identity (shared/quota/settings.ts).
   CHAT_STORAGE_TABLE_ENDPOINT: storageTableEndpoint
+  // One secret for every instance: a response id from one instance is read by the next (shared/responses/ids.ts).
+  CHAT_RESPONSE_ID_SECRET: responseIdSecret
 }
 
 // User sign-in: Entra ID access tokens issued for the app registration (infra/README.md shows how to

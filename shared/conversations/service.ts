@@ -83,19 +83,24 @@ export class ConversationService {
   async begin(request: TurnRequest): Promise<ConversationTurn> {
     const { id } = request.conversation;
     if (!CONVERSATION_ID.test(id)) throw notFound(id);
+    const admitted = { ...request, admit: once(request.admit) };
     const table = this.#table;
-    if (!table)
+    if (!table) {
+      await admitted.admit();
       return stateless(request.messages, id, 'Conversations are not configured here: this chat is not stored.');
+    }
     const size = request.messages.reduce((n, m) => n + JSON.stringify(m).length, 0);
     if (size > this.#limits.maxMessageChars) throw tooLarge(size, this.#limits.maxMessageChars);
     const tokens = await loadTokenizer();
     const turn = request.messages.map((message) => ({ message, tokens: messageTokens(tokens, message), turn: -1 }));
     try {
-      return await this.#append(table, request, turn);
+      return await this.#append(table, admitted, turn);
     } catch (error) {
       if (error instanceof ChatError) throw error;
       const why = describeStoreError(error);
       request.logger.warn('conversations: store unavailable; answering without history', { error: why });
+      // The chat goes on without history: it is admitted like any (unless it was before the store failed).
+      await admitted.admit();
       return stateless(
         request.messages,
         id,
@@ -189,8 +194,12 @@ export class ConversationService {
     }
   }
 
-  /** Loads, fits and appends, again while other writers win the header's ETag. */
-  async #append(table: ConversationTable, request: TurnRequest, turn: CountedMessage[]): Promise<ConversationTurn> {
+  /** Loads, fits, admits and appends, again while other writers win the header's ETag (admitted once). */
+  async #append(
+    table: ConversationTable,
+    request: TurnRequest & { readonly admit: () => Promise<unknown> },
+    turn: CountedMessage[],
+  ): Promise<ConversationTurn> {
     const { conversation, idempotencyKey } = request;
     const partition = partitionKey(request.caller);
     const budget = this.#limits.contextTokens - (request.maxTokens ?? this.#limits.answerReserveTokens);
@@ -205,6 +214,8 @@ export class ConversationService {
       const answered = new Set((loaded?.messages ?? []).filter((m) => m.slot === 'r').map((m) => m.turn));
       const history = (loaded?.messages ?? []).filter((m) => m.turn < number && answered.has(m.turn)).map(counted);
       const fitted = fitToContext({ history, turn, budget });
+      // Valid from here on: the quota is asked now, after the load and before anything is stored.
+      await request.admit();
       if (replayed !== undefined && loaded) {
         const replacing = loaded.messages.some((m) => m.turn === replayed && m.slot === 'r');
         return this.#turn(
@@ -295,6 +306,12 @@ export class ConversationService {
       ...(answer.finishReason ? { finishReason: answer.finishReason } : {}),
     };
   }
+}
+
+/** `admit`, called at most once however often the result is asked for (a turn that re-reads after a conflict). */
+function once(admit: (() => Promise<unknown>) | undefined): () => Promise<unknown> {
+  let admitted: Promise<unknown> | undefined;
+  return () => (admitted ??= admit?.() ?? Promise.resolve());
 }
 
 /** A turn that is neither loaded nor stored: the request's messages as they are. */

@@ -20,6 +20,13 @@ export interface TurnRequest {
   readonly maxTokens?: number;
   /** `Idempotency-Key` of the request: a retry with the same key does not store the turn again. */
   readonly idempotencyKey?: string;
+  /**
+   * The caller's quota admission, called once the turn is known to be valid (the conversation exists and
+   * is the caller's, the question fits) and before its question is stored: a request refused for its
+   * conversation (404, 413, 400) costs no quota, and one the quota refuses stores nothing. Called once, also
+   * when the chat goes on without history; its rejection is the turn's.
+   */
+  readonly admit?: () => Promise<unknown>;
   readonly logger: Logger;
 }
 

@@ -61,7 +61,10 @@ export function chatContext(served: Served, end: AnswerEndFields = {}): ChatCont
  */
 export function toChatRequest(
   body: ChatProtocolRequest,
-  meta: Pick<ChatRequest, 'requestId' | 'logger' | 'traceParent' | 'caller' | 'conversation' | 'idempotencyKey'>,
+  meta: Pick<
+    ChatRequest,
+    'requestId' | 'logger' | 'traceParent' | 'signal' | 'caller' | 'conversation' | 'idempotencyKey'
+  >,
 ): ChatRequest {
   const options = body.context;
   return {

@@ -15,18 +15,30 @@
  * end, the body's iterator is returned: the stream handler's `finally` blocks run and abort the upstream call, as
  * when a body is cancelled (test/functions/client-disconnect.test.ts). The fix proposed upstream (stop writing and
  * cancel the body on `close`) is in local/host/README.md, "Upstream"; when it ships, this module can go.
+ *
+ * A whole (non-streamed) answer has no body to return while the model writes it: the handler is still waiting
+ * for the model when the client leaves. For it, the same close aborts a signal the handler passes to the chat
+ * service ({@link clientSignalOf}), which aborts the upstream call; the failover loop then stops (no other region,
+ * no breaker failure) with `client_closed`, a warning (Azure/azure-functions-nodejs-library#273 asks for
+ * `request.signal`; the fix proposed upstream sets it).
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { PostInvocationContext } from '@azure/functions';
+import type { InvocationContext, PostInvocationContext } from '@azure/functions';
 
 const requestStartChannel = 'http.server.request.start';
 const invocationIdHeader = 'x-ms-invocation-id';
 /** A close nobody asked about is forgotten after this long, ms: longer than any HTTP invocation (230 s). */
 const forgetAfterMs = 5 * 60_000;
 
-/** Per invocation id: resolves when the proxied response closed before it was complete. */
-const disconnects = new Map<string, Promise<void>>();
+/** One invocation's proxied response: `gone` resolves, and `signal` aborts, when it closed before it was complete. */
+interface Watch {
+  readonly gone: Promise<void>;
+  readonly signal: AbortSignal;
+}
+
+/** Per invocation id, from the proxied request's start until its invocation's hook (or 5 minutes after a close). */
+const disconnects = new Map<string, Watch>();
 
 /** What this module needs of `app` from `@azure/functions`. */
 export interface HookRegistry {
@@ -41,12 +53,22 @@ export function stopStreamsOnDisconnect(app: HookRegistry): void {
   watching = true;
   diagnosticsChannel.subscribe(requestStartChannel, watchProxiedResponse);
   app.hook.postInvocation((context) => {
-    const gone = disconnects.get(context.invocationContext.invocationId);
+    const watch = disconnects.get(context.invocationContext.invocationId);
     disconnects.delete(context.invocationContext.invocationId);
     const result = context.result;
-    if (gone === undefined || !isPlainObject(result) || !isAsyncIterable(result.body)) return;
-    context.result = { ...result, body: untilGone(result.body, gone) };
+    if (watch === undefined || !isPlainObject(result) || !isAsyncIterable(result.body)) return;
+    context.result = { ...result, body: untilGone(result.body, watch.gone) };
   });
+}
+
+/**
+ * `{ signal }`, aborted when the client of this invocation goes away before its answer is complete, for the
+ * chat service's request; `{}` when the request did not come through the library's HTTP proxy (a test calling
+ * the handler, HTTP streaming off).
+ */
+export function clientSignalOf(context: Pick<InvocationContext, 'invocationId'>): { signal?: AbortSignal } {
+  const watch = disconnects.get(context.invocationId);
+  return watch === undefined ? {} : { signal: watch.signal };
 }
 
 function watchProxiedResponse(message: unknown): void {
@@ -54,14 +76,16 @@ function watchProxiedResponse(message: unknown): void {
   const id = request.headers[invocationIdHeader];
   if (typeof id !== 'string') return;
   let left!: () => void;
-  const gone = new Promise<void>((resolve) => (left = resolve));
-  disconnects.set(id, gone);
+  const client = new AbortController();
+  const watch: Watch = { gone: new Promise<void>((resolve) => (left = resolve)), signal: client.signal };
+  disconnects.set(id, watch);
   const forget = () => {
-    if (disconnects.get(id) === gone) disconnects.delete(id);
+    if (disconnects.get(id) === watch) disconnects.delete(id);
   };
   response.once('close', () => {
     // A response that ended whole needs no hook (and is not the proxy's: it answers after the hook has run).
     if (response.writableFinished) return forget();
+    client.abort(new Error('The client closed the connection.'));
     left();
     setTimeout(forget, forgetAfterMs).unref();
   });

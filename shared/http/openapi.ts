@@ -124,14 +124,18 @@ export const openAIChatCompletionChunk = z
 
 export const openAIResponse = z
   .object({
-    id: z.string().describe('The response id, tagged with the region that stored it: `resp_…~eastus2`.'),
+    id: z
+      .string()
+      .describe(
+        "The response id: Azure's, a tag that binds it to the caller, and the region that stored it (`resp_…~<tag>~eastus2`).",
+      ),
     object: z.literal('response'),
     created_at: z.number(),
     status: z.enum(['completed', 'incomplete', 'failed', 'in_progress', 'queued', 'cancelled']),
     model: z.string(),
     output: z.array(
       z.object({
-        id: z.string().describe('Tagged with the region, like the response id (usable in an item_reference).'),
+        id: z.string().describe('Tagged and bound to the caller like the response id (usable in an item_reference).'),
         type: z.string(),
         role: z.string().optional(),
         status: z.string().optional(),
@@ -293,7 +297,10 @@ function error(description: string, withRetryAfter = false) {
 /** Every error a chat endpoint can answer; the README's table says which code means what. */
 const chatErrors = {
   '400': error(
-    'invalid_json, invalid_request (details.fields names each field), unknown_model, content_filtered, context_length_exceeded, previous_response_not_found (Responses API).',
+    'invalid_json, invalid_request (details.fields names each field), unknown_model, content_filtered, context_length_exceeded.',
+  ),
+  '404': error(
+    "not_found: no such conversation of the caller; previous_response_not_found (Responses API): previous_response_id or an item_reference names no stored response of the caller's.",
   ),
   '401': { description: 'Missing or wrong function key (x-functions-key header or code query parameter).' },
   '413': error('payload_too_large: the body is over 256 KB.'),

@@ -4,7 +4,7 @@
  * the client is told to send the whole conversation, since no other region has the stored turns and the
  * backend keeps no copy of them (issue 15.2).
  */
-import { ChatError } from '../errors';
+import { ChatError, PREVIOUS_RESPONSE_NOT_FOUND } from '../errors';
 
 /** Failures that mean the home region cannot answer now (as opposed to a bad request or a throttle). */
 const UNAVAILABLE: ReadonlySet<string> = new Set([
@@ -33,6 +33,20 @@ export function homeUnavailable(error: unknown, home: string): unknown {
 export function homeUnknown(home: string, model: string, requestId: string): ChatError {
   return new ChatError('previous_response_not_found', {
     message: `The earlier response this request continues was stored in region ${home}, which does not serve ${model} here. ${RESEND}.`,
+    requestId,
+  });
+}
+
+/**
+ * A follow-up whose id this backend did not give to this caller (another caller's, altered, without a
+ * tag, or signed with another secret): answered as a response that does not exist, before any region or
+ * quota is asked, so nobody learns whether another caller's id exists.
+ */
+export function notIssued(requestId: string): ChatError {
+  return new ChatError('previous_response_not_found', {
+    message: PREVIOUS_RESPONSE_NOT_FOUND,
+    diagnosis:
+      "previous_response_id or an item_reference was not issued to this caller: another caller's id, an altered one, or one signed with another CHAT_RESPONSE_ID_SECRET (another instance or a restart without the setting).",
     requestId,
   });
 }

@@ -1,12 +1,12 @@
 /**
- * A Responses API request as a region gets it: the backend's regional ids turned back into Azure's
- * (see ./ids.ts), the region that stored what the request refers to, and the conversation as chat
- * messages for the report (content capture).
+ * A Responses API request as a region gets it: the backend's ids turned back into Azure's (see
+ * ./ids.ts), the region that stored what the request refers to, and the conversation as chat messages
+ * for the report (content capture).
  */
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type { ResponseCreateParamsBase, ResponseInputItem, ResponseUsage } from 'openai/resources/responses/responses';
 import type { CompletionUsage } from 'openai/resources/completions';
-import { parseRegionalId } from './ids';
+import type { RegionalId } from './ids';
 
 /** What is sent to a region besides the deployment and `stream`, which the upstream call sets. */
 export type ResponseParams = Omit<ResponseCreateParamsBase, 'model' | 'stream'>;
@@ -16,20 +16,29 @@ export interface RegionalRequest {
   readonly params: ResponseParams;
   /**
    * The region that stored the response or items the request refers to (`previous_response_id`,
-   * `item_reference`); undefined when it refers to nothing stored, or to ids from elsewhere.
+   * `item_reference`); undefined when it refers to nothing stored.
    */
   readonly home?: string;
   /** The conversation this request sends (instructions first), as the report shows it. */
   readonly messages: ChatCompletionMessageParam[];
 }
 
-/** `params` (ids as the backend gave them out) as a region must get it. */
-export function toRegional(params: ResponseParams): RegionalRequest {
+/**
+ * `params` (ids as the backend gave them out) as a region must get it. `read` turns each id the request
+ * refers to back into Azure's, or says (undefined) that it was not given to this caller: then the
+ * request is refused with `unknown`'s error, as for a response that does not exist.
+ */
+export function toRegional(
+  params: ResponseParams,
+  read: (id: string) => RegionalId | undefined,
+  unknown: () => Error,
+): RegionalRequest {
   const regions: string[] = [];
   const local = (id: string): string => {
-    const parsed = parseRegionalId(id);
-    if (parsed.region !== undefined) regions.push(parsed.region);
-    return parsed.id;
+    const regional = read(id);
+    if (regional === undefined) throw unknown();
+    regions.push(regional.region);
+    return regional.id;
   };
   const previous = params.previous_response_id;
   const input = typeof params.input === 'string' ? params.input : params.input?.map((item) => localItem(item, local));

@@ -6,7 +6,7 @@
  * `response.failed` for the 503 it answers a whole request with) is still an attempt that failed, and
  * another region may serve.
  *
- * Relaying ({@link relayResponseStream}): the events with regional ids (./ids.ts), the idle limit, and
+ * Relaying ({@link relayResponseStream}): the events with the caller's ids (./ids.ts), the idle limit, and
  * the report when the stream ends. A stream that breaks after its first byte is not continued from
  * another region, unlike chat (shared/chat-stream.ts): the client already holds the response id from
  * `response.created`, which names a response stored in the region that broke, and a continuation would
@@ -23,7 +23,6 @@ import type { RegionHealth } from '../region-health';
 import { nextWithin, StreamStalled, type IdleLimit } from '../resilience/idle-timeout';
 import type { Serving } from '../served';
 import type { Timers } from '../timers';
-import { withRegionalIds } from './ids';
 import { completionUsage } from './request';
 
 /** A stream whose first event with output is in hand. */
@@ -58,6 +57,8 @@ function failureOf(event: ResponseStreamEvent & { type: 'error' | 'response.fail
 
 export interface ResponseRelayOptions {
   readonly health: RegionHealth;
+  /** An event with its ids as the caller gets them (`ResponseIds.issuer` for the serving region and the caller). */
+  readonly issue: <T>(value: T) => T;
   readonly logger: Logger;
   /** Longest silence between two events before the stream counts as broken, ms (0: no limit). */
   readonly idleMs: number;
@@ -107,7 +108,7 @@ export async function* relayResponseStream(
     })();
     for await (const event of events) {
       tally.count(event);
-      yield withRegionalIds(event, region);
+      yield options.issue(event);
       if (tally.status !== undefined) break;
     }
     if (tally.status === undefined) throw new Error('the stream ended without a final event');

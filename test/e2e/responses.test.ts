@@ -3,7 +3,7 @@
  * openai client (`responses.create`, `responses.stream`): answers, ids that carry the region, multi-turn
  * input, follow-ups with previous_response_id, validation and the one error body.
  */
-import { BadRequestError } from 'openai';
+import { BadRequestError, NotFoundError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTION_KEY, startBackend, type Backend } from './backend';
 
@@ -31,8 +31,9 @@ describe('POST /api/v1/responses', () => {
     expect(response.headers.get('x-chat-region')).toBe('eastus2');
     expect(data.status).toBe('completed');
     expect(data.output_text.length).toBeGreaterThan(0);
-    expect(data.id).toMatch(/^resp_[0-9a-f]{48}~eastus2$/);
-    expect(data.output[0]?.id).toMatch(/^msg_[0-9a-f]{48}~eastus2$/);
+    // Azure's id, the tag that binds it to the caller, the region that stored it.
+    expect(data.id).toMatch(/^resp_[0-9a-f]{48}~[A-Za-z0-9_-]{22}~eastus2$/);
+    expect(data.output[0]?.id).toMatch(/^msg_[0-9a-f]{48}~[A-Za-z0-9_-]{22}~eastus2$/);
     expect(data.usage?.output_tokens).toBeGreaterThan(0);
   });
 
@@ -112,11 +113,25 @@ describe('POST /api/v1/responses', () => {
     expect((unknown as BadRequestError).error).toMatchObject({ code: 'unknown_model' });
   });
 
-  it('says a previous_response_id it never gave out was not found, with the one error body', async () => {
+  it('says a previous_response_id it never gave out was not found (404, the one error body), asking no region', async () => {
+    const asked = () => backend.primary.stats().total + backend.secondary.stats().total;
+    const before = asked();
+    for (const id of ['resp_0123~eastus2', 'resp_0123']) {
+      const error = await backend.openai.responses
+        .create({ model: 'gpt-4o', input: 'Hi', previous_response_id: id })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(NotFoundError);
+      expect((error as NotFoundError).error).toMatchObject({ code: 'previous_response_not_found' });
+    }
+    expect(asked()).toBe(before);
+  });
+
+  it('answers 404 previous_response_not_found, as for a response that does not exist, when the region has none', async () => {
+    const unstored = await backend.openai.responses.create({ model: 'gpt-4o', input: 'Hi', store: false });
     const error = await backend.openai.responses
-      .create({ model: 'gpt-4o', input: 'Hi', previous_response_id: 'resp_0123~eastus2' })
+      .create({ model: 'gpt-4o', input: 'More', previous_response_id: unstored.id })
       .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(BadRequestError);
-    expect((error as BadRequestError).error).toMatchObject({ code: 'previous_response_not_found' });
+    expect(error).toBeInstanceOf(NotFoundError);
+    expect((error as NotFoundError).error).toMatchObject({ code: 'previous_response_not_found' });
   });
 });

@@ -5,9 +5,11 @@
  * Azure/azure-functions-nodejs-library#294), so shared/http/client-disconnect.ts returns it when the proxied
  * response closes; test/e2e/client-disconnect.test.ts measures the whole path through the real library.
  */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChatStreamHandler } from '../../functions/chat-stream-post';
-import { untilGone } from '../../shared/http/client-disconnect';
+import { clientSignalOf, stopStreamsOnDisconnect, untilGone } from '../../shared/http/client-disconnect';
 import { startTwoRegions, type TwoRegions } from '../shared/two-regions';
 import { invocation, jsonRequest } from './http';
 
@@ -61,6 +63,50 @@ describe('when the client goes away', () => {
     left();
     for (let chunk = await reader?.read(); chunk?.done === false; chunk = await reader?.read());
     await upstreamAborted();
+  });
+});
+
+describe("a whole answer's client signal", () => {
+  /** A server standing in for the library's HTTP proxy: each request names its invocation, as the host's do. */
+  async function proxy(handle: (signal: AbortSignal | undefined, res: http.ServerResponse) => void) {
+    stopStreamsOnDisconnect({ hook: { postInvocation: () => undefined } });
+    const server = http.createServer((req, res) => {
+      handle(clientSignalOf({ invocationId: String(req.headers['x-ms-invocation-id']) }).signal, res);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const send = (id: string) =>
+      http.request({ port, host: '127.0.0.1', method: 'POST', headers: { 'x-ms-invocation-id': id }, agent: false });
+    return { server, send };
+  }
+
+  it('aborts when the proxied connection closes before the answer is complete', async () => {
+    let seen!: (signal: AbortSignal | undefined) => void;
+    const handled = new Promise<AbortSignal | undefined>((resolve) => (seen = resolve));
+    const { server, send } = await proxy((signal) => seen(signal));
+    const request = send('inv-left');
+    request.on('error', () => undefined);
+    request.end();
+    const signal = await handled;
+    expect(signal?.aborted).toBe(false);
+    request.destroy();
+    await aborted(signal);
+    server.close();
+  });
+
+  it('stays quiet for an answer sent whole, and is absent for an invocation the proxy never saw', async () => {
+    let seen!: (signal: AbortSignal | undefined) => void;
+    const handled = new Promise<AbortSignal | undefined>((resolve) => (seen = resolve));
+    const { server, send } = await proxy((signal, res) => {
+      res.once('close', () => seen(signal));
+      res.end('{}');
+    });
+    const request = send('inv-whole');
+    request.end();
+    request.on('response', (res) => res.resume());
+    expect((await handled)?.aborted).toBe(false);
+    expect(clientSignalOf({ invocationId: 'inv-unknown' })).toEqual({});
+    server.close();
   });
 });
 

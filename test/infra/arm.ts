@@ -279,6 +279,9 @@ function call(node: Extract<Node, { kind: 'call' }>, scope: Scope): Json {
     case 'guid':
       // Kept readable: the tests check what a name is derived from.
       return `guid(${args.join(', ')})`;
+    case 'newguid':
+      // A new GUID each deployment in Azure; a fixed, recognisable one here.
+      return '00000000-0000-4000-8000-newguid00001';
     case 'listkeys':
       // Stands in for the key Azure would return; the tests check where it goes, never its value.
       return { key1: `listKeys(${args[0]}).key1`, key2: `listKeys(${args[0]}).key2` };

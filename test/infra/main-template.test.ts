@@ -25,6 +25,9 @@ const resourceId = (type: string, name: string) =>
 
 const DEVELOPER = '11111111-2222-3333-4444-555555555555';
 
+/** The only secure parameters: CHAT_RESPONSE_ID_SECRET's, given or generated (main), and its module input. */
+const RESPONSE_ID_SECRET_PARAMETERS = ['responseIdSecret', 'generatedResponseIdSecret'];
+
 let template: Template;
 let fileParameters: Record<string, Json>;
 let twoStampParameters: Record<string, Json>;
@@ -398,8 +401,25 @@ describe('Function App', () => {
       CHAT_DEFAULT_MODEL: fileParameters.models[0].modelName,
       AZURE_CLIENT_ID: clientId,
       CHAT_STORAGE_TABLE_ENDPOINT: `https://ststate${token}.table.core.windows.net/`,
+      CHAT_RESPONSE_ID_SECRET: '00000000-0000-4000-8000-newguid00001',
       CHAT_AUTH_CALLERS: 'service',
     });
+  });
+
+  it('signs response ids with one secret on every stamp: generated at deployment, or the one passed', () => {
+    expect(template.parameters?.generatedResponseIdSecret).toMatchObject({ defaultValue: '[newGuid()]' });
+    expect(appSettings(twoStamps, 1).CHAT_RESPONSE_ID_SECRET).toBe(appSettings(twoStamps, 0).CHAT_RESPONSE_ID_SECRET);
+    const secret = 'a-secret-kept-in-key-vault-32-chars-long';
+    const fixed = evaluateDeployment(template, { ...twoStampParameters, responseIdSecret: secret });
+    expect([appSettings(fixed, 0), appSettings(fixed, 1)].map((s) => s.CHAT_RESPONSE_ID_SECRET)).toEqual([
+      secret,
+      secret,
+    ]);
+    // The secret never leaves through an output.
+    expect(JSON.stringify(fixed.outputs)).not.toContain(secret);
+    // Whichever it is, the backend takes it.
+    const inAzure = { WEBSITE_INSTANCE_ID: 'azure' };
+    expect(loadConfig({ ...appSettings(deployment), ...inAzure }).responseIdSecret).toHaveLength(36);
   });
 
   it("adds the user sign-in settings when an app registration is given, the tenant defaulting to the deployment's", () => {
@@ -704,6 +724,9 @@ describe('security properties', () => {
         expect(JSON.stringify(output), `${where}.${name}`).not.toMatch(/list[A-Za-z]*\(/);
       }
       for (const [name, param] of Object.entries(t.parameters ?? {})) {
+        // One secret passes through parameters: the response id secret, generated at deployment (newGuid()
+        // cannot run anywhere else), and it goes to the app setting only (checked above).
+        if (RESPONSE_ID_SECRET_PARAMETERS.includes(name)) continue;
         expect((param as { type?: string }).type ?? '', `${where} parameter ${name}`).not.toMatch(/^secure/i);
       }
     }

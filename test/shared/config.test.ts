@@ -109,6 +109,11 @@ describe('loadConfig', () => {
       'CHAT_EXPOSE_DIAGNOSTICS',
       'true or false',
     ],
+    [
+      { CHAT_REGIONS: REGIONS, AZURE_OPENAI_API_KEY: 'k', CHAT_RESPONSE_ID_SECRET: 'short-secret' },
+      'CHAT_RESPONSE_ID_SECRET',
+      'at least 32 characters, got 12',
+    ],
   ])('stops on %j naming %s and showing an example', (env, setting, problem) => {
     const error = configError(env);
     expect(error.setting).toBe(setting);
@@ -123,5 +128,13 @@ describe('loadConfig', () => {
     const error = configError({ CHAT_REGIONS: regions, KEY_VAULT_URL: 'https://kv.vault.azure.net' });
     expect(error.message).toContain('keySecretName');
     expect(error.message).toContain('eastus2');
+  });
+
+  it('takes CHAT_RESPONSE_ID_SECRET when set, and never shows it in its message when it is too short', () => {
+    const secret = 'x'.repeat(32);
+    expect(loadConfig({ CHAT_REGIONS: REGIONS, AZURE_OPENAI_API_KEY: 'k' }).responseIdSecret).toBeUndefined();
+    const env = { CHAT_REGIONS: REGIONS, AZURE_OPENAI_API_KEY: 'k', CHAT_RESPONSE_ID_SECRET: secret };
+    expect(loadConfig(env).responseIdSecret).toBe(secret);
+    expect(configError({ ...env, CHAT_RESPONSE_ID_SECRET: 'hunter2-hunter2' }).message).not.toContain('hunter2');
   });
 });

@@ -176,6 +176,74 @@ describe('failover between two regions', () => {
     expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
   });
 
+  /** A chat service whose upstream fetches are seen: `called()` resolves with the signal of the next one. */
+  function watchedService() {
+    const signals: AbortSignal[] = [];
+    const waiting = new Set<() => void>();
+    const chat = regions.service(
+      {},
+      {
+        fetch: (input, init) => {
+          if (init?.signal) signals.push(init.signal);
+          for (const wake of waiting) wake();
+          return fetch(input, init);
+        },
+      },
+    );
+    const called = (count: number) =>
+      new Promise<AbortSignal>((resolve) => {
+        const check = () => {
+          const signal = signals[count];
+          if (signal === undefined) return;
+          waiting.delete(check);
+          resolve(signal);
+        };
+        waiting.add(check);
+        check();
+      });
+    return { chat, signals, called };
+  }
+
+  it('stops a whole answer when its client leaves: the upstream call aborted, no other region, no breaker failure', async () => {
+    regions.primary.setFault({ kind: 'latency', latencyMs: 10_000 });
+    const { chat, signals, called } = watchedService();
+    const client = new AbortController();
+    const answer = chat.complete({ ...hello, requestId: 'left', signal: client.signal });
+    const upstream = await called(0);
+    client.abort();
+    const error = await rejection(answer);
+    expect(error).toMatchObject({ code: 'client_closed', status: 499, requestId: 'left' });
+    expect(upstream.aborted).toBe(true);
+    expect(signals).toHaveLength(1);
+    expect(regions.secondary.stats().total).toBe(0);
+    expect(chat.health.snapshot()[0]).toMatchObject({ name: 'eastus2', state: 'closed', consecutiveFailures: 0 });
+    expect(chat.health.snapshot()[0]?.lastError).toBeUndefined();
+  });
+
+  it('hands back a probe whose client left: the breaker stays open, due to probe again at once', async () => {
+    regions.primary.setFault({ kind: 'outage' });
+    const { chat, called } = watchedService();
+    await chat.complete({ ...hello, requestId: 'a' });
+    await chat.complete({ ...hello, requestId: 'b' });
+    regions.primary.setFault({ kind: 'latency', latencyMs: 10_000 });
+    regions.clock.advance(30_000);
+    const client = new AbortController();
+    const probe = chat.complete({ ...hello, requestId: 'probe', signal: client.signal });
+    // Two calls to the primary failed, one to the secondary served each; the probe is the fifth.
+    await called(4);
+    expect(chat.health.snapshot()[0]).toMatchObject({ state: 'half-open' });
+    client.abort();
+    expect((await rejection(probe)).code).toBe('client_closed');
+    expect(chat.health.snapshot()[0]).toMatchObject({
+      state: 'open',
+      openUntil: new Date(regions.clock.now()).toISOString(),
+    });
+
+    regions.primary.setFault({ kind: 'none' });
+    expect((await chat.complete({ ...hello, requestId: 'next' })).region).toBe('eastus2');
+    expect(chat.health.snapshot()[0]).toMatchObject({ state: 'closed', consecutiveFailures: 0 });
+  });
+
   it('reports an unknown model as a 400 listing the models there are', async () => {
     const error = await rejection(regions.service().complete({ ...hello, model: 'gpt-9', requestId: 'm' }));
     expect(error.code).toBe('unknown_model');

@@ -1,59 +1,88 @@
 import { APIError } from 'openai';
 import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { describe, expect, it } from 'vitest';
-import { parseRegionalId, regionalId, withRegionalIds } from '../../../shared/responses/ids';
+import { ownerOf, ResponseIds } from '../../../shared/responses/ids';
 import { toRegional } from '../../../shared/responses/request';
 import { openResponseStream } from '../../../shared/responses/stream';
 
-describe('regional ids', () => {
-  it.each([
-    ['resp_68af01', 'eastus2', 'resp_68af01~eastus2'],
-    ['msg_1', 'swedencentral', 'msg_1~swedencentral'],
-    ['resp_68af01~eastus2', 'swedencentral', 'resp_68af01~eastus2'],
-  ])('tags %s from %s as %s (an id tagged already keeps its region)', (id, region, tagged) => {
-    expect(regionalId(id, region)).toBe(tagged);
+const ids = new ResponseIds('a-secret-of-this-deployment-32-chars');
+const alice = ownerOf({ kind: 'user', id: 'tenant:alice' });
+const bob = ownerOf({ kind: 'user', id: 'tenant:bob' });
+
+describe('response ids bound to their caller', () => {
+  it("gives Azure's id with a tag and the region, and reads it back for the same caller", () => {
+    const issued = ids.issue('resp_68af01', 'eastus2', alice);
+    expect(issued).toMatch(/^resp_68af01~[A-Za-z0-9_-]{22}~eastus2$/);
+    expect(ids.read(issued, alice)).toEqual({ id: 'resp_68af01', region: 'eastus2' });
+    // The same id is given the same way every time (an SDK compares previous_response_id with the id it sent).
+    expect(ids.issue('resp_68af01', 'eastus2', alice)).toBe(issued);
+  });
+
+  it('reads nothing from an id given to another caller, or with another secret', () => {
+    const issued = ids.issue('resp_68af01', 'eastus2', alice);
+    expect(ids.read(issued, bob)).toBeUndefined();
+    expect(ids.read(issued, ownerOf({ kind: 'service', id: 'service' }))).toBeUndefined();
+    expect(ids.read(issued, ownerOf(undefined))).toBeUndefined();
+    expect(new ResponseIds('another-secret-of-another-instance!').read(issued, alice)).toBeUndefined();
+  });
+
+  it('tells a user and a daemon app with the same id apart', () => {
+    const issued = ids.issue('resp_1', 'eastus2', ownerOf({ kind: 'user', id: 't:o' }));
+    expect(ids.read(issued, ownerOf({ kind: 'app', id: 't:o' }))).toBeUndefined();
   });
 
   it.each([
-    ['resp_68af01~eastus2', { id: 'resp_68af01', region: 'eastus2' }],
-    ['resp_68af01', { id: 'resp_68af01' }],
-    ['a~b~westus', { id: 'a~b', region: 'westus' }],
-  ])('reads %s back', (id, parsed) => {
-    expect(parseRegionalId(id)).toEqual(parsed);
+    ['another region', (id: string) => id.replace('~eastus2', '~swedencentral')],
+    ['another Azure id', (id: string) => id.replace('resp_68af01', 'resp_68af02')],
+    ['a changed tag', (id: string) => id.replace(/~(.)/, (_m, c: string) => `~${c === 'A' ? 'B' : 'A'}`)],
+    ['a shorter tag', (id: string) => id.replace(/~[^~]{2}/, '~')],
+    ['no tag (the old form)', () => 'resp_68af01~eastus2'],
+    ['no region', () => 'resp_68af01'],
+    ['a fourth part', (id: string) => `${id}~x`],
+    ['an empty id', (id: string) => id.replace('resp_68af01', '')],
+  ])('reads nothing from an id with %s', (_what, tamper) => {
+    expect(ids.read(tamper(ids.issue('resp_68af01', 'eastus2', alice)), alice)).toBeUndefined();
   });
 
   it('tags the ids of stored objects in answers and events, not call ids or client metadata', () => {
-    const tagged = withRegionalIds(
-      {
-        id: 'resp_1',
-        previous_response_id: null,
-        metadata: { id: 'mine' },
-        output: [{ id: 'msg_1', call_id: 'call_1', content: [{ type: 'output_text', text: 'id' }] }],
-        item_id: 'msg_1',
-      },
-      'eastus2',
-    );
-    expect(tagged).toEqual({
-      id: 'resp_1~eastus2',
+    const issue = ids.issuer('eastus2', alice);
+    const tagged = issue({
+      id: 'resp_1',
       previous_response_id: null,
       metadata: { id: 'mine' },
-      output: [{ id: 'msg_1~eastus2', call_id: 'call_1', content: [{ type: 'output_text', text: 'id' }] }],
-      item_id: 'msg_1~eastus2',
+      output: [{ id: 'msg_1', call_id: 'call_1', content: [{ type: 'output_text', text: 'id' }] }],
+      item_id: 'msg_1',
+    });
+    expect(tagged).toEqual({
+      id: ids.issue('resp_1', 'eastus2', alice),
+      previous_response_id: null,
+      metadata: { id: 'mine' },
+      output: [
+        { id: ids.issue('msg_1', 'eastus2', alice), call_id: 'call_1', content: [{ type: 'output_text', text: 'id' }] },
+      ],
+      item_id: ids.issue('msg_1', 'eastus2', alice),
     });
   });
 });
 
 describe('a request as its region gets it', () => {
+  const notFound = () => new Error('not found');
+  const read = (id: string) => ids.read(id, alice);
+
   it('untags previous_response_id and item references, names their region home, and drops message ids', () => {
-    const regional = toRegional({
-      previous_response_id: 'resp_1~swedencentral',
-      input: [
-        { type: 'item_reference', id: 'msg_1~swedencentral' },
-        { type: 'message', role: 'assistant', id: 'msg_2~eastus2', content: 'Hi' } as never,
-        { role: 'user', content: 'More' },
-      ],
-      instructions: 'Be brief',
-    });
+    const regional = toRegional(
+      {
+        previous_response_id: ids.issue('resp_1', 'swedencentral', alice),
+        input: [
+          { type: 'item_reference', id: ids.issue('msg_1', 'swedencentral', alice) },
+          { type: 'message', role: 'assistant', id: ids.issue('msg_2', 'eastus2', alice), content: 'Hi' } as never,
+          { role: 'user', content: 'More' },
+        ],
+        instructions: 'Be brief',
+      },
+      read,
+      notFound,
+    );
     expect(regional.home).toBe('swedencentral');
     expect(regional.params.previous_response_id).toBe('resp_1');
     expect(regional.params.input).toEqual([
@@ -68,8 +97,19 @@ describe('a request as its region gets it', () => {
     ]);
   });
 
-  it('has no home when it refers to nothing stored, or to ids from elsewhere', () => {
-    expect(toRegional({ input: 'Hi', previous_response_id: 'resp_from_openai' }).home).toBeUndefined();
+  it('has no home when it refers to nothing stored', () => {
+    expect(toRegional({ input: 'Hi' }, read, notFound).home).toBeUndefined();
+  });
+
+  it.each([
+    ['previous_response_id of another caller', { previous_response_id: ids.issue('resp_1', 'eastus2', bob) }],
+    ['previous_response_id from elsewhere (no tag)', { previous_response_id: 'resp_from_openai' }],
+    [
+      'an item_reference of another caller',
+      { input: [{ type: 'item_reference', id: ids.issue('msg_1', 'eastus2', bob) }] },
+    ],
+  ] as const)('is refused when it names %s', (_what, params) => {
+    expect(() => toRegional({ input: 'Hi', ...params } as never, read, notFound)).toThrow('not found');
   });
 });
 
