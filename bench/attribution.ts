@@ -59,6 +59,15 @@ const NODE_ROWS: readonly { readonly match: RegExp; readonly part: Part }[] = [
   { match: /./, part: { name: 'Node: other', where: 'either' } },
 ];
 
+/**
+ * The local host's wrappers around the response it hands to the library (local/host/handover.ts: `res.write`,
+ * `res.end`, ...) pass the library's own writes through to Node: what runs under them is the library's, as it
+ * would be on the loopback hop or in Azure, so they are looked through rather than charged to the host.
+ */
+function passesThrough(frame: CallFrame): boolean {
+  return frame.url.endsWith('/dist/local/host/handover.js') && frame.functionName.startsWith('res.');
+}
+
 const GC: Part = { name: 'garbage collection', where: 'either' };
 const NATIVE: Part = { name: 'V8 and native code with no JavaScript frame (program)', where: 'either' };
 const JSON_PART: Part = { name: 'JSON.parse / JSON.stringify', where: 'either' };
@@ -97,7 +106,9 @@ function classify(id: number, byId: Map<number, ProfileNode>, parent: Map<number
   if (leaf && leaf.url === '' && (leaf.functionName === 'parse' || leaf.functionName === 'stringify')) return JSON_PART;
   let innermostNode: string | undefined;
   for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
-    const url = byId.get(at)?.callFrame.url ?? '';
+    const frame = byId.get(at)?.callFrame;
+    if (frame && passesThrough(frame)) continue;
+    const url = frame?.url ?? '';
     const part = PARTS.find((candidate) => candidate.match.test(url))?.part;
     if (part) return part;
     if (innermostNode === undefined && url.startsWith('node:')) innermostNode = url;

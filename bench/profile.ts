@@ -106,20 +106,16 @@ async function streamLoad(client: OpenAI, streams: number, maxTokens: number | u
 }
 
 /**
- * What one more chunk costs: the long streams' profile minus the short ones' (same number of streams), part by
- * part, over the difference in chunks. The per-stream cost (request, upstream call, first event) cancels out.
+ * What one more chunk costs: the CPU of the long streams minus the short ones' (same number of streams, so the
+ * per-stream cost, request, upstream call and first event, cancels out), over the difference in chunks; split
+ * by the long streams' profile, where chunks are most of the work.
  */
 function marginal(long: ProfiledLoad, short: ProfiledLoad): ProfiledLoad {
-  const shortMs = new Map(short.attribution.rows.map((row) => [row.part, row.ms]));
-  const rows = long.attribution.rows
-    .map((row) => ({ part: row.part, ms: Math.max(0, row.ms - (shortMs.get(row.part) ?? 0)) }))
-    .sort((a, b) => b.ms - a.ms);
   return {
-    label: 'streamed (marginal chunk)',
+    ...long,
+    label: 'streamed (one more chunk)',
     units: long.units - short.units,
-    unit: 'chunk',
     cpuMs: long.cpuMs - short.cpuMs,
-    attribution: { busyMs: rows.reduce((sum, row) => sum + row.ms, 0), rows },
   };
 }
 

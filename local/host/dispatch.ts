@@ -13,12 +13,18 @@ import type { HttpLimits } from './limits';
 import { errorText, type LocalHostLogger } from './logger';
 import type { RouteMatch } from './routeTable';
 import { fromHttpInvocationResponse, toHttpInvocationRequest, type HttpInvocationInput } from './rpcHttp';
+import { handOverToLibrary } from './handover';
 import { forwardToLibraryProxy } from './streaming';
 
 export interface Dispatcher {
   readonly app: FunctionAppState;
   /** The library's proxy (`HttpUri`); undefined when the app did not enable HTTP streaming. */
   readonly proxyUri: string | undefined;
+  /**
+   * The library's proxy server in this process: requests are handed to it directly (local/host/handover.ts).
+   * Undefined when it was not found or the host was told to use the loopback hop (`libraryProxy: 'http'`).
+   */
+  readonly proxyServer: http.Server | undefined;
   /** Keep-alive connections to the library's proxy (see `forwardToLibraryProxy` for when one is not reused). */
   readonly proxyAgent: http.Agent;
   readonly limits: HttpLimits;
@@ -50,7 +56,7 @@ export async function dispatch(dispatcher: Dispatcher, call: Invocation): Promis
   };
   const log = invocationLog(dispatcher.logger, `Functions.${route.info.name}`, rpcInput.invocationId);
   if (dispatcher.proxyUri) {
-    const outcome = await forwardToLibraryProxy({
+    const forward = {
       proxyUri: dispatcher.proxyUri,
       agent: dispatcher.proxyAgent,
       invocationId: rpcInput.invocationId,
@@ -60,7 +66,9 @@ export async function dispatch(dispatcher: Dispatcher, call: Invocation): Promis
       requestId: requestIdOf(call.req.headers),
       limits: dispatcher.limits,
       invoke: () => invokeFunction(dispatcher.app, route.fn, toHttpInvocationRequest(rpcInput)),
-    });
+    };
+    const server = dispatcher.proxyServer;
+    const outcome = server ? await handOverToLibrary({ ...forward, server }) : await forwardToLibraryProxy(forward);
     log.finished(outcome.error, clientLeft(call.res));
     return;
   }

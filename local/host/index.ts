@@ -45,6 +45,12 @@ export interface LocalHostOptions {
   readonly routePrefix?: string;
   /** Timeouts and the drain bound for client connections; each defaults to {@link defaultHttpLimits}. */
   readonly limits?: Partial<HttpLimits>;
+  /**
+   * How requests reach the library's HTTP-streaming proxy: `in-process` (default) hands the client's request and
+   * response to the library's server object; `http` forwards them over loopback, as the Functions host does from
+   * its own process (and as this host does when it cannot find that server).
+   */
+  readonly libraryProxy?: 'in-process' | 'http';
   /** Default: {@link consoleLogger}. */
   readonly logger?: LocalHostLogger;
 }
@@ -71,7 +77,14 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
   const server = createHostServer({
     routes,
     policy: { keys: keyPolicy(options), cors: options.cors },
-    dispatcher: { app: started.app, proxyUri: started.proxyUri, proxyAgent, limits, logger },
+    dispatcher: {
+      app: started.app,
+      proxyUri: started.proxyUri,
+      proxyServer: options.libraryProxy === 'http' ? undefined : started.proxyServer,
+      proxyAgent,
+      limits,
+      logger,
+    },
     defaultHost: host,
   });
   const port = await server.listen(options.port ?? 7071, host).catch(async (error: unknown) => {

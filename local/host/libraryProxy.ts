@@ -22,6 +22,8 @@ export interface Capabilities {
    * undefined without `enableHttpStream`.
    */
   readonly proxyUri: string | undefined;
+  /** The library's proxy server itself, when found in this process (local/host/handover.ts hands requests to it). */
+  readonly proxyServer: Server | undefined;
   /** Closes the library's proxy server and its connections; resolves at once when there is none. */
   closeProxy(): Promise<void>;
 }
@@ -55,6 +57,7 @@ export async function negotiateCapabilities(model: ProgrammingModel | undefined)
   const proxyUri = proxy ? await onLoopback(proxy) : announced;
   return {
     proxyUri,
+    proxyServer: proxy,
     closeProxy: () => (proxy ? closeServer(proxy) : Promise.resolve()),
   };
 }

@@ -2,6 +2,7 @@
  * Start-up as the Functions Node worker does it: answer `require('@azure/functions-core')`, load the entry files,
  * end registration, run the appStart hooks, then negotiate capabilities with the programming model.
  */
+import type { Server } from 'node:http';
 import { createCoreApi, installCoreModule, FunctionAppState, type LogEntry } from './coreApi';
 import type { AppStartContext, HookContext } from './coreTypes';
 import { loadEntryFile, resolveEntryFiles } from './entry';
@@ -21,6 +22,8 @@ export interface StartedApp {
   readonly app: FunctionAppState;
   /** The library's HTTP streaming proxy (`HttpUri`), or undefined when the app did not enable streaming. */
   readonly proxyUri: string | undefined;
+  /** The library's proxy server object, when found in this process. */
+  readonly proxyServer: Server | undefined;
   /** Closes the library's proxy server, then runs the appTerminate hooks. */
   terminate(): Promise<void>;
 }
@@ -55,6 +58,7 @@ export async function startFunctionApp(options: StartupOptions): Promise<Started
   return {
     app,
     proxyUri: capabilities.proxyUri,
+    proxyServer: capabilities.proxyServer,
     async terminate() {
       await capabilities.closeProxy();
       const terminate: HookContext = { hookData: app.appLevelOnlyHookData, appHookData: app.appHookData };

@@ -41,6 +41,8 @@ export interface BackendOptions {
   readonly limits?: Partial<HttpLimits>;
   /** Default: silent. */
   readonly logger?: LocalHostLogger;
+  /** How the host reaches the library's proxy; default the host's own (in-process). */
+  readonly libraryProxy?: 'in-process' | 'http';
 }
 
 export async function startBackend(
@@ -66,6 +68,7 @@ export async function startBackend(
     logger: options.logger ?? silentLogger,
     ...(options.cors ? { cors: options.cors } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.libraryProxy ? { libraryProxy: options.libraryProxy } : {}),
   });
   const openai = new OpenAI({
     baseURL: `${host.url}/api/v1/`,
