@@ -7,7 +7,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { attribute, type Attribution } from './attribution';
+import { attribute, type Attribution, type Part } from './attribution';
 import type OpenAI from 'openai';
 import { backendClient, closedLoop, MODEL } from './load';
 import { regionsSetting, startBackendProcess, startSimulatorProcess, type BackendProcess } from './processes';
@@ -144,5 +144,61 @@ export function attributionTable(load: ProfiledLoad): string[] {
     `| **the local host (only on a laptop)** | | **${us(sum('local host'))}** | ${share(sum('local host'))} |`,
     `| **Node and V8 with no part of ours on the stack** | | **${us(sum('either'))}** | ${share(sum('either'))} |`,
     `| **the process** (\`process.cpuUsage\`, all threads) | | **${us(busy)}** | 100 % |`,
+  ];
+}
+
+/** µs of CPU per unit the profile charges to parts that run `where`. */
+export function microsIn(load: ProfiledLoad, where: Part['where']): number {
+  const ms = load.attribution.rows.filter((row) => row.part.where === where).reduce((t, row) => t + row.ms, 0);
+  return (ms / Math.max(1e-9, load.attribution.busyMs)) * ((load.cpuMs * 1000) / Math.max(1, load.units));
+}
+
+/**
+ * What runs in Azure is at least the app's and the library's own parts, and at most that plus the Node and V8 work
+ * no part is on the stack for (some of which serves the local host): the goal is judged on the lower bound.
+ */
+function azureRange(load: ProfiledLoad, scale: number, unit: string, digits: number): [string, number] {
+  const low = microsIn(load, 'azure');
+  const high = low + microsIn(load, 'either');
+  const local = microsIn(load, 'local host');
+  return [
+    `${(low / scale).toFixed(digits)}–${(high / scale).toFixed(digits)} ${unit} (the app and the library alone, then ` +
+      `with the Node and V8 work no part is on the stack for); the local host adds ${(local / scale).toFixed(digits)} ${unit}`,
+    low,
+  ];
+}
+
+export function profileGoals(p: ProfileResult): [string, string, string, boolean][] {
+  const [chat, chatLow] = azureRange(p.nonStreamed, 1000, 'ms', 2);
+  const [chunk, chunkLow] = azureRange(p.streamed, 1, 'µs', 0);
+  return [
+    ['CPU per non-streamed chat, what runs in Azure (by the CPU profile)', '≤ 0.3 ms', chat, chatLow <= 300],
+    ['CPU per streamed chunk, what runs in Azure (by the CPU profile)', '≤ 20 µs', chunk, chunkLow <= 20],
+  ];
+}
+
+export function profileSection(p: ProfileResult): string[] {
+  return [
+    '## Where one chat’s CPU goes',
+    '',
+    'V8’s CPU profiler (the one `node --cpu-prof` uses; bench/cpu-profiler.ts) on in the backend process for the ' +
+      `measured window only: ${p.nonStreamed.units} non-streamed chats at concurrency 16 (simulator latency \`none\`), ` +
+      `then streams. Each sample is charged to the innermost frame on its stack that belongs to a part we can name ` +
+      '(bench/attribution.ts): Node’s own code (http, streams, fetch) goes to the part that called it; with no part ' +
+      'on the stack (a socket read, a timer, fetch finishing a body after an await) it goes to a Node row. The shares ' +
+      'are applied to the CPU the process used (`process.cpuUsage`). *Runs in* says whether a part runs in Azure (the ' +
+      'app and the library, in the Functions worker) or only on a laptop (the local host; in Azure the Functions ' +
+      'host is another process). Node and V8 rows with no part on the stack serve both.',
+    '',
+    `Non-streamed, per chat (${p.nonStreamed.units} chats):`,
+    '',
+    ...attributionTable(p.nonStreamed),
+    '',
+    `Streamed, per chunk: ${p.streamed.units} more chunks in the long streams than in as many one-chunk streams ` +
+      '(simulator latency `realistic`, 32 streams at once, so chunks arrive one by one); the CPU difference over the ' +
+      'chunk difference, split by the long streams’ profile.',
+    '',
+    ...attributionTable(p.streamed),
+    '',
   ];
 }

@@ -52,7 +52,7 @@ import {
 import { authOverhead } from './auth';
 import { checkPortkeyFallback, startPortkeyProcess, type PortkeyProcess } from './portkey';
 import { conversationBench } from './conversations';
-import { attributionTable, cpuAttribution } from './profile';
+import { cpuAttribution, profileGoals, profileSection } from './profile';
 import { streamFailover } from './stream-failover';
 import { median, ms, percentile, sleep } from './stats';
 
@@ -61,8 +61,9 @@ const QUICK = process.env.BENCH_QUICK === '1';
  * `BENCH_ONLY=failover` runs the failover phase alone and writes only its chart; `BENCH_ONLY=stream-failover`
  * and `BENCH_ONLY=auth` run the streamed failover phase or the sign-in and quota phase alone and print its
  * goal rows and section for RESULTS.md; `BENCH_ONLY=nonstreamed` runs the non-streamed levels alone (direct,
- * Portkey, backend) and prints their goal rows and section; `BENCH_ONLY=conversations` runs the conversation
- * phase alone (bench/conversations.ts) and prints its goal row.
+ * Portkey, backend) and prints their goal rows and section; `BENCH_ONLY=profile` runs the CPU attribution alone
+ * (bench/profile.ts; `BENCH_PROFILES=dir` keeps the `.cpuprofile` files); `BENCH_ONLY=conversations` runs the
+ * conversation phase alone (bench/conversations.ts) and prints its goal row.
  */
 const ONLY = process.env.BENCH_ONLY;
 const scale = (n: number) => (QUICK ? Math.max(10, Math.round(n / 10)) : n);
@@ -112,7 +113,7 @@ async function stopAll(...things: { stop(): Promise<void> }[]): Promise<void> {
 // ---------------------------------------------------------------------------------------------------------------
 // Cold start and import time
 
-async function coldStart(regions: readonly SimulatorProcess[]): Promise<Results['coldStart']> {
+async function coldStartPhase(regions: readonly SimulatorProcess[]): Promise<Results['coldStart']> {
   const firstAnswerMs: number[] = [];
   const readyMs: number[] = [];
   for (let run = 0; run < COLD_STARTS; run++) {
@@ -487,81 +488,68 @@ async function nonStreamedOnly(): Promise<void> {
   printPhase(nonStreamedGoals(levels), portkeyNotes(levels), nonStreamedSection(levels));
 }
 
-async function main(): Promise<void> {
-  const begun = performance.now();
-  const loadAtStart = os.loadavg()[0] ?? 0;
-  log(`${os.cpus().length} cores, Node ${process.version}${QUICK ? ' (BENCH_QUICK: a tenth of the requests)' : ''}`);
-
-  if (ONLY === 'failover') {
-    await failover().then((fail) => {
-      writeFileSync(path.join(RESULTS_DIR, 'failover.svg'), failoverChart(fail));
-      log('wrote failover.svg (BENCH_ONLY=failover)');
-    });
-    return;
-  }
-  if (ONLY === 'stream-failover') {
+/** `BENCH_ONLY=<phase>`: that phase alone, its rows printed to paste into RESULTS.md. */
+const SINGLE_PHASES: Record<string, () => Promise<void>> = {
+  failover: async () => {
+    const fail = await failover();
+    writeFileSync(path.join(RESULTS_DIR, 'failover.svg'), failoverChart(fail));
+    log('wrote failover.svg (BENCH_ONLY=failover)');
+  },
+  'stream-failover': async () => {
     const streams = await streamFailover(log);
     printPhase(streamFailoverGoals(streams), [], streamFailoverSection(streams));
-    return;
-  }
-  if (ONLY === 'profile') {
+  },
+  profile: async () => {
     const profile = await cpuAttribution({ log, scale, keepProfiles: process.env.BENCH_PROFILES });
-    console.log(['', ...attributionTable(profile.nonStreamed), '', ...attributionTable(profile.streamed)].join('\n'));
-    return;
-  }
-  if (ONLY === 'nonstreamed') return nonStreamedOnly();
-  if (ONLY === 'auth') {
+    printPhase(profileGoals(profile), [], profileSection(profile));
+  },
+  nonstreamed: () => nonStreamedOnly(),
+  auth: async () => {
     const auth = await authOverhead({ log, scale });
     printPhase(authGoals(auth), authNotes(auth), authSection(auth));
-    return;
-  }
-  log('phase 1/6: cold start and import time');
-  if (ONLY === 'conversations') {
+  },
+  conversations: async () => {
     const r = await conversationBench({ conversations: QUICK ? 20 : 200, log });
     const measured = `+${r.addedP50.toFixed(2)} ms (p50 ${r.conversation.p50.toFixed(2)} vs ${r.inline.p50.toFixed(2)} ms inline; p95 ${r.conversation.p95.toFixed(2)} vs ${r.inline.p95.toFixed(2)} ms; ${r.requests} requests a side)`;
     console.log(
       `\n| Added p50 latency, chat with a ${r.turns}-turn conversation vs the same messages inline (phase-only run) | < 3 ms | ${measured} | ${r.addedP50 < 3 ? '**met**' : '**missed**'} |`,
     );
-    return;
-  }
-  log('phase 1/5: cold start and import time');
-  const quiet = await startRegions('none');
-  const cold = await coldStart(quiet);
+  },
+};
 
-  log('phase 2/6: non-streamed chat, direct vs through Portkey vs through the backend');
-  const levels = await nonStreamedPhase(quiet);
+/** Every phase, then RESULTS.md and failover.svg. */
+async function allPhases(): Promise<void> {
+  const begun = performance.now();
+  const loadAtStart = os.loadavg()[0] ?? 0;
+  log('phase 1/7: cold start and import time');
+  const quiet = await startRegions('none');
+  const coldStart = await coldStartPhase(quiet);
+
+  log('phase 2/7: non-streamed chat, direct vs through Portkey vs through the backend');
+  const nonStreamed = await nonStreamedPhase(quiet);
   await stopAll(...quiet);
 
-  log('phase 3/6: streamed chat with realistic latency, and memory');
+  log('phase 3/7: streamed chat with realistic latency, and memory');
   const realistic = await startRegions('realistic');
   const backendB = await startBackendProcess({ settings: { CHAT_REGIONS: regionsSetting(realistic) } });
   const streaming = await streamed(realistic, backendB);
   await stopAll(backendB, ...realistic);
 
-  log('phase 4/6: failover under load');
+  log('phase 4/7: where one chat’s CPU goes (CPU profile of the backend)');
+  const profile = await cpuAttribution({ log, scale });
+  log('phase 5/7: failover under load');
   const fail = await failover();
-
-  log('phase 5/6: failover under load, streamed');
-  const streamFail = await streamFailover(log);
-
-  log('phase 6/6: what sign-in and quotas add (token validation, quota check, end to end)');
+  log('phase 6/7: failover under load, streamed');
+  const streamFailoverResult = await streamFailover(log);
+  log('phase 7/7: what sign-in and quotas add (token validation, quota check, end to end)');
   const auth = await authOverhead({ log, scale });
 
   const results: Results = {
-    date: new Date().toISOString(),
-    cores: os.cpus().length,
-    cpuModel: os.cpus()[0]?.model ?? 'unknown',
-    memoryGiB: os.totalmem() / 2 ** 30,
-    node: process.version,
+    ...machine(),
     quick: QUICK,
     durationS: (performance.now() - begun) / 1000,
     loadAverage: [loadAtStart, os.loadavg()[0] ?? 0],
-    nonStreamed: levels,
-    streaming,
-    coldStart: cold,
-    failover: fail,
-    streamFailover: streamFail,
-    auth,
+    ...{ nonStreamed, streaming, coldStart, failover: fail, streamFailover: streamFailoverResult, auth, profile },
   };
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(path.join(RESULTS_DIR, 'RESULTS.md'), renderResults(results));
@@ -569,6 +557,24 @@ async function main(): Promise<void> {
   log(
     `wrote ${path.relative(process.cwd(), RESULTS_DIR)}/RESULTS.md and failover.svg in ${results.durationS.toFixed(0)} s`,
   );
+}
+
+function machine() {
+  return {
+    date: new Date().toISOString(),
+    cores: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memoryGiB: os.totalmem() / 2 ** 30,
+    node: process.version,
+  };
+}
+
+async function main(): Promise<void> {
+  log(`${os.cpus().length} cores, Node ${process.version}${QUICK ? ' (BENCH_QUICK: a tenth of the requests)' : ''}`);
+  if (ONLY === undefined || ONLY === '') return allPhases();
+  const phase = SINGLE_PHASES[ONLY];
+  if (!phase) throw new Error(`BENCH_ONLY=${ONLY}: not a phase (${Object.keys(SINGLE_PHASES).join(', ')})`);
+  return phase();
 }
 
 main().catch((error: unknown) => {
