@@ -45,6 +45,7 @@ import {
 } from './report';
 import { authOverhead } from './auth';
 import { conversationBench } from './conversations';
+import { overloadBench, overloadSection } from './overload';
 import { streamFailover } from './stream-failover';
 import { median, ms, percentile, sleep } from './stats';
 
@@ -53,7 +54,8 @@ const QUICK = process.env.BENCH_QUICK === '1';
  * `BENCH_ONLY=failover` runs the failover phase alone and writes only its chart; `BENCH_ONLY=stream-failover`
  * and `BENCH_ONLY=auth` run the streamed failover phase or the sign-in and quota phase alone and print its
  * goal rows and section for RESULTS.md; `BENCH_ONLY=conversations` runs the conversation phase alone
- * (bench/conversations.ts) and prints its goal row.
+ * (bench/conversations.ts) and prints its goal row; `BENCH_ONLY=overload` runs load shedding on and off past
+ * saturation (bench/overload.ts) and prints its section.
  */
 const ONLY = process.env.BENCH_ONLY;
 const scale = (n: number) => (QUICK ? Math.max(10, Math.round(n / 10)) : n);
@@ -448,6 +450,10 @@ async function main(): Promise<void> {
   if (ONLY === 'stream-failover') {
     const streams = await streamFailover(log);
     printPhase(streamFailoverGoals(streams), [], streamFailoverSection(streams));
+    return;
+  }
+  if (ONLY === 'overload') {
+    console.log(['', ...overloadSection(await overloadBench({ log, quick: QUICK }))].join('\n'));
     return;
   }
   if (ONLY === 'auth') {
