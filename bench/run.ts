@@ -53,6 +53,7 @@ import { authOverhead } from './auth';
 import { checkPortkeyFallback, startPortkeyProcess, type PortkeyProcess } from './portkey';
 import { conversationBench } from './conversations';
 import { cpuAttribution, profileGoals, profileSection } from './profile';
+import { overloadBench, overloadSection } from './overload';
 import { streamFailover } from './stream-failover';
 import { median, ms, percentile, sleep } from './stats';
 
@@ -63,7 +64,8 @@ const QUICK = process.env.BENCH_QUICK === '1';
  * goal rows and section for RESULTS.md; `BENCH_ONLY=nonstreamed` runs the non-streamed levels alone (direct,
  * Portkey, backend) and prints their goal rows and section; `BENCH_ONLY=profile` runs the CPU attribution alone
  * (bench/profile.ts; `BENCH_PROFILES=dir` keeps the `.cpuprofile` files); `BENCH_ONLY=conversations` runs the
- * conversation phase alone (bench/conversations.ts) and prints its goal row.
+ * conversation phase alone (bench/conversations.ts) and prints its goal row; `BENCH_ONLY=overload` runs load
+ * shedding on and off past saturation (bench/overload.ts) and prints its section.
  */
 const ONLY = process.env.BENCH_ONLY;
 const scale = (n: number) => (QUICK ? Math.max(10, Math.round(n / 10)) : n);
@@ -504,6 +506,9 @@ const SINGLE_PHASES: Record<string, () => Promise<void>> = {
     printPhase(profileGoals(profile), [], profileSection(profile));
   },
   nonstreamed: () => nonStreamedOnly(),
+  overload: async () => {
+    console.log(['', ...overloadSection(await overloadBench({ log, quick: QUICK }))].join('\n'));
+  },
   auth: async () => {
     const auth = await authOverhead({ log, scale });
     printPhase(authGoals(auth), authNotes(auth), authSection(auth));

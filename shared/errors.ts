@@ -64,6 +64,8 @@ export const ERROR_CODES = {
   user_quota_exceeded: { status: 429, failover: false },
   global_quota_exceeded: { status: 429, failover: false },
   health_check_failed: { status: 503, failover: false },
+  // This instance is turning new requests away (shared/resilience/load-shedder.ts): come back after Retry-After.
+  overloaded: { status: 503, failover: false },
   // The conversation store is not configured or does not answer: history endpoints cannot serve (chats still do).
   conversations_unavailable: { status: 503, failover: false },
   stream_interrupted: { status: 502, failover: false },

@@ -7,6 +7,7 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import { chatAccess } from './auth/access';
 import type { Caller } from './auth/caller';
 import { stopStreamsOnDisconnect } from './http/client-disconnect';
+import { overloadedResponse } from './http/overload';
 import { requestScope } from './http/request-id';
 import { errorResponse } from './http/responses';
 import { productionServices, type Services } from './production';
@@ -48,20 +49,29 @@ export function wired<A extends unknown[]>(
 type CallerHandler = (request: HttpRequest, context: InvocationContext, caller?: Caller) => Promise<HttpResponseInit>;
 
 /**
- * A chat handler behind the caller gate (production wiring): the request goes on only with an admitted
- * caller; a refused one gets the gate's 401/403/503 in the one error body.
+ * A chat handler behind the load shedder and the caller gate (production wiring): an overloaded instance
+ * answers 503 `overloaded` first, before the caller check, the body or any upstream call, so a turned-away
+ * request costs next to nothing (the shedder counts the others in flight until their handler returns); then
+ * the request goes on only with an admitted caller; a refused one gets the gate's 401/403/503 in the one
+ * error body.
  */
 export function gated(factory: (services: Services) => CallerHandler): Handler {
   const handler = wired(factory);
   return async (request, context) => {
-    const { gate, config } = productionServices();
-    let caller: Caller | undefined;
+    const { gate, config, overload } = productionServices();
+    const shed = overload.admit(context.functionName);
+    if (shed) return overloadedResponse(request, shed, config);
     try {
-      caller = await gate.admit(request);
-    } catch (error) {
-      // The gate logs nothing itself: the refusal is logged once, here, with the id the caller is told.
-      return errorResponse(error, requestScope(request, context, config));
+      let caller: Caller | undefined;
+      try {
+        caller = await gate.admit(request);
+      } catch (error) {
+        // The gate logs nothing itself: the refusal is logged once, here, with the id the caller is told.
+        return errorResponse(error, requestScope(request, context, config));
+      }
+      return await handler(request, context, caller);
+    } finally {
+      overload.done();
     }
-    return handler(request, context, caller);
   };
 }

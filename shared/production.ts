@@ -12,6 +12,7 @@ import { createTokenValidator } from './auth/token-validator';
 import { conversationSettings, createConversationService, type ConversationService } from './conversations';
 import { consoleLogger, type Logger } from './logger';
 import { createQuotaService, quotaSettings, type QuotaService } from './quota';
+import { LoadShedder, overloadSettings } from './resilience/load-shedder';
 import { createTelemetry, telemetrySettings, type Telemetry } from './telemetry';
 
 export interface Services {
@@ -27,6 +28,8 @@ export interface Services {
   readonly quota: QuotaService;
   /** Per-caller conversations in Table Storage (stateless chats when no store is configured). */
   readonly conversations: ConversationService;
+  /** Turns requests away while this instance's event loop lags (CHAT_SHED_LAG_MS); its state shows in health. */
+  readonly overload: LoadShedder;
 }
 
 let services: Services | undefined;
@@ -42,7 +45,8 @@ export function productionServices(): Services {
     const conversations = createConversationService({ settings: conversationSettings(process.env), logger });
     const chat = new ChatService({ config, credentials, logger, observer: telemetry, quota, history: conversations });
     const gate = callerGate(logger);
-    services = Object.freeze({ config, chat, credentials, telemetry, gate, quota, conversations });
+    const overload = new LoadShedder({ settings: overloadSettings(process.env), observer: telemetry, logger });
+    services = Object.freeze({ config, chat, credentials, telemetry, gate, quota, conversations, overload });
   }
   return services;
 }

@@ -165,7 +165,7 @@ export const modelList = z.object({
 });
 
 export const healthSchema = z.object({
-  status: z.enum(['ok', 'degraded']).describe('ok while any region can serve.'),
+  status: z.enum(['ok', 'degraded']).describe('ok while any region can serve and this instance is not shedding.'),
   models: z.array(z.string()),
   regions: z.array(
     z.object({
@@ -178,6 +178,19 @@ export const healthSchema = z.object({
       lastSuccessAt: z.iso.datetime().optional(),
     }),
   ),
+  overload: z
+    .discriminatedUnion('state', [
+      z.object({ state: z.literal('off') }),
+      z.object({
+        state: z.enum(['admitting', 'shedding']),
+        lagMs: z.int().describe('Smoothed event-loop lag, ms.'),
+        thresholdMs: z.int().describe('CHAT_SHED_LAG_MS.'),
+        inFlight: z.int().describe('Admitted requests still running (a request is shed only while one is).'),
+        shed: z.int().describe('Requests turned away (503 overloaded) since the instance started.'),
+      }),
+    ])
+    .optional()
+    .describe('Load shedding of this instance: while `shedding`, chats answer 503 overloaded with Retry-After.'),
 });
 
 export const deepHealthSchema = z.object({
@@ -310,7 +323,10 @@ const chatErrors = {
   '415': error('unsupported_media_type: the body is not application/json.'),
   '429': error('all_regions_throttled: every region is throttled; Retry-After says when to come back.', true),
   '502': error('A configuration problem of this backend (deployment_not_found, key_rejected, permission_denied, ...).'),
-  '503': error('all_regions_failed: no region could answer; Retry-After says when to come back.', true),
+  '503': error(
+    'all_regions_failed: no region could answer; overloaded: this instance is turning requests away. Retry-After says when to come back.',
+    true,
+  ),
 };
 
 function chatPost(

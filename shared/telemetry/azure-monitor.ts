@@ -28,6 +28,7 @@ import {
 import { managedIdentityCredential } from '../managed-identity';
 import type { AttemptReport, CompletionReport, FailureReport } from '../chat-report';
 import type { BreakerChange } from '../region-health';
+import type { OverloadChange } from '../resilience/load-shedder';
 import type { TelemetrySettings } from './settings';
 import type { TelemetrySink } from './sink';
 import {
@@ -40,7 +41,9 @@ import {
   dependencyRecord,
   failureEvent,
   METRICS,
+  overloadEvent,
   parseTraceParent,
+  shedMetric,
   type EventRecord,
   type MetricRecord,
 } from './records';
@@ -140,6 +143,7 @@ class AzureMonitorSink implements TelemetrySink {
       [METRICS.failovers, meter.createCounter(METRICS.failovers)],
       [METRICS.throttles, meter.createCounter(METRICS.throttles)],
       [METRICS.breakerChanges, meter.createCounter(METRICS.breakerChanges)],
+      [METRICS.shedRequests, meter.createCounter(METRICS.shedRequests)],
     ]);
   }
 
@@ -172,6 +176,14 @@ class AzureMonitorSink implements TelemetrySink {
     this.#record(breakerMetric(change));
     const event = breakerEvent(change);
     if (event) this.#event(event);
+  }
+
+  shed(report: { readonly route: string }): void {
+    this.#record(shedMetric(report));
+  }
+
+  overloadChanged(change: OverloadChange): void {
+    this.#event(overloadEvent(change));
   }
 
   flush(): Promise<void> {

@@ -11,6 +11,7 @@
 import type { ChatObserver, AttemptReport, CompletionReport, FailureReport } from '../chat-report';
 import { silentLogger, type Logger } from '../logger';
 import type { BreakerChange } from '../region-health';
+import type { OverloadChange, OverloadObserver } from '../resilience/load-shedder';
 // Type only (erased from the output): the SDK side is loaded with import() below, never statically.
 import type * as AzureMonitor from './azure-monitor.js';
 import type { TelemetrySettings } from './settings';
@@ -20,7 +21,7 @@ export { telemetrySettings, type TelemetrySettings } from './settings';
 export type { TelemetrySink } from './sink';
 
 /** The chat service's observer, plus the controls a host or a test needs. */
-export interface Telemetry extends ChatObserver {
+export interface Telemetry extends ChatObserver, OverloadObserver {
   readonly enabled: boolean;
   /** Resolves once the SDK is started (at once when telemetry is off); never rejects. */
   ready(): Promise<void>;
@@ -79,6 +80,12 @@ class DeferredTelemetry implements Telemetry {
   }
   onBreakerChange(change: BreakerChange): void {
     this.#dispatch((sink) => sink.breakerChanged(change));
+  }
+  onShed(report: { readonly route: string }): void {
+    this.#dispatch((sink) => sink.shed(report));
+  }
+  onOverloadChange(change: OverloadChange): void {
+    this.#dispatch((sink) => sink.overloadChanged(change));
   }
 
   async flush(): Promise<void> {

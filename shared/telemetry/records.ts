@@ -6,6 +6,7 @@
  */
 import type { AttemptReport, CompletionReport, FailureReport } from '../chat-report';
 import type { BreakerChange } from '../region-health';
+import type { OverloadChange } from '../resilience/load-shedder';
 
 /** Metric names (customMetrics.name). Tokens and time are histograms; the rest are counters. */
 export const METRICS = {
@@ -21,6 +22,8 @@ export const METRICS = {
   throttles: 'chat.throttles',
   /** Circuit breaker transitions, by region, from and to. */
   breakerChanges: 'chat.breaker_changes',
+  /** Requests turned away by the load shedder (503 overloaded), by route (the function's name). */
+  shedRequests: 'chat.shed_requests',
 } as const;
 
 /** Event names (customEvents.name). */
@@ -30,6 +33,9 @@ export const EVENTS = {
   allRegionsFailed: 'AllRegionsFailed',
   /** A streamed answer that broke after its first byte and was continued from another region (issue 14). */
   streamContinued: 'StreamContinued',
+  /** The instance started turning requests away (load shedding), and stopped again (issue 17.5). */
+  overloaded: 'InstanceOverloaded',
+  recovered: 'InstanceRecovered',
   /** Prompt and answer text: only with CHAT_LOG_CONTENT=true. */
   content: 'ChatContent',
 } as const;
@@ -165,6 +171,19 @@ export function breakerMetric(change: BreakerChange): MetricRecord {
 export function breakerEvent(change: BreakerChange): EventRecord | undefined {
   const name = change.to === 'open' ? EVENTS.breakerOpened : change.to === 'closed' ? EVENTS.breakerClosed : undefined;
   return name === undefined ? undefined : { name, properties: { region: change.region, from: change.from } };
+}
+
+/** One request the load shedder turned away. */
+export function shedMetric(report: { readonly route: string }): MetricRecord {
+  return { name: METRICS.shedRequests, value: 1, dimensions: { route: report.route } };
+}
+
+/** An event when the instance starts shedding (with its lag) or stops (with how many it turned away). */
+export function overloadEvent(change: OverloadChange): EventRecord {
+  return {
+    name: change.shedding ? EVENTS.overloaded : EVENTS.recovered,
+    properties: { lagMs: change.lagMs, thresholdMs: change.thresholdMs, shed: change.shed },
+  };
 }
 
 /** An event when no region could serve a request, with what each region answered. */

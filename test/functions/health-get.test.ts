@@ -3,6 +3,7 @@ import { createChatPostHandler } from '../../functions/chat-post';
 import { createHealthHandler } from '../../functions/health-get';
 import type { ChatService } from '../../shared/chat-service';
 import type { QuotaStoreState } from '../../shared/quota';
+import { LoadShedder } from '../../shared/resilience/load-shedder';
 import { startTwoRegions, type TwoRegions } from '../shared/two-regions';
 import { header, invocation, jsonRequest } from './http';
 
@@ -92,5 +93,20 @@ describe('GET /api/health as the Front Door probe', () => {
     const response = await createHealthHandler({ chat: regions.service(), quota: { state: () => store } })();
     expect(response.status).toBe(200);
     expect(response.jsonBody).toMatchObject({ status: 'degraded', store });
+  });
+
+  it('answers 200 while this instance sheds load, saying so: one busy instance must not take the stamp out', async () => {
+    const shedder = new LoadShedder({ settings: { lagMs: 100 }, sampler: () => ({ stop() {} }) });
+    const health = createHealthHandler({ chat: regions.service(), overload: shedder });
+    expect((await health()).jsonBody).toMatchObject({ status: 'ok', overload: { state: 'admitting', lagMs: 0 } });
+    shedder.admit('chat-post'); // one in flight
+    shedder.observe(500);
+    shedder.admit('chat-post');
+    const response = await health();
+    expect(response.status).toBe(200);
+    expect(response.jsonBody).toMatchObject({
+      status: 'degraded',
+      overload: { state: 'shedding', thresholdMs: 100, inFlight: 1, shed: 1 },
+    });
   });
 });

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ChatService } from '../../shared/chat-service';
 import { createTelemetry, type Telemetry, type TelemetrySettings } from '../../shared/telemetry';
+import { LoadShedder } from '../../shared/resilience/load-shedder';
 import { startAzureMonitor } from '../../shared/telemetry/azure-monitor';
 import {
   dependencies,
@@ -378,5 +379,25 @@ describe('telemetry of a total failure', () => {
       service().complete({ ...hello, model: 'no-such-model', requestId: 'req-unknown' }),
     ).rejects.toMatchObject({ code: 'unknown_model' });
     expect(events(await emitted())).toEqual([]);
+  });
+});
+
+describe('telemetry of load shedding', () => {
+  it('counts each shed request by route, with an event when shedding starts and one with the count when it stops', async () => {
+    const shedder = new LoadShedder({ settings: { lagMs: 100 }, observer: telemetry, sampler: () => ({ stop() {} }) });
+    shedder.admit('held'); // one in flight: a lone request is never shed
+    shedder.observe(150, 600_000);
+    shedder.admit('chat-post');
+    shedder.admit('chat-post');
+    shedder.admit('openai-responses-post');
+    shedder.observe(0, 600_000);
+    const envelopes = await emitted();
+
+    const shed = metric(envelopes, 'chat.shed_requests').map((m) => `${m.route}:${m.value}`);
+    expect(shed.sort()).toEqual(['chat-post:2', 'openai-responses-post:1']);
+    expect(events(envelopes).map((e) => [e.data.baseData.name, e.data.baseData.properties])).toEqual([
+      ['InstanceOverloaded', { lagMs: '150', thresholdMs: '100', shed: '0' }],
+      ['InstanceRecovered', { lagMs: '0', thresholdMs: '100', shed: '3' }],
+    ]);
   });
 });

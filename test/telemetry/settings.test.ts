@@ -145,6 +145,8 @@ describe('creating telemetry', () => {
       completed: (r) => calls.push(`completed ${r.region}`),
       failed: (r) => calls.push(`failed ${r.error.code}`),
       breakerChanged: (c) => calls.push(`breaker ${c.region} ${c.to}`),
+      shed: (r) => calls.push(`shed ${r.route}`),
+      overloadChanged: (c) => calls.push(`overload ${c.shedding}`),
       flush: () => Promise.resolve(),
       shutdown: () => Promise.resolve(),
     };
