@@ -41,10 +41,13 @@ export async function handOverToLibrary(
   };
   beforeHeadersGoOut(res, options.extraHeaders, () => closeUnlessDrainable(res, options.limits));
   lateWritesGoNowhere(res);
-  // A response closed before the body was all read (the host's 408, a client gone): the library's request stream
-  // ends in the error a dropped connection gives, so the app stops waiting for the body.
+  // A response closed before the body was all read, on a connection that is ending (the host's 408, a client
+  // gone): the library's request stream ends in the error a dropped connection gives, so the app stops waiting
+  // for the body. On a connection kept alive (a small body drained after an early answer) the request is left be:
+  // destroying it would close the connection under the client's next request.
   res.once('close', () => {
-    if (!req.complete) req.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+    const ending = !res.shouldKeepAlive || req.socket.destroyed || req.socket.writableEnded;
+    if (!req.complete && ending) req.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
   });
   if (requestStart.hasSubscribers)
     requestStart.publish({ request: req, response: res, socket: req.socket, server: options.server });

@@ -129,6 +129,8 @@ function openExchange(options: ForwardOptions): Exchange {
     if (!responseDone) upstream.destroy();
   });
   req.on('error', () => upstream.destroy());
+  // Headers go at once, not with the first body byte: the app may answer (415, 401) before any body arrives.
+  upstream.flushHeaders();
   req.pipe(upstream);
   return { upstream, responseStarted: () => responseStarted };
 }

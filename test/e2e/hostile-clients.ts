@@ -122,6 +122,24 @@ export function hostileClientTests(libraryProxy: 'in-process' | 'http'): void {
       client.destroy();
     });
 
+    it('keeps the connection after the app answers before the body has arrived (415), drains it, and answers the next request', async () => {
+      const client = await RawClient.connect(backend.host.port);
+      const body = '{"messages":[]}';
+      await client.write(
+        `POST /api/chat HTTP/1.1\r\nhost: localhost\r\ncontent-type: text/plain\r\nx-functions-key: ${FUNCTION_KEY}\r\ncontent-length: ${body.length}\r\n\r\n`,
+      );
+      // The app refuses the content type before reading the body; the body comes only after the answer.
+      const first = await client.until(/\r\n\r\n[\s\S]*"requestId":"[^"]*"\}\}/);
+      expect(statusOf(first)).toBe(415);
+      expect(first).toMatch(/connection: keep-alive/i);
+      await client.write(body);
+      await client.write('GET /api/health HTTP/1.1\r\nhost: localhost\r\n\r\n');
+      const both = await client.until(/HTTP\/1\.1 415[\s\S]*HTTP\/1\.1 200/);
+      expect(both).toMatch(/HTTP\/1\.1 200/);
+      expect(client.destroyed).toBe(false);
+      client.destroy();
+    });
+
     it('refuses a chunked GET /api/health with a body (400, connection closed), and the next client’s chat gets 200', async () => {
       const client = await RawClient.connect(backend.host.port);
       const before = logs.length;
