@@ -127,6 +127,9 @@ export async function startBackendProcess(options: {
       CHAT_AUTH_MODE: 'api-key',
       AZURE_OPENAI_API_KEY: 'simulator-key',
       PORT: String(options.port ?? 0),
+      // Load shedding off: the other phases measure the backend at and past saturation on purpose, and a 503
+      // would count as a failure there. bench/overload.ts turns it on to show it.
+      CHAT_SHED_LAG_MS: '0',
       ...options.settings,
     },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

@@ -1,6 +1,7 @@
 /** The benchmark's results and their rendering as bench/results/RESULTS.md. */
 import type { AuthResult, EndToEndSide, Timing } from './auth';
 import type { ChatOutcome } from './load';
+import { overloadGoals, overloadSection, type OverloadLeg } from './overload';
 import { PORTKEY_VERSION } from './portkey';
 import { profileGoals, profileSection, type ProfileResult } from './profile';
 import { mean, median, ms, percentile } from './stats';
@@ -109,6 +110,7 @@ export interface Results {
   readonly streamFailover: StreamFailoverResult;
   readonly auth: AuthResult;
   readonly profile: ProfileResult;
+  readonly overload: readonly OverloadLeg[];
 }
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
@@ -204,6 +206,7 @@ export function goals(r: Results) {
       ...streamFailoverGoals(r.streamFailover),
       ...authGoals(r.auth),
       ...profileGoals(r.profile),
+      ...overloadGoals(r.overload),
       [
         'Entry import vs `@azure/functions` + `openai`',
         '≤ 1.5×',
@@ -354,6 +357,8 @@ export function renderResults(r: Results): string {
     '',
     ...streamFailoverSection(r.streamFailover),
     ...authSection(r.auth),
+    '',
+    ...overloadSection(r.overload),
   );
   return lines.join('\n');
 }

@@ -53,7 +53,7 @@ import { authOverhead } from './auth';
 import { checkPortkeyFallback, startPortkeyProcess, type PortkeyProcess } from './portkey';
 import { conversationBench } from './conversations';
 import { cpuAttribution, profileGoals, profileSection } from './profile';
-import { overloadBench, overloadSection } from './overload';
+import { overloadBench, overloadGoals, overloadSection } from './overload';
 import { streamFailover } from './stream-failover';
 import { median, ms, percentile, sleep } from './stats';
 
@@ -507,7 +507,8 @@ const SINGLE_PHASES: Record<string, () => Promise<void>> = {
   },
   nonstreamed: () => nonStreamedOnly(),
   overload: async () => {
-    console.log(['', ...overloadSection(await overloadBench({ log, quick: QUICK }))].join('\n'));
+    const legs = await overloadBench({ log, quick: QUICK });
+    printPhase(overloadGoals(legs), [], overloadSection(legs));
   },
   auth: async () => {
     const auth = await authOverhead({ log, scale });
@@ -526,35 +527,46 @@ const SINGLE_PHASES: Record<string, () => Promise<void>> = {
 async function allPhases(): Promise<void> {
   const begun = performance.now();
   const loadAtStart = os.loadavg()[0] ?? 0;
-  log('phase 1/7: cold start and import time');
+  log('phase 1/8: cold start and import time');
   const quiet = await startRegions('none');
   const coldStart = await coldStartPhase(quiet);
 
-  log('phase 2/7: non-streamed chat, direct vs through Portkey vs through the backend');
+  log('phase 2/8: non-streamed chat, direct vs through Portkey vs through the backend');
   const nonStreamed = await nonStreamedPhase(quiet);
   await stopAll(...quiet);
 
-  log('phase 3/7: streamed chat with realistic latency, and memory');
+  log('phase 3/8: streamed chat with realistic latency, and memory');
   const realistic = await startRegions('realistic');
   const backendB = await startBackendProcess({ settings: { CHAT_REGIONS: regionsSetting(realistic) } });
   const streaming = await streamed(realistic, backendB);
   await stopAll(backendB, ...realistic);
 
-  log('phase 4/7: where one chat’s CPU goes (CPU profile of the backend)');
+  log('phase 4/8: where one chat’s CPU goes (CPU profile of the backend)');
   const profile = await cpuAttribution({ log, scale });
-  log('phase 5/7: failover under load');
+  log('phase 5/8: failover under load');
   const fail = await failover();
-  log('phase 6/7: failover under load, streamed');
+  log('phase 6/8: failover under load, streamed');
   const streamFailoverResult = await streamFailover(log);
-  log('phase 7/7: what sign-in and quotas add (token validation, quota check, end to end)');
+  log('phase 7/8: what sign-in and quotas add (token validation, quota check, end to end)');
   const auth = await authOverhead({ log, scale });
+  log('phase 8/8: overload, load shedding on and off');
+  const overload = await overloadBench({ log, quick: QUICK });
 
   const results: Results = {
     ...machine(),
     quick: QUICK,
     durationS: (performance.now() - begun) / 1000,
     loadAverage: [loadAtStart, os.loadavg()[0] ?? 0],
-    ...{ nonStreamed, streaming, coldStart, failover: fail, streamFailover: streamFailoverResult, auth, profile },
+    ...{
+      nonStreamed,
+      streaming,
+      coldStart,
+      failover: fail,
+      streamFailover: streamFailoverResult,
+      auth,
+      profile,
+      overload,
+    },
   };
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(path.join(RESULTS_DIR, 'RESULTS.md'), renderResults(results));
