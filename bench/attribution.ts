@@ -51,7 +51,9 @@ const PARTS: readonly { readonly match: RegExp; readonly part: Part }[] = [
 
 /** Node's code with no part of ours on the stack, by the innermost Node frame's script. */
 const NODE_ROWS: readonly { readonly match: RegExp; readonly part: Part }[] = [
-  { match: /undici/, part: { name: 'Node: fetch (undici) after an await', where: 'either' } },
+  // Only the app and the library use fetch (the `openai` client upstream, the library's Request and Response); the
+  // local host never does, so fetch's work after an await, with no caller left on the stack, is theirs.
+  { match: /undici/, part: { name: 'Node: fetch (undici) after an await', where: 'azure' } },
   { match: /_http_|internal\/http|node:http/, part: { name: 'Node: HTTP parsing and sockets', where: 'either' } },
   { match: /net|stream_base|tcp/, part: { name: 'Node: sockets', where: 'either' } },
   { match: /streams/, part: { name: 'Node: streams', where: 'either' } },
@@ -70,7 +72,12 @@ function passesThrough(frame: CallFrame): boolean {
 
 const GC: Part = { name: 'garbage collection', where: 'either' };
 const NATIVE: Part = { name: 'V8 and native code with no JavaScript frame (program)', where: 'either' };
-const JSON_PART: Part = { name: 'JSON.parse / JSON.stringify', where: 'either' };
+/** JSON's native work, a row of its own, on the side of whoever called it. */
+const JSON_PARTS: Record<Part['where'], Part> = {
+  azure: { name: 'JSON.parse / JSON.stringify, called by the app or the library', where: 'azure' },
+  'local host': { name: 'JSON.parse / JSON.stringify, called by the local host', where: 'local host' },
+  either: { name: 'JSON.parse / JSON.stringify, called by Node', where: 'either' },
+};
 
 export interface Attribution {
   /** CPU time in the profile, ms (idle excluded). */
@@ -102,8 +109,14 @@ function classify(id: number, byId: Map<number, ProfileNode>, parent: Map<number
   if (leaf?.functionName === '(idle)' || leaf?.functionName === '(root)') return undefined;
   if (leaf?.functionName === '(garbage collector)') return GC;
   if (leaf?.functionName === '(program)') return NATIVE;
-  // JSON's own work is a native leaf called straight from JavaScript: name it whoever called it.
-  if (leaf && leaf.url === '' && (leaf.functionName === 'parse' || leaf.functionName === 'stringify')) return JSON_PART;
+  const isJson =
+    leaf !== undefined && leaf.url === '' && (leaf.functionName === 'parse' || leaf.functionName === 'stringify');
+  const part = owner(id, byId, parent);
+  return isJson ? JSON_PARTS[part.where] : part;
+}
+
+/** The innermost named part on the sample's stack, else a Node row by its innermost Node frame. */
+function owner(id: number, byId: Map<number, ProfileNode>, parent: Map<number, number>): Part {
   let innermostNode: string | undefined;
   for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
     const frame = byId.get(at)?.callFrame;

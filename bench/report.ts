@@ -480,10 +480,10 @@ function notes(r: Results, g: ReturnType<typeof goals>): string[] {
         'load generator and the simulator. Without contention, at concurrency 1, the backend adds ' +
         `${signed(c1.backend.p50 - c1.direct.p50)} ms at p50. That is the path itself: two more process hops ` +
         '(client → backend → region and back, each a wake-up of another process on a shared CPU) and, inside the ' +
-        'backend, one more loopback HTTP hop from the host into the `@azure/functions` HTTP-streaming proxy (as in ' +
-        'Azure, where the Functions host proxies to the worker), plus JSON parse, schema validation and the ' +
-        '`openai` client upstream. The under-1 ms goal is not reachable for a separate process on loopback on this ' +
-        'machine; the throughput ratio is the number to watch.',
+        'backend, the work “Where one chat’s CPU goes” breaks down: the `@azure/functions` library’s request and ' +
+        'response conversions, JSON parse, schema validation and the `openai` client upstream (the local host hands ' +
+        'requests to the library in-process, with no loopback hop of its own). The under-1 ms goal is not reachable ' +
+        'for a separate process on loopback on this machine; the throughput ratio is the number to watch.',
     );
   }
   out.push(...portkeyNotes(r.nonStreamed));

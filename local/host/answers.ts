@@ -14,8 +14,9 @@ import { closeUnlessDrainable } from './requestBody';
 import type { HttpRoute } from './routeTable';
 
 export interface HostError {
-  readonly status: 400 | 401 | 404 | 408 | 500;
-  readonly code: 'invalid_request' | 'unauthorized' | 'not_found' | 'request_timeout' | 'internal_error';
+  readonly status: 400 | 401 | 404 | 408 | 500 | 502;
+  readonly code:
+    'invalid_request' | 'unauthorized' | 'not_found' | 'request_timeout' | 'internal_error' | 'bad_gateway';
   readonly message: string;
 }
 
@@ -33,6 +34,23 @@ export const invocationFailed: HostError = {
   code: 'internal_error',
   message:
     "The function failed without answering; the host's log shows the error. Quote the request id when you report it.",
+};
+
+/**
+ * A request target that is not a path (`//other.host/api/chat`, `http://other.host/api/chat`): this host is an
+ * origin server, never a proxy, and a target naming another host must not decide where anything is sent.
+ */
+export const notOriginForm: HostError = {
+  status: 400,
+  code: 'invalid_request',
+  message: 'The request target must be a path starting with a single "/" (this host is not a proxy).',
+};
+
+/** The loopback hop to the library's proxy failed before an answer (`libraryProxy: 'http'` only). */
+export const proxyFailed: HostError = {
+  status: 502,
+  code: 'bad_gateway',
+  message: "The host could not pass the request to the function's HTTP proxy; the host's log shows why. Try again.",
 };
 
 export const bodyTimedOut: HostError = {

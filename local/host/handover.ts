@@ -46,7 +46,7 @@ export async function handOverToLibrary(
   // for the body. On a connection kept alive (a small body drained after an early answer) the request is left be:
   // destroying it would close the connection under the client's next request.
   res.once('close', () => {
-    const ending = !res.shouldKeepAlive || req.socket.destroyed || req.socket.writableEnded;
+    const ending = !res.shouldKeepAlive || (req.socket?.destroyed ?? true) || req.socket.writableEnded;
     if (!req.complete && ending) req.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
   });
   if (requestStart.hasSubscribers)
@@ -60,6 +60,7 @@ export async function handOverToLibrary(
     // The library answers nothing for a failed invocation: the host's 500 if nothing was sent yet, else cut the
     // connection so the client sees a truncated response rather than a clean end.
     if (!res.headersSent && !res.destroyed) {
+      for (const name of res.getHeaderNames()) res.removeHeader(name); // what the library had set is not ours
       sendHostError(res, invocationFailed, {
         requestId: options.requestId,
         headers: options.extraHeaders,

@@ -6,7 +6,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { bodyTimedOut, invocationFailed, refusalError, requestIdOf, sendHostError } from './answers';
+import { bodyTimedOut, invocationFailed, notOriginForm, refusalError, requestIdOf, sendHostError } from './answers';
 import { watchBodyIdle } from './bodyIdle';
 import { dispatch, type Dispatcher } from './dispatch';
 import { admit, type GatePolicy } from './gate';
@@ -69,6 +69,11 @@ async function handleRequest(
 ): Promise<void> {
   const { limits } = options.dispatcher;
   const method = (req.method ?? 'GET').toUpperCase();
+  if (!isOriginForm(req.url)) {
+    res.shouldKeepAlive = false;
+    sendHostError(res, notOriginForm, { ...answerTo(req, {}), limits });
+    return;
+  }
   const url = new URL(req.url ?? '/', `http://${req.headers.host ?? options.defaultHost}`);
   watchBodyIdle(req, limits.bodyIdleTimeoutMs, () => onBodyIdle(options, req, res));
   const framing = bodyFraming(req.headers);
@@ -108,6 +113,11 @@ function onBodyIdle(options: HostServerOptions, req: http.IncomingMessage, res: 
   // Never drained: the rest of this body is not coming.
   res.shouldKeepAlive = false;
   sendHostError(res, bodyTimedOut, { ...answerTo(req, {}), limits });
+}
+
+/** `/path?query`, the only request target an origin server takes (RFC 9112 3.2.1); `*` is for OPTIONS only. */
+function isOriginForm(target: string | undefined): boolean {
+  return target !== undefined && target.startsWith('/') && !target.startsWith('//');
 }
 
 function answerTo(req: http.IncomingMessage, headers: Record<string, string>) {

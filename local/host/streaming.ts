@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { invocationFailed, sendHostError } from './answers';
+import { invocationFailed, proxyFailed, sendHostError } from './answers';
 import type { HeaderMap } from './cors';
 import type { InvocationOutcome } from './invoke';
 import type { HttpLimits } from './limits';
@@ -105,14 +105,30 @@ interface Exchange {
 /** Sends the client's request to the proxy and relays the proxy's answer; ends either side when the other stops. */
 function openExchange(options: ForwardOptions): Exchange {
   const { req, res } = options;
-  const upstream = http.request(new URL(req.url ?? '/', options.proxyUri), {
+  // Only the path and query come from the client: the proxy's own origin, never one the request names.
+  const target = new URL(options.proxyUri);
+  const asked = new URL(req.url ?? '/', 'http://host');
+  target.pathname = asked.pathname;
+  target.search = asked.search;
+  const upstream = http.request(target, {
     method: req.method,
     headers: forwardedRequestHeaders(req, options.invocationId),
     agent: options.agent,
   });
   let responseStarted = false;
   let responseDone = false;
-  upstream.on('error', () => undefined); // destroy() is how we end it early; the outcome is handled by the caller
+  // destroy() is how this host ends an exchange early, and then the client has its answer already. Any other
+  // failure before the proxy answered (a kept-alive connection the proxy closed, say) gets the host's 502 rather
+  // than no answer at all.
+  upstream.on('error', () => {
+    if (!responseStarted && !res.headersSent && !res.destroyed) {
+      sendHostError(res, proxyFailed, {
+        requestId: options.requestId,
+        headers: options.extraHeaders,
+        limits: options.limits,
+      });
+    }
+  });
   upstream.once('response', (upstreamRes) => {
     responseStarted = true;
     const socket = upstreamRes.socket;

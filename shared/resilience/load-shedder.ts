@@ -85,9 +85,15 @@ export interface OverloadObserver {
   onOverloadChange?(change: OverloadChange): void;
 }
 
-/** The smoothed lag after a sample of `sampleMs` taken `elapsedMs` after the previous one. */
+/**
+ * The smoothed lag after a sample of `sampleMs` taken `elapsedMs` after the previous one. A sample stands for the
+ * time since the previous one, except its own stall, which counts for at most one sampling interval: a single
+ * long stall (a garbage collection, a cold instance loading code) is one late sample, and must not weigh as if
+ * the loop had lagged that much all along (a 330 ms stall would otherwise lift a quiet instance past 100 ms).
+ */
 export function smoothLag(previousMs: number, sampleMs: number, elapsedMs: number): number {
-  const weight = 1 - Math.exp(-Math.max(0, elapsedMs) / LAG_SMOOTHING_MS);
+  const counted = Math.max(0, elapsedMs - sampleMs + Math.min(sampleMs, LAG_SAMPLE_INTERVAL_MS));
+  const weight = 1 - Math.exp(-counted / LAG_SMOOTHING_MS);
   return previousMs + weight * (sampleMs - previousMs);
 }
 

@@ -53,7 +53,8 @@ export function toRegional(
 /**
  * An input item with Azure's ids: a reference names a stored item of its region; a message's own `id`
  * (an SDK echoing an earlier answer) is dropped, since its content is all a region needs and another
- * region would not know the id.
+ * region would not know the id. Any other item's `id` (a function call, a reasoning item echoed back) names a
+ * stored item too: it must be one given to this caller, untagged for its region, like a reference.
  */
 function localItem(item: ResponseInputItem, local: (id: string) => string): ResponseInputItem {
   if (item.type === 'item_reference') return { ...item, id: local(item.id) };
@@ -61,6 +62,7 @@ function localItem(item: ResponseInputItem, local: (id: string) => string): Resp
     const { id: _id, ...message } = item;
     return message as ResponseInputItem;
   }
+  if ('id' in item && typeof item.id === 'string') return { ...item, id: local(item.id) };
   return item;
 }
 

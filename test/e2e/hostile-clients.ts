@@ -140,6 +140,21 @@ export function hostileClientTests(libraryProxy: 'in-process' | 'http'): void {
       client.destroy();
     });
 
+    it.each(['//127.0.0.1:9/api/chat', 'http://127.0.0.1:9/api/chat'])(
+      'refuses the request target %s with 400 (this host is not a proxy), and the next client’s chat gets 200',
+      async (target) => {
+        const client = await RawClient.connect(backend.host.port);
+        await client.write(
+          `POST ${target} HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\nx-functions-key: ${FUNCTION_KEY}\r\ncontent-length: ${chat.length}\r\n\r\n${chat}`,
+        );
+        const answer = await client.until(/\r\n\r\n[\s\S]*"requestId":"[^"]*"\}\}/);
+        expect(statusOf(answer)).toBe(400);
+        expect(answer).toContain('"code":"invalid_request"');
+        await client.closedWithin(2000);
+        expect(await nextClientChat()).toBe(200);
+      },
+    );
+
     it('refuses a chunked GET /api/health with a body (400, connection closed), and the next client’s chat gets 200', async () => {
       const client = await RawClient.connect(backend.host.port);
       const before = logs.length;

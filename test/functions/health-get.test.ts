@@ -100,7 +100,7 @@ describe('GET /api/health as the Front Door probe', () => {
     const health = createHealthHandler({ chat: regions.service(), overload: shedder });
     expect((await health()).jsonBody).toMatchObject({ status: 'ok', overload: { state: 'admitting', lagMs: 0 } });
     shedder.admit('chat-post'); // one in flight
-    shedder.observe(500);
+    shedder.observe(500, 10_000); // 500 ms of lag for 10 s
     shedder.admit('chat-post');
     const response = await health();
     expect(response.status).toBe(200);

@@ -97,6 +97,19 @@ describe('a request as its region gets it', () => {
     ]);
   });
 
+  it('untags the id of any other item given to the caller (a function call echoed back) and names its region home', () => {
+    const call = {
+      type: 'function_call',
+      id: ids.issue('fc_1', 'swedencentral', alice),
+      call_id: 'c',
+      name: 'f',
+      arguments: '{}',
+    };
+    const regional = toRegional({ input: [call as never] }, read, notFound);
+    expect(regional.params.input).toEqual([{ ...call, id: 'fc_1' }]);
+    expect(regional.home).toBe('swedencentral');
+  });
+
   it('has no home when it refers to nothing stored', () => {
     expect(toRegional({ input: 'Hi' }, read, notFound).home).toBeUndefined();
   });
@@ -107,6 +120,14 @@ describe('a request as its region gets it', () => {
     [
       'an item_reference of another caller',
       { input: [{ type: 'item_reference', id: ids.issue('msg_1', 'eastus2', bob) }] },
+    ],
+    [
+      'a reasoning item of another caller',
+      { input: [{ type: 'reasoning', id: ids.issue('rs_1', 'eastus2', bob), summary: [] }] },
+    ],
+    [
+      'a function call with an untagged id',
+      { input: [{ type: 'function_call', id: 'fc_1', call_id: 'c', name: 'f', arguments: '{}' }] },
     ],
   ] as const)('is refused when it names %s', (_what, params) => {
     expect(() => toRegional({ input: 'Hi', ...params } as never, read, notFound)).toThrow('not found');
