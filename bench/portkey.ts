@@ -5,13 +5,11 @@
  * regions the backend uses.
  */
 import { fork } from 'node:child_process';
-import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type OpenAI from 'openai';
 import { MODEL } from './load';
-import { tail, type SimulatorProcess } from './processes';
-import type { FromBackend } from './protocol';
+import { ipcChild, type SimulatorProcess } from './processes';
 
 const PACKAGE_JSON = require.resolve('@portkey-ai/gateway/package.json');
 /** Portkey's Node server (the package's `bin`), run as `node start-server.js --port=0 --headless`. */
@@ -64,32 +62,10 @@ export async function startPortkeyProcess(regions: readonly SimulatorProcess[]):
     env: gatewayEnv(),
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
-  const output = tail(child);
-  let nextId = 0;
-  const pending = new Map<number, (reply: FromBackend & { type: 'reply' }) => void>();
-  const url = await new Promise<string>((resolve, reject) => {
-    child.on('message', (message: FromBackend) => {
-      if (message.type === 'ready') resolve(message.url);
-      else if (message.type === 'reply') pending.get(message.id)?.(message);
-    });
-    child.once('exit', (code) => reject(new Error(`Portkey gateway exited (${code}): ${output()}`)));
-  });
-  const stats = () =>
-    new Promise<{ rss: number; cpuMicros: number }>((resolve) => {
-      const id = nextId++;
-      pending.set(id, (reply) => {
-        pending.delete(id);
-        resolve({ rss: reply.rss ?? Number.NaN, cpuMicros: reply.cpuMicros ?? Number.NaN });
-      });
-      child.send({ type: 'stats', id });
-    });
-  const stop = async () => {
-    if (child.exitCode !== null) return;
-    const exited = once(child, 'exit');
-    child.disconnect();
-    const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
-    await exited;
-    clearTimeout(timer);
+  const { url, ask, stop } = await ipcChild(child, 'Portkey gateway');
+  const stats = async () => {
+    const reply = await ask({ type: 'stats' });
+    return { rss: reply.rss ?? Number.NaN, cpuMicros: reply.cpuMicros ?? Number.NaN };
   };
   return { url, config: JSON.stringify(portkeyConfig(regions)), stats, stop };
 }

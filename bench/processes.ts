@@ -134,26 +134,7 @@ export async function startBackendProcess(options: {
     },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
-  const output = tail(child);
-  let nextId = 0;
-  const pending = new Map<number, (reply: FromBackend & { type: 'reply' }) => void>();
-  const url = await new Promise<string>((resolve, reject) => {
-    child.on('message', (message: FromBackend) => {
-      if (message.type === 'ready') resolve(message.url);
-      else if (message.type === 'failed') reject(new Error(`backend failed to start: ${message.message}`));
-      else pending.get(message.id)?.(message);
-    });
-    child.once('exit', (code) => reject(new Error(`backend exited (${code}): ${output()}`)));
-  });
-  const ask = (message: Omit<ToBackend, 'id'>) =>
-    new Promise<FromBackend & { type: 'reply' }>((resolve) => {
-      const id = nextId++;
-      pending.set(id, (reply) => {
-        pending.delete(id);
-        resolve(reply);
-      });
-      child.send({ ...message, id });
-    });
+  const { url, ask, stop } = await ipcChild(child, 'backend');
   return {
     url,
     pid: child.pid ?? 0,
@@ -168,13 +149,43 @@ export async function startBackendProcess(options: {
     profile: async (action, file) => {
       await ask({ type: 'profile', action, ...(file === undefined ? {} : { file }) } as Omit<ToBackend, 'id'>);
     },
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      const exited = once(child, 'exit');
-      child.disconnect();
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
-      await exited;
-      clearTimeout(timer);
-    },
+    stop,
   };
+}
+
+/**
+ * A forked child that reports `ready` with its URL (or `failed`) over IPC and answers requests by id: the backend
+ * (bench/server.ts) and the Portkey gateway (bench/portkey-preload.ts). `stop` disconnects it, and kills it if it
+ * has not exited 3 s later.
+ */
+export async function ipcChild(child: ChildProcess, name: string) {
+  const output = tail(child);
+  let nextId = 0;
+  const pending = new Map<number, (reply: FromBackend & { type: 'reply' }) => void>();
+  const url = await new Promise<string>((resolve, reject) => {
+    child.on('message', (message: FromBackend) => {
+      if (message.type === 'ready') resolve(message.url);
+      else if (message.type === 'failed') reject(new Error(`${name} failed to start: ${message.message}`));
+      else pending.get(message.id)?.(message);
+    });
+    child.once('exit', (code) => reject(new Error(`${name} exited (${code}): ${output()}`)));
+  });
+  const ask = (message: Omit<ToBackend, 'id'>) =>
+    new Promise<FromBackend & { type: 'reply' }>((resolve) => {
+      const id = nextId++;
+      pending.set(id, (reply) => {
+        pending.delete(id);
+        resolve(reply);
+      });
+      child.send({ ...message, id });
+    });
+  const stop = async () => {
+    if (child.exitCode !== null) return;
+    const exited = once(child, 'exit');
+    child.disconnect();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  return { url, ask, stop };
 }

@@ -59,6 +59,15 @@ export const bodyTimedOut: HostError = {
   message: 'The request body stopped arriving before it was complete: send it in one go, then read the answer.',
 };
 
+/**
+ * A failed invocation: the host's 500 if nothing was sent yet, else the connection is cut, so the client sees a
+ * truncated response rather than a clean end.
+ */
+export function answerInvocationFailure(res: ServerResponse, answer: ErrorAnswer): void {
+  if (!res.headersSent && !res.destroyed) sendHostError(res, invocationFailed, answer);
+  else res.destroy();
+}
+
 export function refusalError(refused: RefusedRequest): HostError {
   switch (refused.reason) {
     case 'body-not-allowed':

@@ -1,6 +1,6 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import type http from 'node:http';
-import { invocationFailed, sendHostError } from './answers';
+import { answerInvocationFailure } from './answers';
 import type { HeaderMap } from './cors';
 import { closeUnlessDrainable } from './requestBody';
 import type { ForwardOptions, ForwardResult } from './streaming';
@@ -57,16 +57,13 @@ export async function handOverToLibrary(
   try {
     outcome = await options.invoke();
   } catch (error) {
-    // The library answers nothing for a failed invocation: the host's 500 if nothing was sent yet, else cut the
-    // connection so the client sees a truncated response rather than a clean end.
-    if (!res.headersSent && !res.destroyed) {
-      for (const name of res.getHeaderNames()) res.removeHeader(name); // what the library had set is not ours
-      sendHostError(res, invocationFailed, {
-        requestId: options.requestId,
-        headers: options.extraHeaders,
-        limits: options.limits,
-      });
-    } else res.destroy();
+    // The library answers nothing for a failed invocation; what it had set on the response is not the host's.
+    if (!res.headersSent) for (const name of res.getHeaderNames()) res.removeHeader(name);
+    answerInvocationFailure(res, {
+      requestId: options.requestId,
+      headers: options.extraHeaders,
+      limits: options.limits,
+    });
     return { error };
   }
   if (!res.headersSent && !res.writableEnded && (outcome.result === undefined || outcome.result === null)) {

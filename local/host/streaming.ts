@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { invocationFailed, proxyFailed, sendHostError } from './answers';
+import { answerInvocationFailure, proxyFailed, sendHostError } from './answers';
 import type { HeaderMap } from './cors';
 import type { InvocationOutcome } from './invoke';
 import type { HttpLimits } from './limits';
@@ -71,16 +71,13 @@ export async function forwardToLibraryProxy(options: ForwardOptions): Promise<Fo
   try {
     outcome = await options.invoke();
   } catch (error) {
-    // The library never answers the proxied request of a failed invocation: the host's 500 if nothing was sent
-    // yet, else cut the connection so the client sees a truncated response rather than a clean end.
+    // The library never answers the proxied request of a failed invocation.
     exchange.upstream.destroy();
-    if (!res.headersSent && !res.destroyed) {
-      sendHostError(res, invocationFailed, {
-        requestId: options.requestId,
-        headers: options.extraHeaders,
-        limits: options.limits,
-      });
-    } else res.destroy();
+    answerInvocationFailure(res, {
+      requestId: options.requestId,
+      headers: options.extraHeaders,
+      limits: options.limits,
+    });
     return { error };
   }
 
