@@ -10,6 +10,12 @@ export interface CounterKey {
   readonly rowKey: string;
 }
 
+/** A counter and the window it is read for. */
+export interface CounterRead {
+  readonly key: CounterKey;
+  readonly window: string;
+}
+
 /** What an add came to; `value` is the count in the window after the add, or as it stands when refused. */
 export type AddResult =
   { readonly kind: 'added'; readonly value: number } | { readonly kind: 'over-limit'; readonly value: number };
@@ -17,6 +23,12 @@ export type AddResult =
 export interface Counters {
   /** The counter's value in `window` (0 when there is no row yet or it holds an older window). */
   read(key: CounterKey, window: string): Promise<number>;
+  /**
+   * Reads counters as `read` does, in one store call when they share a partition, and keeps each row as
+   * read so that the next `add` of that counter writes on it (conditionally) without reading it again.
+   * Values in the order of `reads`.
+   */
+  readForUpdate(reads: readonly CounterRead[]): Promise<number[]>;
   /** Adds `amount` in `window`, unless the result would exceed `limit` (no limit when omitted). */
   add(key: CounterKey, window: string, amount: number, limit?: number): Promise<AddResult>;
 }
@@ -52,6 +64,10 @@ export class MemoryCounters implements Counters {
   read(key: CounterKey, window: string): Promise<number> {
     const entry = this.#entries.get(memoryKey(key));
     return Promise.resolve(entry?.window === window ? entry.value : 0);
+  }
+
+  readForUpdate(reads: readonly CounterRead[]): Promise<number[]> {
+    return Promise.all(reads.map(({ key, window }) => this.read(key, window)));
   }
 
   add(key: CounterKey, window: string, amount: number, limit?: number): Promise<AddResult> {

@@ -9,7 +9,14 @@ import { QuotaService } from './service';
 import type { QuotaSettings } from './settings';
 import { TableCounters, quotaTableClient } from './table-counters';
 
-export { ContentionError, MemoryCounters, type AddResult, type CounterKey, type Counters } from './counters';
+export {
+  ContentionError,
+  MemoryCounters,
+  type AddResult,
+  type CounterKey,
+  type CounterRead,
+  type Counters,
+} from './counters';
 export {
   QuotaService,
   type Admitted,

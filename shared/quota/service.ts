@@ -17,6 +17,9 @@
  * in flight when it is reached still finish. Rows are rewritten when their window passes, never added.
  *
  * Updates are conditional (ETags, see table-counters.ts): no increment is lost between instances.
+ * A check is three store calls: `admit` reads the user's day and minute rows with one partition query
+ * and writes the minute's count on the row it read; `recordUsage` writes the day's tokens on the row
+ * `admit` read (a row changed meanwhile fails its ETag and is read again).
  * When the store fails (refused, timeout, 5xx, denied) the service counts in this instance's memory
  * instead, logs one warning, reports `degraded`, and tries the store again after a back-off (5 s,
  * doubling to 60 s). During an outage each instance applies the limits on its own, so a user may get up
@@ -25,7 +28,14 @@
  */
 import { ChatError } from '../errors';
 import type { Logger } from '../logger';
-import { ContentionError, MemoryCounters, type AddResult, type CounterKey, type Counters } from './counters';
+import {
+  ContentionError,
+  MemoryCounters,
+  type AddResult,
+  type CounterKey,
+  type CounterRead,
+  type Counters,
+} from './counters';
 import {
   dayWindow,
   minuteWindow,
@@ -173,7 +183,12 @@ export class QuotaService {
     const limit = this.#limits.userTokensPerDay;
     if (caller.kind === 'service' || limit === 0) return undefined;
     const key = { partitionKey: partitionKey(caller), rowKey: DAY_ROW };
-    const used = await this.#use(now, (c) => c.read(key, dayWindow(now)));
+    const reads: CounterRead[] = [{ key, window: dayWindow(now) }];
+    // The minute's count is in the same partition: one query reads both, and the conditional writes that
+    // follow (the minute's in #countRequest, the day's in recordUsage) need no reads of their own.
+    if (this.#limits.userRequestsPerMinute > 0)
+      reads.push({ key: { ...key, rowKey: MINUTE_ROW }, window: minuteWindow(now) });
+    const [used = 0] = await this.#use(now, (c) => c.readForUpdate(reads));
     if (used < limit) return used;
     throw refusal('user_quota_exceeded', msToNextUtcMidnight(now), {
       message: `Daily token quota used up: at most ${limit} tokens a day per user. It resets at midnight UTC.`,

@@ -17,6 +17,9 @@ class SwitchableStore implements Counters {
   read(...args: Parameters<Counters['read']>) {
     return this.#gate().then(() => this.#inner.read(...args));
   }
+  readForUpdate(...args: Parameters<Counters['readForUpdate']>) {
+    return this.#gate().then(() => this.#inner.readForUpdate(...args));
+  }
   add(...args: Parameters<Counters['add']>) {
     return this.#gate().then(() => this.#inner.add(...args));
   }
