@@ -610,10 +610,11 @@ export function authNotes(a: AuthResult): string[] {
   if (!legs.every((leg) => leg.total.p50 < 1)) {
     out.push(
       `- **Quota check** (${legs.map((leg) => `${leg.name} p50 ${ms(leg.total.p50)} ms`).join(', ')}; ` +
-        `in memory ${ms(memory?.total.p50 ?? Number.NaN)} ms): each check is five store calls one after another ` +
-        '(`admit` reads the day’s tokens, then reads and conditionally replaces the minute’s request count; ' +
-        '`recordUsage` reads and replaces the day’s tokens: ETag updates need the read first), and one store read ' +
-        `through the SDK takes ${ms(a.storeRead.p50)} ms at p50 on loopback, so five of them cannot fit in 1 ms. ` +
+        `in memory ${ms(memory?.total.p50 ?? Number.NaN)} ms): each check is three store calls one after another ` +
+        '(`admit` reads the day’s tokens and the minute’s request count in one partition query, then conditionally ' +
+        'replaces the minute’s count; `recordUsage` replaces the day’s tokens with the ETag `admit` read: an exact ' +
+        'limit needs a fresh read before the answer and the answer’s tokens after it), and one store call through ' +
+        `the SDK takes ${ms(a.storeRead.p50)} ms at p50 on loopback, so three of them cannot fit in 1 ms. ` +
         `This process spends ${ms(legs[0]?.clientCpuMs ?? Number.NaN)} ms of CPU per check in the Tables SDK; the rest is ` +
         'Azurite’s own time and the loopback hops.',
     );
