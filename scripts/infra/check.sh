@@ -38,29 +38,28 @@ for file in infra/main.bicep infra/main.bicepparam; do
   fi
 done
 
-# build prints warnings too; a clean lint means it should print none.
-if build_output="$(bicep build infra/main.bicep --outfile "$out_dir/main.json" 2>&1)" \
-  && ! grep -Eq ': (Warning|Error) ' <<< "$build_output"; then
-  echo "ok   build infra/main.bicep -> $out_dir/main.json"
-else
-  printf '%s\n' "$build_output" >&2
-  echo "FAIL build infra/main.bicep" >&2
-  failed=1
-fi
-
-# Builds the parameter file in one mode: build_params OUTFILE [NAME=VALUE...] (environment for the
-# file's readEnvironmentVariable calls).
-build_params() {
-  local outfile="$1"; shift
-  local params_output
-  if params_output="$(env "$@" bash scripts/infra/bicep.sh build-params infra/main.bicepparam --outfile "$outfile" 2>&1)" \
-    && ! grep -Eq ': (Warning|Error) ' <<< "$params_output"; then
-    echo "ok   build-params infra/main.bicepparam $* -> $outfile"
+# Runs one build and says ok only when it succeeded and printed no warning (a clean lint means a build
+# should print none): clean_build "WHAT IT BUILT" COMMAND...
+clean_build() {
+  local what="$1"; shift
+  local output
+  if output="$("$@" 2>&1)" && ! grep -Eq ': (Warning|Error) ' <<< "$output"; then
+    echo "ok   $what"
   else
-    printf '%s\n' "$params_output" >&2
-    echo "FAIL build-params infra/main.bicepparam $*" >&2
+    printf '%s\n' "$output" >&2
+    echo "FAIL $what" >&2
     failed=1
   fi
+}
+
+clean_build "build infra/main.bicep -> $out_dir/main.json" bicep build infra/main.bicep --outfile "$out_dir/main.json"
+
+# The parameter file in one mode: build_params OUTFILE [NAME=VALUE...] (environment for the file's
+# readEnvironmentVariable calls).
+build_params() {
+  local outfile="$1"; shift
+  clean_build "build-params infra/main.bicepparam $* -> $outfile" \
+    env "$@" bash scripts/infra/bicep.sh build-params infra/main.bicepparam --outfile "$outfile"
 }
 build_params "$out_dir/main.parameters.json" CHAT_TWO_STAMPS=false
 build_params "$out_dir/main.two-stamps.parameters.json" CHAT_TWO_STAMPS=true

@@ -36,9 +36,8 @@ set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$repo_root"
 
-env_name="${AZURE_ENV_NAME:-chat-dev}"
-location="${AZURE_LOCATION:-eastus2}"
-secondary_location="${AZURE_SECONDARY_LOCATION:-swedencentral}"
+# shellcheck source=scripts/infra/lib.sh
+source "$repo_root/scripts/infra/lib.sh"
 two_stamps="${CHAT_TWO_STAMPS:-false}"
 template="infra/main.bicep"
 parameters="infra/main.bicepparam"
@@ -77,8 +76,6 @@ while (( $# > 0 )); do
   esac
 done
 
-# shellcheck source=scripts/infra/lib.sh
-source "$repo_root/scripts/infra/lib.sh"
 
 # One subscription-scope deployment per environment; write-local-settings.sh reads it back by this name.
 deployment_name="${env_name}"

@@ -1,8 +1,13 @@
-# Shared by deploy.sh and preflight.sh (sourced, not run): how commands are shown and run.
-# Needs: dry_run (0 or 1). Commands are shown on fd 3, opened here on stdout, so the ones whose
+# Shared by deploy.sh and preflight.sh (sourced, not run): the environment's defaults, and how
+# commands are shown and run. The commands need: dry_run (0 or 1). Commands are shown on fd 3, opened here on stdout, so the ones whose
 # output is captured show in order too.
 
 exec 3>&1
+
+# The azd environment and the two regions, unless the environment names others (the same in both).
+env_name="${AZURE_ENV_NAME:-chat-dev}"
+location="${AZURE_LOCATION:-eastus2}"
+secondary_location="${AZURE_SECONDARY_LOCATION:-swedencentral}"
 
 # Shows a command the way it runs: '+ ' then the words, shell-quoted where needed. Dry-run
 # placeholders such as <FUNCTION_APP_NAME> are shown as they are.

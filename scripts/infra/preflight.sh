@@ -23,9 +23,8 @@ set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$repo_root"
 
-env_name="${AZURE_ENV_NAME:-chat-dev}"
-location="${AZURE_LOCATION:-eastus2}"
-secondary_location="${AZURE_SECONDARY_LOCATION:-swedencentral}"
+# shellcheck source=scripts/infra/lib.sh
+source "$repo_root/scripts/infra/lib.sh"
 parameters="infra/main.bicepparam"
 restore=0
 restore_out=""
@@ -47,8 +46,6 @@ while (( $# > 0 )); do
   esac
 done
 
-# shellcheck source=scripts/infra/lib.sh
-source "$repo_root/scripts/infra/lib.sh"
 
 fail() { echo "preflight: $*" >&2; exit 1; }
 

@@ -114,8 +114,3 @@ export function titleFrom(text: string): string {
   const cut = words.length > TITLE_WORDS || title.length > MAX_TITLE_CHARS;
   return cut ? `${title.slice(0, MAX_TITLE_CHARS - 1).trimEnd()}…` : title;
 }
-
-/** An OData string literal (quotes doubled): for filters on keys that may hold a quote. */
-export function odataString(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
-}

@@ -22,7 +22,7 @@
  * (quotaTableClient): a slow store degrades a chat (no history), it never holds it.
  */
 import type { TableClient, TableEntityResult, TransactionAction } from '@azure/data-tables';
-import { statusOf } from '../quota/table-counters';
+import { odataString, statusOf } from '../quota/table-counters';
 import {
   conversationRange,
   expiredIndexFrom,
@@ -31,7 +31,6 @@ import {
   indexKey,
   INDEX_RANGE,
   messageKey,
-  odataString,
   parseMessageKey,
   requestSlot,
   splitText,

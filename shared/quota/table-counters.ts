@@ -181,8 +181,8 @@ export class TableCounters implements Counters {
 
   /** The rows of `reads` (all in `partition`) with one query, in the order of `reads`. */
   async #query(partition: string, reads: readonly CounterRead[]): Promise<(CounterRow | undefined)[]> {
-    const rowKeys = reads.map((r) => `RowKey eq ${quote(r.key.rowKey)}`).join(' or ');
-    const filter = `PartitionKey eq ${quote(partition)} and (${rowKeys})`;
+    const rowKeys = reads.map((r) => `RowKey eq ${odataString(r.key.rowKey)}`).join(' or ');
+    const filter = `PartitionKey eq ${odataString(partition)} and (${rowKeys})`;
     const found = new Map<string, CounterRow>();
     try {
       const entities = (await this.#client).listEntities({ queryOptions: { filter }, ...this.#callOptions() });
@@ -236,8 +236,11 @@ function valueIn(row: CounterRow | undefined, window: string): number {
   return row?.window === window ? row.value : 0;
 }
 
-/** An OData string literal (quotes doubled), as the SDK's `odata` tag makes it; that tag would load the SDK. */
-function quote(value: string): string {
+/**
+ * An OData string literal (quotes doubled), as the SDK's `odata` tag makes it (that tag would load the SDK), for
+ * filters on keys that may hold a quote; the conversation store's filters use it too.
+ */
+export function odataString(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
