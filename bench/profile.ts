@@ -159,7 +159,12 @@ export function attributionTable(load: ProfiledLoad): string[] {
 
 /** µs of CPU per unit the profile charges to parts that run `where`. */
 export function microsIn(load: ProfiledLoad, where: Part['where']): number {
-  const ms = load.attribution.rows.filter((row) => row.part.where === where).reduce((t, row) => t + row.ms, 0);
+  return microsOf(load, (part) => part.where === where);
+}
+
+/** µs of CPU per unit the profile charges to the parts `which` picks. */
+function microsOf(load: ProfiledLoad, which: (part: Part) => boolean): number {
+  const ms = load.attribution.rows.filter((row) => which(row.part)).reduce((t, row) => t + row.ms, 0);
   return (ms / Math.max(1e-9, load.attribution.busyMs)) * ((load.cpuMs * 1000) / Math.max(1, load.units));
 }
 
@@ -217,11 +222,7 @@ export function profileSection(p: ProfileResult): string[] {
 
 /** Why the CPU goals are missed (or met), from the tables above: the parts of ours and the library's, by size. */
 function profileReasons(p: ProfileResult): string[] {
-  const perChat = (name: RegExp) => {
-    const rows = p.nonStreamed.attribution.rows.filter((r) => name.test(r.part.name));
-    const perUnit = (p.nonStreamed.cpuMs * 1000) / Math.max(1, p.nonStreamed.units);
-    return (rows.reduce((t, r) => t + r.ms, 0) / Math.max(1e-9, p.nonStreamed.attribution.busyMs)) * perUnit;
-  };
+  const perChat = (name: RegExp) => microsOf(p.nonStreamed, (part) => name.test(part.name));
   const library = perChat(/@azure\/functions/);
   const openai = perChat(/`openai`/);
   const ours = perChat(/^chat service|^handlers|^request validation|^logging/);
