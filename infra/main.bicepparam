@@ -45,18 +45,22 @@ param openAiLocalAuthEnabled = bool(readEnvironmentVariable('CHAT_OPENAI_KEYS', 
 
 param corsAllowedOrigins = []
 
-// Developer access for local runs goes to whoever deploys (deployer(): a user or a service
-// principal, with deploy.sh or azd alike); set developerPrincipalId for someone else, or
-// grantDeveloperAccess = false for nobody.
-param grantDeveloperAccess = true
+// Developer access for local runs (Cognitive Services OpenAI User on each account): nobody by
+// default, so a CI principal that deploys does not become a model caller. scripts/infra/deploy.sh
+// --grant-developer-access gives it to whoever deploys (deployer()), --developer-principal-id (and
+// --developer-principal-type) to someone else.
+param grantDeveloperAccess = bool(readEnvironmentVariable('CHAT_GRANT_DEVELOPER_ACCESS', 'false'))
 
-// The app registration users sign in to (infra/README.md, "App registration"); empty for none yet.
+// The app registrations users sign in with: scripts/infra/deploy.sh creates or reuses them and
+// passes their ids (infra/README.md, "App registration"); empty for none.
 param authClientId = readEnvironmentVariable('CHAT_AUTH_CLIENT_ID', '')
 param webClientId = readEnvironmentVariable('CHAT_WEB_CLIENT_ID', '')
 
-// Signs the Responses API ids each caller is given. Empty: a new one at each deployment (ids given out
-// before it answer 404 after it); set CHAT_RESPONSE_ID_SECRET (32+ characters) to keep one.
-param responseIdSecret = readEnvironmentVariable('CHAT_RESPONSE_ID_SECRET', '')
+// CHAT_RESPONSE_ID_SECRET and CHAT_SERVICE_KEYS are Key Vault references to secrets deploy.sh makes
+// once (newResponseIdSecret, newServiceKeys): nothing here.
 
 param functionInstanceMemoryMB = 2048
 param functionMaximumInstanceCount = 100
+param functionAlwaysReadyInstances = 0
+param zoneRedundant = false
+param alertActionGroupId = readEnvironmentVariable('CHAT_ALERT_ACTION_GROUP_ID', '')

@@ -98,7 +98,7 @@ param frontDoorId string
 // A Key Vault reference without a version follows the secret's latest version (re-read within a day,
 // or at the next restart): a deployment changes nothing here, so it restarts nothing.
 // https://learn.microsoft.com/azure/app-service/app-service-key-vault-references
-func keyVaultReference(vault string, secret string) string => '@Microsoft.KeyVault(VaultName=${vault};SecretName=${secret})'
+var keyVaultReferencePrefix = '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName='
 
 // One serialisation for the app setting and the output, so they cannot disagree.
 var chatRegionsJson = string(chatRegions)
@@ -122,7 +122,7 @@ var coreSettings = {
   CHAT_STORAGE_TABLE_ENDPOINT: storageTableEndpoint
   // One secret for every instance and stamp, kept in Key Vault across deployments: a response id from
   // one instance is read by the next (shared/responses/ids.ts).
-  CHAT_RESPONSE_ID_SECRET: keyVaultReference(keyVaultName, responseIdSecretName)
+  CHAT_RESPONSE_ID_SECRET: '${keyVaultReferencePrefix}${responseIdSecretName})'
 }
 
 // The timer sweeps the one shared conversations table; every stamp but one disables it by the
@@ -147,7 +147,7 @@ var userSignInSettings = empty(authClientId)
         CHAT_AUTH_TENANT_ID: authTenantId
       },
       // Key callers next to users: the app checks their keys itself (shared/auth/access.ts).
-      empty(serviceKeysSecretName) ? {} : { CHAT_SERVICE_KEYS: keyVaultReference(keyVaultName, serviceKeysSecretName) }
+      empty(serviceKeysSecretName) ? {} : { CHAT_SERVICE_KEYS: '${keyVaultReferencePrefix}${serviceKeysSecretName})' }
     )
 
 // The demo page's MSAL sign-in needs the API's registration too (its scope is the page's to ask for).

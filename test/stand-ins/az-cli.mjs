@@ -34,14 +34,19 @@ const save = () => writeFileSync(stateFile, JSON.stringify(state, null, 2));
 const SUBSCRIPTION = scenario.subscriptionId ?? '00000000-0000-0000-0000-00000000aaaa';
 const TENANT = scenario.tenantId ?? '11111111-1111-1111-1111-111111111111';
 
-/** Values of every occurrence of an option (`--parameters` may repeat). */
+/** Values of every occurrence of an option; an option takes every word up to the next option
+ * (`--parameters a=1 b=2`, as the CLI reads them). */
 function options(name) {
   const values = [];
-  for (let i = 0; i < argv.length; i++) if (argv[i] === name) values.push(argv[i + 1]);
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] !== name) continue;
+    for (let j = i + 1; j < argv.length && !argv[j].startsWith('--'); j++) values.push(argv[j]);
+  }
   return values;
 }
 const option = (name) => options(name).at(-1);
-const command = argv.filter((a, i) => !a.startsWith('-') && (i === 0 || !argv[i - 1].startsWith('-'))).join(' ');
+/** The command words: everything before the first option. */
+const command = argv.slice(0, Math.max(0, argv.findIndex((a) => a.startsWith('-'))) || argv.length).join(' ');
 
 function print(value) {
   const output = option('--output') ?? option('-o') ?? 'json';
