@@ -353,11 +353,11 @@ smoke_test() {
   key="$(capture '<function-key>' az functionapp keys list --resource-group "$primary_group" --name "${apps[0]}" \
     --query functionKeys.default --output tsv)"
   echo "Smoke test: curl -fsS -H 'x-functions-key: <function key>' $api_url/health/deep"
-  show curl -fsS --retry "$retries" --retry-delay 6 --retry-all-errors --config - "$api_url/health/deep"
+  show curl -fsS --max-time 120 --retry "$retries" --retry-delay 6 --retry-all-errors --config - "$api_url/health/deep"
   if (( dry_run == 1 )); then return 0; fi
   # A fresh Flex app (and a new Front Door endpoint) can take minutes to answer; reported, not fatal.
   if ! printf 'header = "x-functions-key: %s"\n' "$key" |
-    curl -fsS --retry "$retries" --retry-delay 6 --retry-all-errors --config - "$api_url/health/deep"; then
+    curl -fsS --max-time 120 --retry "$retries" --retry-delay 6 --retry-all-errors --config - "$api_url/health/deep"; then
     echo >&2
     echo "deploy: the deep health check did not pass yet. If it reports PermissionDenied, the role assignments" >&2
     echo "        are still propagating (5-15 minutes); a new Front Door endpoint can take as long. Retry with" >&2

@@ -43,7 +43,7 @@ async function deployed(scenario: Record<string, unknown>, extra: Record<string,
 describe('npm run deploy against the az stand-in', () => {
   it('one stamp: preflight, sign-in registrations, secrets made once, deployment, redirect URIs, publish through a briefly opened scm site, deep smoke test', async () => {
     const { az, zip, site: api } = await deployed(defaultScenario());
-    const run = az.run(['--env', 'demo1', '--package', zip]);
+    const run = await az.run(['--env', 'demo1', '--package', zip]);
     expect(run.status, run.stderr).toBe(0);
     expect(run.stderr).toContain('preflight: ok: 2 model(s) deployable with quota in 2 region(s)');
 
@@ -115,9 +115,9 @@ describe('npm run deploy against the az stand-in', () => {
 
   it('a second run reuses the registrations and keeps the secrets: none is generated or passed again', async () => {
     const { az, zip } = await deployed(defaultScenario());
-    expect(az.run(['--env', 'demo1', '--package', zip]).status).toBe(0);
+    expect((await az.run(['--env', 'demo1', '--package', zip])).status).toBe(0);
     const first = az.calls().length;
-    const again = az.run(['--env', 'demo1', '--package', zip]);
+    const again = await az.run(['--env', 'demo1', '--package', zip]);
     expect(again.status, again.stderr).toBe(0);
     const second = az.calls().slice(first);
     expect(verbs(second)).not.toContain('ad app create');
@@ -132,7 +132,7 @@ describe('npm run deploy against the az stand-in', () => {
 
   it('two stamps: each app published in its own resource group, sign-in redirected to Front Door, smoke test through it', async () => {
     const { az, zip, site: api } = await deployed(defaultScenario());
-    const run = az.run(['--env', 'demo2', '--two-stamps', '--package', zip]);
+    const run = await az.run(['--env', 'demo2', '--two-stamps', '--package', zip]);
     expect(run.status, run.stderr).toBe(0);
     const state = az.state();
     expect(state.deployments.demo2.parameters.twoStamps).toBe('true');
@@ -154,7 +154,7 @@ describe('npm run deploy against the az stand-in', () => {
         offeredModel('gpt-5.4-mini', '2026-03-17'),
       ]),
     );
-    const run = az.run(['--env', 'demo1', '--package', zip]);
+    const run = await az.run(['--env', 'demo1', '--package', zip]);
     expect(run.status).toBe(1);
     const date = new Date(retiring).toISOString().slice(0, 10);
     expect(run.stderr).toContain(
@@ -175,7 +175,7 @@ describe('npm run deploy against the az stand-in', () => {
         offeredModel('gpt-5.4-mini', '2026-03-17', { lifecycleStatus: 'Deprecated' }),
       ]),
     );
-    const run = az.run(['--env', 'demo1', '--package', zip, '--skip-app'], {
+    const run = await az.run(['--env', 'demo1', '--package', zip, '--skip-app'], {
       env: { CHAT_MODEL_RETIREMENT_WINDOW_DAYS: '10' },
     });
     expect(run.status).toBe(1);

@@ -87,7 +87,7 @@ describe('scripts/infra/deploy.sh --dry-run', () => {
       '+ az functionapp deploy --resource-group <RESOURCE_GROUP> --name <FUNCTION_APP_NAME> --src-path .deploy/app.zip --type zip',
       '+ az functionapp config access-restriction remove --resource-group <RESOURCE_GROUP> --name <FUNCTION_APP_NAME> --scm-site true --rule-name deploy-client --output none',
       '+ az functionapp keys list --resource-group <RESOURCE_GROUP> --name <FUNCTION_APP_NAME> --query functionKeys.default --output tsv',
-      '+ curl -fsS --retry 10 --retry-delay 6 --retry-all-errors --config - <API_BASE_URL>/health/deep',
+      '+ curl -fsS --max-time 120 --retry 10 --retry-delay 6 --retry-all-errors --config - <API_BASE_URL>/health/deep',
     ]);
     expect(run.stdout).toMatch(/az functionapp deploy .*\n {2}\(retried up to 10 times, 15s doubling to 120s apart/);
     expect(run.stdout).toContain("Smoke test: curl -fsS -H 'x-functions-key: <function key>' <API_BASE_URL>/health/deep");
@@ -222,7 +222,7 @@ esac`);
     expect(result.stderr).toContain('deploy: published to func-a (attempt 3)');
     expect(result.stderr).toContain('deploy: published to func-b (attempt 1)');
     expect(result.stdout).toContain(
-      '+ curl -fsS --retry 10 --retry-delay 6 --retry-all-errors --config - https://api.example.azurefd.net/api/health/deep',
+      '+ curl -fsS --max-time 120 --retry 10 --retry-delay 6 --retry-all-errors --config - https://api.example.azurefd.net/api/health/deep',
     );
   });
 

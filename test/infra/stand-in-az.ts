@@ -3,7 +3,7 @@
  * local HTTP server standing in for the deployed API (the stand-in's outputs point API_BASE_URL at
  * it), so `npm run deploy` goes from the preflight to the smoke test with the real Bicep CLI.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -108,11 +108,14 @@ export interface StandInAz {
   calls(): string[][];
   /** What the az calls changed (app registrations, deployments, secrets, ...). */
   state(): Record<string, any>;
-  /** Runs `npm run deploy -- ARGS` (or another npm script) with the stand-in first on PATH. */
+  /**
+   * Runs `npm run deploy -- ARGS` (or another npm script) with the stand-in first on PATH. Not
+   * spawnSync: the stand-in API server answers the smoke test from this process's event loop.
+   */
   run(
     args: readonly string[],
     options?: { script?: string; env?: NodeJS.ProcessEnv },
-  ): { status: number | null; stdout: string; stderr: string };
+  ): Promise<{ status: number | null; stdout: string; stderr: string }>;
 }
 
 export function standInAz(scenario: Record<string, unknown>): StandInAz {
@@ -128,9 +131,9 @@ export function standInAz(scenario: Record<string, unknown>): StandInAz {
         .map((line) => JSON.parse(line) as string[]),
     state: () => (existsSync(join(dir, 'state.json')) ? JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) : {}),
     run(args, options = {}) {
-      const result = spawnSync('npm', ['run', '--silent', options.script ?? 'deploy', '--', ...args], {
+      const child = spawn('npm', ['run', '--silent', options.script ?? 'deploy', '--', ...args], {
         cwd: repoRoot,
-        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
         env: {
           PATH: `${join(repoRoot, 'test/stand-ins/az-bin')}${delimiter}${pathWithoutAz}`,
           HOME: dir,
@@ -143,7 +146,14 @@ export function standInAz(scenario: Record<string, unknown>): StandInAz {
           ...options.env,
         },
       });
-      return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+      return new Promise((resolve, reject) => {
+        child.on('error', reject);
+        child.on('close', (status) => resolve({ status, stdout, stderr }));
+      });
     },
   };
 }
