@@ -34,7 +34,9 @@ const notes = [];
 
 const windowDays = Number(args['retirement-window-days']);
 if (!Number.isInteger(windowDays) || windowDays < 0) {
-  console.error(`preflight: --retirement-window-days must be a whole number of days, got '${args['retirement-window-days']}'`);
+  console.error(
+    `preflight: --retirement-window-days must be a whole number of days, got '${args['retirement-window-days']}'`,
+  );
   process.exit(2);
 }
 const windowEnd = new Date(now.getTime() + windowDays * 86_400_000);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { repoRoot } from './arm.js';
-import type { Site, StandInAz } from './stand-in-az.js';
+import type { Site, StandInAz, StandInState } from './stand-in-az.js';
 import { defaultScenario, offeredModel, standInAz, startSite } from './stand-in-az.js';
 
 // `npm run deploy` from the preflight to the smoke test, with the real Bicep CLI compiling the real
@@ -32,9 +32,9 @@ const verbs = (calls: string[][]) =>
 const option = (call: string[], name: string) => call[call.indexOf(name) + 1];
 
 async function deployed(scenario: Record<string, unknown>, extra: Record<string, unknown> = {}) {
-  let az: StandInAz | undefined;
-  site = await startSite(() => az!);
-  az = standInAz({ ...scenario, siteUrl: site.url, frontDoorUrl: site.url, ...extra });
+  const holder: { az?: StandInAz } = {};
+  site = await startSite(() => holder.az!);
+  const az = (holder.az = standInAz({ ...scenario, siteUrl: site.url, frontDoorUrl: site.url, ...extra }));
   const zip = join(az.dir, 'app.zip');
   writeFileSync(zip, 'PK');
   return { az, zip, site };
@@ -77,7 +77,7 @@ describe('npm run deploy against the az stand-in', () => {
     ]);
 
     const state = az.state();
-    const [apiApp, webApp] = state.apps;
+    const [apiApp, webApp] = state.apps as [StandInState['apps'][number], StandInState['apps'][number]];
     expect(apiApp).toMatchObject({ displayName: 'chat-api-demo1', identifierUris: [`api://${apiApp.appId}`] });
     expect(apiApp.api).toMatchObject({
       requestedAccessTokenVersion: 2,
@@ -85,10 +85,10 @@ describe('npm run deploy against the az stand-in', () => {
     });
     expect(webApp.displayName).toBe('chat-web-demo1');
     expect(webApp.spa.redirectUris).toEqual([`${api.url}/api/web/`, `${api.url}/api/web/redirect.html`]);
-    expect(state.servicePrincipals.map((sp: { appId: string }) => sp.appId)).toEqual([apiApp.appId, webApp.appId]);
+    expect(state.servicePrincipals.map((sp) => sp.appId)).toEqual([apiApp.appId, webApp.appId]);
 
     // The template got both client ids and, this first time, a value for each secret.
-    const { parameters } = state.deployments.demo1;
+    const { parameters } = state.deployments.demo1!;
     expect(parameters).toMatchObject({ authClientId: apiApp.appId, webClientId: webApp.appId, twoStamps: 'false' });
     expect(parameters.newResponseIdSecret).toMatch(/^[A-Za-z0-9_-]{64}$/);
     expect(parameters.newServiceKeys).toMatch(/^[A-Za-z0-9_-]{64}$/);
@@ -111,7 +111,7 @@ describe('npm run deploy against the az stand-in', () => {
     // The smoke test asked the deep health with the primary stamp's function key, which passed.
     expect(api.requests).toEqual([{ path: '/api/health/deep', key: state.functionKeys['func-api-tokdemo1'] }]);
     expect(run.stderr).toContain('deploy: smoke test passed');
-  }, 240_000);
+  }, 600_000);
 
   it('a second run reuses the registrations and keeps the secrets: none is generated or passed again', async () => {
     const { az, zip } = await deployed(defaultScenario());
@@ -125,26 +125,26 @@ describe('npm run deploy against the az stand-in', () => {
     expect(verbs(second).filter((v) => v === 'resource show')).toHaveLength(2);
     const create = second.find((c) => verbs([c])[0] === 'deployment sub create')!;
     expect(create.some((a) => a.startsWith('@'))).toBe(false);
-    expect(az.state().deployments.demo1.parameters).not.toHaveProperty('newResponseIdSecret');
+    expect(az.state().deployments.demo1!.parameters).not.toHaveProperty('newResponseIdSecret');
     expect(az.state().apps).toHaveLength(2);
     expect(again.stderr).not.toContain('generating the Key Vault secret');
-  }, 240_000);
+  }, 600_000);
 
   it('two stamps: each app published in its own resource group, sign-in redirected to Front Door, smoke test through it', async () => {
     const { az, zip, site: api } = await deployed(defaultScenario());
     const run = await az.run(['--env', 'demo2', '--two-stamps', '--package', zip]);
     expect(run.status, run.stderr).toBe(0);
     const state = az.state();
-    expect(state.deployments.demo2.parameters.twoStamps).toBe('true');
-    expect(state.published.map((p: { app: string; group: string }) => [p.app, p.group])).toEqual([
+    expect(state.deployments.demo2!.parameters.twoStamps).toBe('true');
+    expect(state.published.map((p) => [p.app, p.group])).toEqual([
       ['func-api-tokdemo2', 'rg-demo2'],
       ['func-api-tokdemo2-swedencentral', 'rg-demo2-swedencentral'],
     ]);
-    expect(state.apps[1].spa.redirectUris).toContain(`${api.url}/api/web/redirect.html`);
+    expect(state.apps[1]!.spa.redirectUris).toContain(`${api.url}/api/web/redirect.html`);
     const keys = az.calls().find((c) => verbs([c])[0] === 'functionapp keys list')!;
     expect([option(keys, '--resource-group'), option(keys, '--name')]).toEqual(['rg-demo2', 'func-api-tokdemo2']);
     expect(api.requests).toEqual([{ path: '/api/health/deep', key: state.functionKeys['func-api-tokdemo2'] }]);
-  }, 240_000);
+  }, 600_000);
 
   it('stops at the preflight, naming model, version, region and date, when a model retires within 10 days', async () => {
     const retiring = Date.now() + 8 * DAY;
@@ -165,7 +165,7 @@ describe('npm run deploy against the az stand-in', () => {
     const done = verbs(az.calls());
     expect(done.at(-1)).toBe('keyvault list-deleted');
     expect(done.some((v) => v.startsWith('deployment') || v.startsWith('ad '))).toBe(false);
-  }, 240_000);
+  }, 600_000);
 
   it('refuses a deprecated model whatever its date, and lets the window be narrowed', async () => {
     const soon = Date.now() + 30 * DAY;
@@ -181,5 +181,5 @@ describe('npm run deploy against the az stand-in', () => {
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/gpt-5\.4-mini 2026-03-17 \(GlobalStandard\) in eastus2 is Deprecated/);
     expect(run.stderr).not.toMatch(/gpt-5\.4 2026-03-05/);
-  }, 240_000);
+  }, 600_000);
 });

@@ -90,7 +90,9 @@ describe('scripts/infra/deploy.sh --dry-run', () => {
       '+ curl -fsS --max-time 120 --retry 10 --retry-delay 6 --retry-all-errors --config - <API_BASE_URL>/health/deep',
     ]);
     expect(run.stdout).toMatch(/az functionapp deploy .*\n {2}\(retried up to 10 times, 15s doubling to 120s apart/);
-    expect(run.stdout).toContain("Smoke test: curl -fsS -H 'x-functions-key: <function key>' <API_BASE_URL>/health/deep");
+    expect(run.stdout).toContain(
+      "Smoke test: curl -fsS -H 'x-functions-key: <function key>' <API_BASE_URL>/health/deep",
+    );
     // Works under a service principal: nothing asks Microsoft Graph who is signed in.
     expect(run.stdout).not.toContain('signed-in-user');
   });
@@ -188,7 +190,12 @@ function fakeAz(script: string): { env: NodeJS.ProcessEnv; dir: string } {
   writeFileSync(join(dir, 'curl'), '#!/usr/bin/env bash\necho \'{"status":"ok"}\'\n', { mode: 0o755 });
   return {
     dir,
-    env: { PATH: `${dir}${delimiter}${pathWithoutAz}`, HOME: tmpdir(), DEPLOY_PUBLISH_DELAY: '0', DEPLOY_CLIENT_IP: '203.0.113.7' },
+    env: {
+      PATH: `${dir}${delimiter}${pathWithoutAz}`,
+      HOME: tmpdir(),
+      DEPLOY_PUBLISH_DELAY: '0',
+      DEPLOY_CLIENT_IP: '203.0.113.7',
+    },
   };
 }
 const OUTPUTS = JSON.stringify({

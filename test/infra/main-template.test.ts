@@ -83,7 +83,7 @@ beforeAll(() => {
     fileParameters.environmentName,
     fileParameters.primaryLocation,
   );
-}, 180_000);
+}, 360_000);
 
 describe('infra/main.bicep compiled with the pinned Bicep CLI', () => {
   it('builds and lints with zero warnings, and builds the parameter file for both modes', () => {
@@ -153,7 +153,7 @@ describe('Azure OpenAI accounts', () => {
     expect(template.parameters?.openAiLocalAuthEnabled).toMatchObject({ defaultValue: false });
   });
 
-  it('creates the vault for the app\'s own secrets but stores no key in it while keys are off', () => {
+  it("creates the vault for the app's own secrets but stores no key in it while keys are off", () => {
     expect(module(deployment, 'keyVault').deployed).toBe(true);
     for (const m of openAiModules(deployment)) {
       expect(evaluateResource(m, 'keySecret').condition).toBe(false);
@@ -244,8 +244,8 @@ describe('role assignments', () => {
           type: 'Microsoft.Authorization/roleAssignments',
           properties: { principalType: 'ServicePrincipal' },
         });
-        const [scope, identity, role] = /^guid\((.*), (.*), (.*)\)$/.exec(assignment.name)!.slice(1);
-        expect([scope, role]).toEqual([assignment.scope, assignment.properties.roleDefinitionId]);
+        const [scope, identity, roleInName] = /^guid\((.*), (.*), (.*)\)$/.exec(assignment.name)!.slice(1);
+        expect([scope, roleInName]).toEqual([assignment.scope, assignment.properties.roleDefinitionId]);
         expect(identity).toMatch(identityId(suffix));
         const role = Object.entries(ROLE).find(([, g]) => roleId(g) === assignment.properties.roleDefinitionId)?.[0];
         return `${role} on ${String(assignment.scope).split('/providers/')[1]}`;
@@ -327,7 +327,11 @@ describe('role assignments', () => {
     'grants a named developer $symbol in $module with its principal type, and nobody when access is off',
     ({ module: symbol, symbol: ra, role, type, name }) => {
       const keyed = { ...fileParameters, openAiLocalAuthEnabled: true };
-      const named = evaluateDeployment(template, { ...keyed, grantDeveloperAccess: true, developerPrincipalId: DEVELOPER });
+      const named = evaluateDeployment(template, {
+        ...keyed,
+        grantDeveloperAccess: true,
+        developerPrincipalId: DEVELOPER,
+      });
       const scope = resourceId(type, name(token));
       expect(evaluateResource(module(named, symbol), ra)).toMatchObject({
         condition: true,
@@ -449,7 +453,11 @@ describe('Function App', () => {
       CHAT_AUTH_TENANT_ID: expect.any(String),
       CHAT_SERVICE_KEYS: `@Microsoft.KeyVault(VaultName=kv-${token};SecretName=chat-service-keys)`,
     });
-    const usersOnly = evaluateDeployment(template, { ...fileParameters, authClientId: clientId, allowServiceKeys: false });
+    const usersOnly = evaluateDeployment(template, {
+      ...fileParameters,
+      authClientId: clientId,
+      allowServiceKeys: false,
+    });
     expect(appSettings(usersOnly).CHAT_AUTH_CALLERS).toBe('users');
     expect(appSettings(usersOnly)).not.toHaveProperty('CHAT_SERVICE_KEYS');
     expect(appSettings(d).CHAT_AUTH_TENANT_ID).toBe(d.parameters.authTenantId);
@@ -735,7 +743,7 @@ describe('locked down, logged and alerted', () => {
     }
   });
 
-  it('sends the logs and metrics of every resource that has them to Log Analytics: its stamp\'s, or the primary one\'s when shared', () => {
+  it("sends the logs and metrics of every resource that has them to Log Analytics: its stamp's, or the primary one's when shared", () => {
     const loggable = [
       'Microsoft.Web/sites',
       'Microsoft.CognitiveServices/accounts',
@@ -744,7 +752,8 @@ describe('locked down, logged and alerted', () => {
       'Microsoft.KeyVault/vaults',
       'Microsoft.Cdn/profiles',
     ];
-    const workspace = (suffix: string) => resourceId('Microsoft.OperationalInsights/workspaces', `log-${token}${suffix}`);
+    const workspace = (suffix: string) =>
+      resourceId('Microsoft.OperationalInsights/workspaces', `log-${token}${suffix}`);
     const covered: string[] = [];
     for (const m of Object.values(twoStamps.modules).filter((x) => x.deployed)) {
       const resources = Object.entries(m.template.resources).filter(([, r]) => !r.existing && !r.copy);
@@ -805,7 +814,7 @@ describe('locked down, logged and alerted', () => {
     }
     // Each account's throttling once, from the primary stamp.
     const throttled = evaluateCopies(module(d, 'alerts[0]'), 'throttled');
-    expect(throttled.map((a: Json) => a.properties.scopes[0].split('/').pop())).toEqual([
+    expect(throttled.map((a: Json) => String(a.properties.scopes[0]).split('/').pop())).toEqual([
       `oai-${token}-eastus2`,
       `oai-${token}-swedencentral`,
     ]);
@@ -838,8 +847,14 @@ describe('locked down, logged and alerted', () => {
   it('takes zone redundancy and always-ready instances as parameters, off by default', () => {
     const fa = (d: Deployment) => module(d, 'functionApp[0]');
     expect(evaluateResource(fa(deployment), 'plan').properties.zoneRedundant).toBe(false);
-    expect(evaluateResource(fa(deployment), 'site').properties.functionAppConfig.scaleAndConcurrency.alwaysReady).toEqual([]);
-    const warm = evaluateDeployment(template, { ...fileParameters, zoneRedundant: true, functionAlwaysReadyInstances: 2 });
+    expect(
+      evaluateResource(fa(deployment), 'site').properties.functionAppConfig.scaleAndConcurrency.alwaysReady,
+    ).toEqual([]);
+    const warm = evaluateDeployment(template, {
+      ...fileParameters,
+      zoneRedundant: true,
+      functionAlwaysReadyInstances: 2,
+    });
     expect(evaluateResource(fa(warm), 'plan').properties.zoneRedundant).toBe(true);
     expect(evaluateResource(fa(warm), 'site').properties.functionAppConfig.scaleAndConcurrency.alwaysReady).toEqual([
       { name: 'http', instanceCount: 2 },

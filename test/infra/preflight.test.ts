@@ -163,7 +163,9 @@ describe('scripts/infra/preflight.mjs', () => {
 
   it('stops on a version that retires within the window (60 days unless set), naming model, version, region and date', () => {
     const retiring = offered('2025-12-11', {
-      skus: [{ name: 'GlobalStandard', usageName: 'OpenAI.GlobalStandard.gpt-5.2', deprecationDate: '2026-12-12T00:00:00Z' }],
+      skus: [
+        { name: 'GlobalStandard', usageName: 'OpenAI.GlobalStandard.gpt-5.2', deprecationDate: '2026-12-12T00:00:00Z' },
+      ],
     });
     const run = preflight({ models: [retiring] });
     expect(run.status).toBe(1);

@@ -51,14 +51,19 @@ export function offeredModel(
 
 /** One quota of `az cognitiveservices usage list`. */
 export const usage = (name: string, currentValue: number, limit: number) => ({
-  name: { value: `OpenAI.GlobalStandard.${name}`, localizedValue: `Tokens Per Minute (thousands) - ${name} - GlobalStandard` },
+  name: {
+    value: `OpenAI.GlobalStandard.${name}`,
+    localizedValue: `Tokens Per Minute (thousands) - ${name} - GlobalStandard`,
+  },
   currentValue,
   limit,
   unit: 'Count',
 });
 
 /** Both default regions offering the parameter file's models, with quota left. */
-export function defaultScenario(models = [offeredModel('gpt-5.4', '2026-03-05'), offeredModel('gpt-5.4-mini', '2026-03-17')]) {
+export function defaultScenario(
+  models = [offeredModel('gpt-5.4', '2026-03-05'), offeredModel('gpt-5.4-mini', '2026-03-17')],
+) {
   const regionState = { models, usage: [usage('gpt-5.4', 0, 1000), usage('gpt-5.4-mini', 0, 1000)] };
   return { regions: { eastus2: regionState, swedencentral: regionState } };
 }
@@ -77,8 +82,8 @@ export async function startSite(standIn: () => StandInAz): Promise<Site> {
     const key = req.headers['x-functions-key'] as string | undefined;
     requests.push({ path: req.url ?? '', key });
     const state = standIn().state();
-    const primary = Object.values(state.deployments ?? {}).at(-1)?.outputs?.FUNCTION_APP_NAME?.value as string;
-    const expected = state.functionKeys?.[primary];
+    const primary = Object.values(state.deployments).at(-1)?.outputs.FUNCTION_APP_NAME?.value as string;
+    const expected = state.functionKeys[primary];
     if (req.url !== '/api/health/deep') {
       res.writeHead(404).end();
     } else if (!key || key !== expected) {
@@ -102,12 +107,43 @@ export const pathWithoutAz = (process.env.PATH ?? '')
   .filter((dir) => dir !== '' && !existsSync(join(dir, 'az')))
   .join(delimiter);
 
+/** What the stand-in keeps between calls (test/stand-ins/az-cli.mjs). */
+export interface StandInState {
+  readonly apps: {
+    id: string;
+    appId: string;
+    displayName: string;
+    identifierUris: string[];
+    api: { requestedAccessTokenVersion?: number | null; oauth2PermissionScopes?: unknown[] };
+    spa: { redirectUris: string[] };
+  }[];
+  readonly servicePrincipals: { appId: string }[];
+  readonly deployments: Record<
+    string,
+    { parameters: Record<string, string>; outputs: Record<string, { type: string; value: unknown }> }
+  >;
+  readonly functionKeys: Record<string, string>;
+  readonly published: { app: string; group?: string; failed?: boolean; scmRules?: unknown[] }[];
+  readonly accessRules: Record<string, unknown[]>;
+  readonly resources: string[];
+}
+
+const EMPTY_STATE: StandInState = {
+  apps: [],
+  servicePrincipals: [],
+  deployments: {},
+  functionKeys: {},
+  published: [],
+  accessRules: {},
+  resources: [],
+};
+
 export interface StandInAz {
   readonly dir: string;
   /** Every az call so far, as its argument list. */
   calls(): string[][];
   /** What the az calls changed (app registrations, deployments, secrets, ...). */
-  state(): Record<string, any>;
+  state(): StandInState;
   /**
    * Runs `npm run deploy -- ARGS` (or another npm script) with the stand-in first on PATH. Not
    * spawnSync: the stand-in API server answers the smoke test from this process's event loop.
@@ -129,7 +165,10 @@ export function standInAz(scenario: Record<string, unknown>): StandInAz {
         .split('\n')
         .filter(Boolean)
         .map((line) => JSON.parse(line) as string[]),
-    state: () => (existsSync(join(dir, 'state.json')) ? JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) : {}),
+    state: () =>
+      existsSync(join(dir, 'state.json'))
+        ? { ...EMPTY_STATE, ...(JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as Partial<StandInState>) }
+        : EMPTY_STATE,
     run(args, options = {}) {
       const child = spawn('npm', ['run', '--silent', options.script ?? 'deploy', '--', ...args], {
         cwd: repoRoot,

@@ -46,7 +46,15 @@ function options(name) {
 }
 const option = (name) => options(name).at(-1);
 /** The command words: everything before the first option. */
-const command = argv.slice(0, Math.max(0, argv.findIndex((a) => a.startsWith('-'))) || argv.length).join(' ');
+const command = argv
+  .slice(
+    0,
+    Math.max(
+      0,
+      argv.findIndex((a) => a.startsWith('-')),
+    ) || argv.length,
+  )
+  .join(' ');
 
 function print(value) {
   const output = option('--output') ?? option('-o') ?? 'json';
@@ -136,7 +144,9 @@ function deploy(name) {
     FUNCTION_APP_RESOURCE_GROUPS: out(groups),
     FUNCTION_APP_URLS: out(apps.map((a) => (scenario.siteUrl ? base : `https://${a}.azurewebsites.net`))),
     FRONT_DOOR_URL: out(frontDoorUrl),
-    API_BASE_URL: out(`${twoStamps ? frontDoorUrl : scenario.siteUrl ? base : `https://${apps[0]}.azurewebsites.net`}/api`),
+    API_BASE_URL: out(
+      `${twoStamps ? frontDoorUrl : scenario.siteUrl ? base : `https://${apps[0]}.azurewebsites.net`}/api`,
+    ),
   };
   state.deployments[name] = { parameters: p, outputs };
   save();
@@ -163,7 +173,8 @@ switch (true) {
 
   case command === 'cognitiveservices model list': {
     const region = scenario.regions?.[option('--location')];
-    if (!region) fail(`(LocationNotAvailableForResourceType) The provided location '${option('--location')}' is not available`, 1);
+    if (!region)
+      fail(`(LocationNotAvailableForResourceType) The provided location '${option('--location')}' is not available`, 1);
     print(region.models);
     break;
   }
@@ -191,23 +202,38 @@ switch (true) {
     deploymentParameters();
     console.log('Note: The result may contain false positive predictions (noise).');
     console.log('Resource and property changes are indicated with this symbol:\n  + Create\n');
-    console.log(`Scope: /subscriptions/${SUBSCRIPTION}\n\n  + resourceGroups/rg-${deploymentParameters().environmentName}\n`);
+    console.log(
+      `Scope: /subscriptions/${SUBSCRIPTION}\n\n  + resourceGroups/rg-${deploymentParameters().environmentName}\n`,
+    );
     console.log('Resource changes: 1 to create.');
     process.exit(0);
     break;
   case command === 'deployment sub create':
-    print({ id: `/subscriptions/${SUBSCRIPTION}/providers/Microsoft.Resources/deployments/${option('--name')}`, properties: { provisioningState: 'Succeeded', outputs: deploy(option('--name')) } });
+    print({
+      id: `/subscriptions/${SUBSCRIPTION}/providers/Microsoft.Resources/deployments/${option('--name')}`,
+      properties: { provisioningState: 'Succeeded', outputs: deploy(option('--name')) },
+    });
     break;
   case command === 'deployment sub show': {
     const deployment = state.deployments[option('--name')];
-    if (!deployment) fail(`(DeploymentNotFound) Deployment '${option('--name')}' could not be found.\nCode: DeploymentNotFound`);
+    if (!deployment)
+      fail(`(DeploymentNotFound) Deployment '${option('--name')}' could not be found.\nCode: DeploymentNotFound`);
     print({ properties: { provisioningState: 'Succeeded', outputs: deployment.outputs } });
     break;
   }
   case command === 'resource show': {
     const id = option('--ids');
     if (!state.resources.includes(id)) notFound('Microsoft.KeyVault/vaults/secrets', id.split('/').pop());
-    print({ id, name: id.split('/').slice(-3).filter((_, i) => i !== 1).join('/'), type: 'Microsoft.KeyVault/vaults/secrets', properties: { attributes: { enabled: true } } });
+    print({
+      id,
+      name: id
+        .split('/')
+        .slice(-3)
+        .filter((_, i) => i !== 1)
+        .join('/'),
+      type: 'Microsoft.KeyVault/vaults/secrets',
+      properties: { attributes: { enabled: true } },
+    });
     break;
   }
 
@@ -234,13 +260,19 @@ switch (true) {
   }
   case command === 'ad app show': {
     const app = application(option('--id'));
-    if (!app) fail(`Resource '${option('--id')}' does not exist or one of its queried reference-property objects are not present.`);
+    if (!app)
+      fail(
+        `Resource '${option('--id')}' does not exist or one of its queried reference-property objects are not present.`,
+      );
     print(app);
     break;
   }
   case command === 'ad app update': {
     const app = application(option('--id'));
-    if (!app) fail(`Resource '${option('--id')}' does not exist or one of its queried reference-property objects are not present.`);
+    if (!app)
+      fail(
+        `Resource '${option('--id')}' does not exist or one of its queried reference-property objects are not present.`,
+      );
     const uris = options('--identifier-uris');
     if (uris.length > 0) app.identifierUris = uris;
     save();
@@ -256,7 +288,12 @@ switch (true) {
   case command === 'ad sp create': {
     const app = application(option('--id'));
     if (!app) fail(`Resource '${option('--id')}' does not exist`);
-    const sp = { id: randomUUID(), appId: app.appId, displayName: app.displayName, servicePrincipalType: 'Application' };
+    const sp = {
+      id: randomUUID(),
+      appId: app.appId,
+      displayName: app.displayName,
+      servicePrincipalType: 'Application',
+    };
     state.servicePrincipals.push(sp);
     save();
     print(sp);
@@ -265,7 +302,8 @@ switch (true) {
   case command === 'rest': {
     // Microsoft Graph PATCH of an application object: answers 204 No Content, so az prints nothing.
     const match = /^https:\/\/graph\.microsoft\.com\/v1\.0\/applications\/([^/?]+)$/.exec(option('--uri') ?? '');
-    if (option('--method') !== 'PATCH' || !match) fail(`stand-in az rest: unexpected ${option('--method')} ${option('--uri')}`, 1);
+    if (option('--method') !== 'PATCH' || !match)
+      fail(`stand-in az rest: unexpected ${option('--method')} ${option('--uri')}`, 1);
     const app = state.apps.find((a) => a.id === match[1]);
     if (!app) fail('Not Found({"error":{"code":"Request_ResourceNotFound"}})', 1);
     const body = JSON.parse(option('--body'));
@@ -280,7 +318,8 @@ switch (true) {
   case command === 'functionapp config access-restriction remove': {
     const key = option('--name');
     const rules = (state.accessRules[key] ??= []);
-    if (command.endsWith('add')) rules.push({ name: option('--rule-name'), ip: option('--ip-address'), scm: option('--scm-site') });
+    if (command.endsWith('add'))
+      rules.push({ name: option('--rule-name'), ip: option('--ip-address'), scm: option('--scm-site') });
     else state.accessRules[key] = rules.filter((r) => r.name !== option('--rule-name'));
     save();
     print([]);
