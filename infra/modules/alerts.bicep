@@ -33,6 +33,7 @@ param http5xxThreshold int
 param throttledThreshold int
 
 var actionGroups = empty(actionGroupId) ? [] : [actionGroupId]
+var metricActions = empty(actionGroupId) ? [] : [{ actionGroupId: actionGroupId }]
 
 resource allRegionsFailed 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
   name: 'all-regions-failed-${stampName}'
@@ -92,7 +93,7 @@ resource http5xx 'Microsoft.Insights/metricAlerts@2018-03-01' = {
       ]
     }
     autoMitigate: true
-    actions: [for id in actionGroups: { actionGroupId: id }]
+    actions: metricActions
   }
 }
 
@@ -130,7 +131,7 @@ resource throttled 'Microsoft.Insights/metricAlerts@2018-03-01' = [
         ]
       }
       autoMitigate: true
-      actions: [for id in actionGroups: { actionGroupId: id }]
+      actions: metricActions
     }
   }
 ]

@@ -299,6 +299,9 @@ function call(node: Extract<Node, { kind: 'call' }>, scope: Scope): Json {
         at === 2 ? [args[0], args[1]] : at === 1 ? [SUBSCRIPTION_ID, args[0]] : [SUBSCRIPTION_ID, '<rg>'];
       return `/subscriptions/${subscriptionId}/resourceGroups/${group}/providers/${args[at]}/${args.slice(at + 1).join('/')}`;
     }
+    case 'extensionresourceid':
+      // extensionResourceId(scopeId, type, name...): a resource under another (e.g. a group) by id.
+      return `${args[0]}/providers/${args[1]}/${args.slice(2).join('/')}`;
     case 'items':
       return Object.entries(args[0] as Record<string, Json>).map(([key, value]) => ({ key, value }));
     case 'last':

@@ -95,7 +95,7 @@ describe('scripts/infra/deploy.sh --dry-run', () => {
     );
     // Works under a service principal: nothing asks Microsoft Graph who is signed in.
     expect(run.stdout).not.toContain('signed-in-user');
-  });
+  }, 120_000);
 
   it('with --two-stamps deploys twoStamps=true and publishes to both Function Apps', () => {
     const run = runScript('scripts/infra/deploy.sh', ['--dry-run', '--env', 'demo1', '--two-stamps']);
@@ -106,7 +106,7 @@ describe('scripts/infra/deploy.sh --dry-run', () => {
       '+ az functionapp deploy --resource-group <RESOURCE_GROUP> --name <FUNCTION_APP_NAME> --src-path .deploy/app.zip --type zip',
       '+ az functionapp deploy --resource-group <RESOURCE_GROUP_2> --name <FUNCTION_APP_NAME_2> --src-path .deploy/app.zip --type zip',
     ]);
-  });
+  }, 120_000);
 
   it('stops after the what-if with --what-if, and passes the soft-deleted names to recover with --restore', () => {
     const run = runScript('scripts/infra/deploy.sh', ['--dry-run', '--env', 'demo1', '--what-if', '--restore']);
@@ -118,7 +118,7 @@ describe('scripts/infra/deploy.sh --dry-run', () => {
       `+ az deployment sub what-if ${DEPLOY_ARGS.replace(' --parameters @', ' restoreSoftDeleted=<soft-deleted-names> --parameters @')}`,
     );
     expect(run.stderr).toContain('what-if only');
-  });
+  }, 120_000);
 
   it('uses the given regions and developer with its principal type, none with an empty id, and reads the earlier deployment with --skip-infra', () => {
     const infra = runScript('scripts/infra/deploy.sh', [
@@ -162,7 +162,7 @@ describe('scripts/infra/deploy.sh --dry-run', () => {
     expect(commands(app.stdout)[0]).toBe(
       '+ az deployment sub show --name prod --query properties.outputs --output json',
     );
-  });
+  }, 120_000);
 
   it('refuses the same region twice, since failover needs two', () => {
     const run = runScript('scripts/infra/deploy.sh', [
@@ -174,13 +174,13 @@ describe('scripts/infra/deploy.sh --dry-run', () => {
     ]);
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('the two regions must differ');
-  });
+  }, 120_000);
 
   it('fails with a clear message when az is missing and it is not a dry run', () => {
     const run = runScript('scripts/infra/deploy.sh', ['--env', 'demo1']);
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('the az CLI is not on PATH');
-  });
+  }, 120_000);
 });
 
 /** A folder with a fake `az` (and `curl`) that answers from a script, first on PATH. */
