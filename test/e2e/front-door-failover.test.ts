@@ -10,11 +10,10 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type RunningSimulator } from '../../simulator';
-import { regionsSetting } from '../shared/two-regions';
 import { useAzurite } from '../stand-ins/azurite';
 import { FrontDoorStandIn, type ProbeRound, type ProbeSettings } from '../stand-ins/front-door';
 import { repoRoot } from '../transpile';
-import { startBackendProcess, stopBackendProcess, transpiledApp } from './backend-process';
+import { processSettings, startBackendProcess, stopBackendProcess, transpiledApp } from './backend-process';
 
 /** The probe settings the template deploys (the interval is main.bicep's default). */
 function bicepProbeSettings(): { intervalSeconds: number; sampleSize: number; successfulSamplesRequired: number } {
@@ -58,15 +57,8 @@ beforeAll(async () => {
   outDir = transpiledApp('front-door-');
   for (const name of ['stamp-1', 'stamp-2']) {
     const regions = [await startSimulator({ region: 'eastus2' }), await startSimulator({ region: 'swedencentral' })];
-    const { url, child } = await startBackendProcess(outDir, {
-      CHAT_REGIONS: regionsSetting(regions[0]!, regions[1]!),
-      CHAT_AUTH_MODE: 'api-key',
-      AZURE_OPENAI_API_KEY: 'simulator-key',
-      CHAT_STORAGE_CONNECTION_STRING: azurite.connectionString,
-      PORT: '0',
-      IDENTITY_PROVIDER_PORT: '0',
-      ...backendTimes,
-    });
+    const settings = processSettings([regions[0]!, regions[1]!], azurite.connectionString, backendTimes);
+    const { url, child } = await startBackendProcess(outDir, settings);
     stamps.push({ name, url: url.replace(/\/api$/, ''), child, regions });
   }
   frontDoor = await FrontDoorStandIn.start(
