@@ -6,7 +6,28 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { regionsSetting } from '../shared/two-regions';
 import { repoRoot, transpile } from '../transpile';
+
+/**
+ * The settings of a backend process on two simulated regions (plain key) and a given table store, on free ports;
+ * `extra` adds or overrides settings.
+ */
+export function processSettings(
+  regions: readonly [{ url: string }, { url: string }],
+  storageConnectionString: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    CHAT_REGIONS: regionsSetting(regions[0], regions[1]),
+    CHAT_AUTH_MODE: 'api-key',
+    AZURE_OPENAI_API_KEY: 'simulator-key',
+    CHAT_STORAGE_CONNECTION_STRING: storageConnectionString,
+    PORT: '0',
+    IDENTITY_PROVIDER_PORT: '0',
+    ...extra,
+  };
+}
 
 /** Transpiles the app into a new temporary folder and returns it (remove it when done). */
 export function transpiledApp(prefix: string): string {

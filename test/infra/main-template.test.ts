@@ -641,8 +641,10 @@ describe('two stamps behind Front Door', () => {
         probePath: '/api/health',
         probeRequestType: 'GET',
         probeProtocol: 'Https',
-        probeIntervalInSeconds: 100,
+        probeIntervalInSeconds: 20,
       },
+      // Failover after 3 failed probes, failback after 2 good ones: about a minute each way at 20 s.
+      loadBalancingSettings: { sampleSize: 4, successfulSamplesRequired: 2 },
       sessionAffinityState: 'Disabled',
     });
     expect(
