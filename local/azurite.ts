@@ -162,7 +162,7 @@ export interface LocalStorageOptions {
   readonly repoRoot: string;
   /** The settings `npm start` runs with; a configured store is used as it is. */
   readonly env: Readonly<Record<string, string | undefined>>;
-  /** Table port (default 10002, Azurite's own, so Azure Storage Explorer finds it). */
+  /** Table port (default 10002, Azurite's own, so Azure Storage Explorer finds it); 0 picks a free one. */
   readonly port?: number;
 }
 
@@ -192,7 +192,8 @@ export async function ensureLocalStorage(options: LocalStorageOptions): Promise<
     const why = error instanceof Error ? error.message : String(error);
     throw new Error(
       `Could not start Azurite on 127.0.0.1:${port} for the quota store (${why}). If an Azurite already runs there, ` +
-        'point the app at it with CHAT_STORAGE_CONNECTION_STRING=UseDevelopmentStorage=true.',
+        'point the app at it with CHAT_STORAGE_CONNECTION_STRING=UseDevelopmentStorage=true; or choose another ' +
+        'port with AZURITE_TABLE_PORT.',
       { cause: error },
     );
   }

@@ -8,7 +8,7 @@
 import { startSimulator, type LatencyPreset, type RunningSimulator } from '../simulator';
 import { applySettingsToEnv, loadLocalSettings, startLocalHost, type LocalHost, type LocalSettings } from './host';
 import { ensureLocalStorage } from './azurite';
-import { BACKEND_REQUEST_HEADERS } from './host/cors';
+import type { CorsOptions } from './host/cors';
 import { identityProviderPort, startIdentityProvider, type RunningIdentityProvider } from './identity';
 import {
   apiPortUse,
@@ -44,7 +44,11 @@ async function main(): Promise<void> {
     .map((k) => k.trim())
     .filter(Boolean);
   const identity = await startSignIn(functionKeys);
-  const storage = await ensureLocalStorage({ repoRoot: cwd, env: process.env });
+  const storage = await ensureLocalStorage({
+    repoRoot: cwd,
+    env: process.env,
+    port: portSetting('AZURITE_TABLE_PORT', 10_002),
+  });
   if (storage.kind === 'azurite') {
     Object.assign(process.env, storage.env);
     console.log(`Azurite table service (quotas) at ${storage.azurite.tableEndpoint}, data in .azurite/`);
@@ -128,10 +132,22 @@ function startApiHost(cwd: string, settings: LocalSettings, functionKeys: readon
       port,
       host: process.env.HOST ?? '127.0.0.1',
       functionKeys,
-      // Preflights allow only the headers this backend reads (App Service would echo any).
-      ...(settings.cors ? { cors: { ...settings.cors, allowedRequestHeaders: BACKEND_REQUEST_HEADERS } } : {}),
+      ...corsSetting(settings),
     }),
   );
+}
+
+/**
+ * CORS of the API host: `LOCAL_CORS_ORIGINS` (comma-separated origins) wins over `Host.CORS` of local.settings.json,
+ * as environment variables win over the file; `Host.CORSCredentials` applies to either.
+ */
+function corsSetting(settings: LocalSettings): { cors?: CorsOptions } {
+  const fromEnv = (process.env.LOCAL_CORS_ORIGINS ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+  if (fromEnv.length === 0) return settings.cors ? { cors: settings.cors } : {};
+  return { cors: { allowedOrigins: fromEnv, supportCredentials: settings.cors?.supportCredentials === true } };
 }
 
 function printWelcome(host: LocalHost, functionKey: string | undefined, identity: RunningIdentityProvider): void {

@@ -107,6 +107,19 @@ describe('404 for routes no function serves', () => {
     expect(error).toMatchObject({ status: 405, code: 'method_not_allowed' });
   });
 
+  it('answers a CORS preflight, with no Host.CORS set, with 403 naming the setting instead of a bare 404', async () => {
+    const response = await fetch(`${backend.host.url}/api/v1/chat/completions`, {
+      method: 'OPTIONS',
+      headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'POST' },
+    });
+    expect(response.status).toBe(403);
+    const { error } = (await response.json()) as { error: { code: string; message: string } };
+    expect(error.code).toBe('origin_not_allowed');
+    expect(error.message).toMatch(
+      /http:\/\/localhost:5173 is not allowed.*"CORS".*local\.settings\.json.*LOCAL_CORS_ORIGINS/,
+    );
+  });
+
   it('answers a path outside the route prefix from the host itself, in the same shape', async () => {
     const response = await fetch(`${backend.host.url}/nope`);
     expect(response.status).toBe(404);
