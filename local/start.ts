@@ -8,6 +8,7 @@
 import { startSimulator, type LatencyPreset, type RunningSimulator } from '../simulator';
 import { applySettingsToEnv, loadLocalSettings, startLocalHost, type LocalHost, type LocalSettings } from './host';
 import { ensureLocalStorage } from './azurite';
+import { devSecretPaths, persistentResponseIdSecret } from './dev-secrets';
 import type { CorsOptions } from './host/cors';
 import { identityProviderPort, startIdentityProvider, type RunningIdentityProvider } from './identity';
 import {
@@ -43,7 +44,10 @@ async function main(): Promise<void> {
     .split(',')
     .map((k) => k.trim())
     .filter(Boolean);
-  const identity = await startSignIn(functionKeys);
+  const secrets = devSecretPaths(cwd);
+  // Ids of the Responses API stay valid across restarts (in Azure the setting is required for that).
+  process.env.CHAT_RESPONSE_ID_SECRET ??= persistentResponseIdSecret(secrets.responseIdSecret);
+  const identity = await startSignIn(functionKeys, secrets.identityKeys);
   const storage = await ensureLocalStorage({
     repoRoot: cwd,
     env: process.env,
@@ -75,9 +79,10 @@ async function main(): Promise<void> {
  * (CHAT_AUTH_AUDIENCE set). With it, chat endpoints take a signed-in user's token or one of the local
  * function keys (checked by the app, CHAT_SERVICE_KEYS), as they would in Azure with sign-in on.
  */
-async function startSignIn(functionKeys: readonly string[]): Promise<RunningIdentityProvider> {
+async function startSignIn(functionKeys: readonly string[], keyFile: string): Promise<RunningIdentityProvider> {
   const port = identityProviderPort(process.env);
-  const identity = await bindPort(identityPortUse(port), () => startIdentityProvider({ port }));
+  // Its keys are kept in keyFile, so a page open across a restart stays signed in.
+  const identity = await bindPort(identityPortUse(port), () => startIdentityProvider({ port, keyFile }));
   if (process.env.CHAT_AUTH_AUDIENCE === undefined) Object.assign(process.env, identity.backendSettings());
   // Locally the function keys serve as the service callers' keys too (in Azure: a Key Vault reference).
   process.env.CHAT_SERVICE_KEYS ??= functionKeys.join(',');
