@@ -7,7 +7,8 @@
  */
 import { startSimulator, type LatencyPreset, type RunningSimulator } from '../simulator';
 import { applySettingsToEnv, loadLocalSettings, startLocalHost, type LocalHost, type LocalSettings } from './host';
-import { ensureLocalStorage } from './azurite';
+import { join } from 'node:path';
+import { ensureLocalStorage, startAzurite, type Azurite } from './azurite';
 import { devSecretPaths, persistentResponseIdSecret } from './dev-secrets';
 import type { CorsOptions } from './host/cors';
 import { identityProviderPort, startIdentityProvider, type RunningIdentityProvider } from './identity';
@@ -57,9 +58,12 @@ async function main(): Promise<void> {
     Object.assign(process.env, storage.env);
     console.log(`Azurite table service (quotas) at ${storage.azurite.tableEndpoint}, data in .azurite/`);
   }
+  // `func start` keeps its own state (timer leases, keys) in AzureWebJobsStorage: Azurite's blob service.
+  const blobs = simulatorsOnly ? await startBlobStorage(cwd) : undefined;
   const stopServices = async () => {
     await Promise.all([...simulators.map((s) => s.close()), identity.close()]);
     if (storage.kind === 'azurite') await storage.azurite.stop();
+    await blobs?.stop();
   };
   if (simulatorsOnly) {
     // For `func start` users: the simulated regions, sign-in and storage alone (local.settings.json.example).
@@ -88,6 +92,25 @@ async function startSignIn(functionKeys: readonly string[], keyFile: string): Pr
   process.env.CHAT_SERVICE_KEYS ??= functionKeys.join(',');
   console.log(`Local sign-in provider at ${identity.url} (POST ${identity.url}/token {"user":"alice"})`);
   return identity;
+}
+
+/**
+ * `npm run simulators`: Azurite's blob service on AZURITE_BLOB_PORT (default 10000, Azurite's own, which
+ * `UseDevelopmentStorage=true` names), for the Functions host's `AzureWebJobsStorage` under `func start`.
+ */
+async function startBlobStorage(cwd: string): Promise<Azurite> {
+  const port = portSetting('AZURITE_BLOB_PORT', 10_000);
+  const blobs = await startAzurite({ service: 'blob', location: join(cwd, '.azurite'), port }).catch(
+    (error: unknown) => {
+      const why = error instanceof Error ? error.message : String(error);
+      throw new Error(
+        `Could not start Azurite's blob service on 127.0.0.1:${port} (${why}). Choose another port with AZURITE_BLOB_PORT.`,
+        { cause: error },
+      );
+    },
+  );
+  console.log(`Azurite blob service (AzureWebJobsStorage for func start) at ${blobs.tableEndpoint}, data in .azurite/`);
+  return blobs;
 }
 
 /**
