@@ -72,6 +72,10 @@ param authTenantId string = tenant().tenantId
 param webClientId string = ''
 
 @secure()
+@description('CHAT_SERVICE_KEYS: comma-separated keys for server-to-server callers, or a Key Vault reference (@Microsoft.KeyVault(SecretUri=...)). The app checks them itself wherever clients put them: Authorization: Bearer (the apiKey of every OpenAI SDK), api-key, x-functions-key or ?code=. Empty (default): without sign-in the Functions host checks its own function keys, in x-functions-key or ?code= only; with sign-in, no keys.')
+param serviceKeys string = ''
+
+@secure()
 @description('CHAT_RESPONSE_ID_SECRET, at least 32 characters: signs the Responses API ids each caller is given, the same on every instance and stamp. Empty (default): one is generated at each deployment, so response ids given out before a deployment answer 404 after it; pass a fixed value (e.g. from Key Vault) to keep them.')
 param responseIdSecret string = ''
 
@@ -245,6 +249,7 @@ module functionApp 'modules/functionapp.bicep' = [
       maximumInstanceCount: functionMaximumInstanceCount
       frontDoorId: twoStamps ? frontDoor!.outputs.frontDoorId : ''
       responseIdSecret: empty(responseIdSecret) ? generatedResponseIdSecret : responseIdSecret
+      serviceKeys: serviceKeys
     }
   }
 ]

@@ -52,5 +52,9 @@ param webClientId = readEnvironmentVariable('CHAT_WEB_CLIENT_ID', '')
 // before it answer 404 after it); set CHAT_RESPONSE_ID_SECRET (32+ characters) to keep one.
 param responseIdSecret = readEnvironmentVariable('CHAT_RESPONSE_ID_SECRET', '')
 
+// Keys for server-to-server callers (CHAT_SERVICE_KEYS: keys, or a Key Vault reference); empty for none. The
+// app checks them wherever OpenAI SDKs put them (Authorization: Bearer, api-key).
+param serviceKeys = readEnvironmentVariable('CHAT_SERVICE_KEYS', '')
+
 param functionInstanceMemoryMB = 2048
 param functionMaximumInstanceCount = 100

@@ -74,6 +74,10 @@ param frontDoorId string
 @description('Signs the Responses API ids each caller is given (CHAT_RESPONSE_ID_SECRET); the same for every stamp.')
 param responseIdSecret string
 
+@secure()
+@description('CHAT_SERVICE_KEYS (keys or a Key Vault reference) for server-to-server callers; empty: none.')
+param serviceKeys string
+
 // One serialisation for the app setting and the output, so they cannot disagree.
 var chatRegionsJson = string(chatRegions)
 
@@ -110,10 +114,14 @@ var userSignInSettings = empty(authClientId)
       CHAT_AUTH_CALLERS: 'service'
     }
   : {
-      CHAT_AUTH_CALLERS: 'users'
+      CHAT_AUTH_CALLERS: empty(serviceKeys) ? 'users' : 'users,service'
       CHAT_AUTH_AUDIENCE: '${authClientId},api://${authClientId}'
       CHAT_AUTH_TENANT_ID: authTenantId
     }
+
+// Keys the app checks itself (shared/auth/access.ts): with them the chat routes are anonymous for the host,
+// whose own key check reads only x-functions-key and ?code= and would refuse an OpenAI SDK's Bearer key.
+var serviceKeySettings = empty(serviceKeys) ? {} : { CHAT_SERVICE_KEYS: serviceKeys }
 
 // The demo page's MSAL sign-in needs the API's registration too (its scope is the page's to ask for).
 var webSignInSettings = empty(authClientId) ? {} : empty(webClientId) ? {} : { CHAT_WEB_CLIENT_ID: webClientId }
@@ -199,7 +207,7 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
 
   resource appSettings 'config' = {
     name: 'appsettings'
-    properties: union(coreSettings, keyVaultSettings, userSignInSettings, webSignInSettings)
+    properties: union(coreSettings, keyVaultSettings, userSignInSettings, serviceKeySettings, webSignInSettings)
   }
 }
 

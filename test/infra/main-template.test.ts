@@ -25,8 +25,11 @@ const resourceId = (type: string, name: string) =>
 
 const DEVELOPER = '11111111-2222-3333-4444-555555555555';
 
-/** The only secure parameters: CHAT_RESPONSE_ID_SECRET's, given or generated (main), and its module input. */
-const RESPONSE_ID_SECRET_PARAMETERS = ['responseIdSecret', 'generatedResponseIdSecret'];
+/**
+ * The only secure parameters: CHAT_RESPONSE_ID_SECRET's, given or generated (main), and its module input; and
+ * CHAT_SERVICE_KEYS (keys, or a Key Vault reference), which goes to the app setting only.
+ */
+const RESPONSE_ID_SECRET_PARAMETERS = ['responseIdSecret', 'generatedResponseIdSecret', 'serviceKeys'];
 
 let template: Template;
 let fileParameters: Record<string, Json>;
@@ -458,6 +461,28 @@ describe('Function App', () => {
     expect(access).toMatchObject({ routeAuthLevel: 'anonymous', settings: { callers: ['users'] } });
     expect(access.settings.token?.audiences).toEqual([clientId, `api://${clientId}`]);
     expect(webSignIn({ ...appSettings(withSignIn), ...inAzure })).toEqual({ kind: 'none' });
+  });
+
+  it('passes service keys to the app, which then checks them itself wherever SDKs put them (anonymous routes)', () => {
+    const inAzure = { WEBSITE_SITE_NAME: 'app', WEBSITE_INSTANCE_ID: 'instance' };
+    const reference = '@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/chat-service-key)';
+    const keysOnly = evaluateDeployment(template, { ...fileParameters, serviceKeys: reference });
+    expect(appSettings(keysOnly)).toMatchObject({ CHAT_AUTH_CALLERS: 'service', CHAT_SERVICE_KEYS: reference });
+    expect(chatAccess({ ...appSettings(keysOnly), ...inAzure })).toMatchObject({
+      routeAuthLevel: 'anonymous',
+      serviceKeys: [reference],
+    });
+    const clientId = '99999999-8888-7777-6666-555555555555';
+    const both = evaluateDeployment(template, {
+      ...fileParameters,
+      authClientId: clientId,
+      authTenantId: clientId,
+      serviceKeys: reference,
+    });
+    const access = chatAccess({ ...appSettings(both), ...inAzure });
+    expect(access).toMatchObject({ routeAuthLevel: 'anonymous', settings: { callers: ['users', 'service'] } });
+    expect(appSettings(deployment)).not.toHaveProperty('CHAT_SERVICE_KEYS');
+    expect(JSON.stringify(keysOnly.outputs)).not.toContain(reference);
   });
 
   it('lets the demo page sign in with MSAL when a SPA registration is given beside the API one', () => {
