@@ -56,6 +56,10 @@ function openAiModules(d: Deployment): EvaluatedModule[] {
 function appSettings(d: Deployment, stamp = 0): Record<string, string> {
   return evaluateResource(module(d, `functionApp[${stamp}]`), 'site::appSettings').properties;
 }
+/** The file's deployment with an API app registration (`clientId`, also as its tenant) and more parameters. */
+function signInDeployment(clientId: string, more: Record<string, Json> = {}): Deployment {
+  return evaluateDeployment(template, { ...fileParameters, authClientId: clientId, authTenantId: clientId, ...more });
+}
 /** Every role assignment a deployment makes (deployed modules, conditions that hold). */
 function roleAssignments(d: Deployment): { module: string; symbol: string; assignment: Json }[] {
   return Object.values(d.modules)
@@ -452,11 +456,7 @@ describe('Function App', () => {
     const keysOnly = chatAccess({ ...appSettings(deployment), ...inAzure });
     expect(keysOnly).toMatchObject({ routeAuthLevel: 'function', settings: { callers: ['service'] } });
     const clientId = '99999999-8888-7777-6666-555555555555';
-    const withSignIn = evaluateDeployment(template, {
-      ...fileParameters,
-      authClientId: clientId,
-      authTenantId: clientId,
-    });
+    const withSignIn = signInDeployment(clientId);
     const access = chatAccess({ ...appSettings(withSignIn), ...inAzure });
     expect(access).toMatchObject({ routeAuthLevel: 'anonymous', settings: { callers: ['users'] } });
     expect(access.settings.token?.audiences).toEqual([clientId, `api://${clientId}`]);
@@ -473,12 +473,7 @@ describe('Function App', () => {
       serviceKeys: [reference],
     });
     const clientId = '99999999-8888-7777-6666-555555555555';
-    const both = evaluateDeployment(template, {
-      ...fileParameters,
-      authClientId: clientId,
-      authTenantId: clientId,
-      serviceKeys: reference,
-    });
+    const both = signInDeployment(clientId, { serviceKeys: reference });
     const access = chatAccess({ ...appSettings(both), ...inAzure });
     expect(access).toMatchObject({ routeAuthLevel: 'anonymous', settings: { callers: ['users', 'service'] } });
     expect(appSettings(deployment)).not.toHaveProperty('CHAT_SERVICE_KEYS');
@@ -489,12 +484,7 @@ describe('Function App', () => {
     const inAzure = { WEBSITE_SITE_NAME: 'app', WEBSITE_INSTANCE_ID: 'instance' };
     const api = '99999999-8888-7777-6666-555555555555';
     const spa = '11111111-2222-3333-4444-555555555555';
-    const d = evaluateDeployment(template, {
-      ...fileParameters,
-      authClientId: api,
-      authTenantId: api,
-      webClientId: spa,
-    });
+    const d = signInDeployment(api, { webClientId: spa });
     expect(appSettings(d).CHAT_WEB_CLIENT_ID).toBe(spa);
     expect(webSignIn({ ...appSettings(d), ...inAzure })).toMatchObject({ kind: 'msal', clientId: spa });
     const spaOnly = evaluateDeployment(template, { ...fileParameters, webClientId: spa });
