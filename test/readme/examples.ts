@@ -82,3 +82,22 @@ export function toScript(code: string): string {
     '\n',
   );
 }
+
+/**
+ * Type errors in TS examples (`.mts` files), as a reader's `strict` project with Node's module resolution would
+ * report them; empty when they compile. Library declaration files are not checked (`skipLibCheck`).
+ */
+export function typeErrors(files: readonly string[]): string[] {
+  const program = ts.createProgram(files, {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    types: ['node'],
+  });
+  return ts
+    .getPreEmitDiagnostics(program)
+    .map((d) => `${d.file?.fileName ?? ''}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
+}

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../transpile';
-import { readmeExamples, toModule, toScript } from './examples';
+import { readmeExamples, toModule, toScript, typeErrors, type Example } from './examples';
 
 /** The clients the README must show, each as its own runnable example. */
 const REQUIRED = ['openai', 'vercel-ai', 'vercel-ai-chat', 'langchain-responses', 'langchain-chat', 'ai-chat-protocol'];
@@ -39,10 +39,22 @@ function started(child: ChildProcess): Promise<void> {
   });
 }
 
+/** Where an example is written: TS as its source (`.mts`, for the type check) and as Node runs it (`.mjs`). */
+function fileOf(example: Example, extension: 'mts' | 'mjs' | 'sh'): string {
+  return join(dir, `${example.name.replace(/\W+/g, '-')}.${extension}`);
+}
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'readme-'));
   // The examples import the project's packages, found from here as from a file in the repository.
   symlinkSync(join(repoRoot, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  for (const example of examples) {
+    if (example.language === 'sh') writeFileSync(fileOf(example, 'sh'), toScript(example.code));
+    else {
+      writeFileSync(fileOf(example, 'mts'), example.code);
+      writeFileSync(fileOf(example, 'mjs'), toModule(example.code));
+    }
+  }
   // Its own process group, so that the whole of it (npm, then node) stops at the end.
   server = spawn('npm', ['start'], {
     cwd: repoRoot,
@@ -79,10 +91,16 @@ describe('README.md examples', () => {
     }
   });
 
+  it('has TypeScript examples that compile in a strict project, as printed', () => {
+    const sources = examples.filter((e) => e.language === 'ts').map((e) => fileOf(e, 'mts'));
+    expect(typeErrors(sources)).toEqual([]);
+  }, 300_000); // The packages' declarations (LangChain's are large) load once: tens of seconds on a busy machine.
+
   it.each(examples.map((e) => [e.name, e] as const))('runs %s as printed', (name, example) => {
-    const file = join(dir, `${name.replace(/\W+/g, '-')}.${example.language === 'ts' ? 'mjs' : 'sh'}`);
-    writeFileSync(file, example.language === 'ts' ? toModule(example.code) : toScript(example.code));
-    const result = example.language === 'ts' ? run(process.execPath, [file]) : run('bash', [file]);
+    const result =
+      example.language === 'ts'
+        ? run(process.execPath, [fileOf(example, 'mjs')])
+        : run('bash', [fileOf(example, 'sh')]);
     const report = `README.md line ${example.line} (${name}) exited ${result.status}:\n${result.stdout}\n${result.stderr}`;
     expect(result.status, report).toBe(0);
     expect(result.stdout.trim().length, report).toBeGreaterThan(0);
