@@ -101,7 +101,7 @@ param newResponseIdSecret string = ''
 @description('A value for the Key Vault secret chat-service-keys (CHAT_SERVICE_KEYS: comma-separated keys of server-to-server callers when users sign in), written only when given; deploy.sh generates one key when the vault has none yet. Rotate it in the vault (az keyvault secret set), not here.')
 param newServiceKeys string = ''
 
-@description('With an app registration (authClientId): whether callers with a service key (CHAT_SERVICE_KEYS from Key Vault) are admitted next to signed-in users.')
+@description('Whether callers with a service key (CHAT_SERVICE_KEYS from Key Vault) are admitted: the app checks the key wherever clients put it (Authorization: Bearer, api-key, x-functions-key, ?code=), next to signed-in users when there is an app registration. False: without an app registration, the host checks its own function keys (x-functions-key or ?code= only).')
 param allowServiceKeys bool = true
 
 @description('Front Door WAF (twoStamps only): requests one client IP may send per minute before it is blocked for the rest of that minute. A first line in front of the per-user quotas; several users behind one NAT share an IP, so keep it well above CHAT_USER_REQUESTS_PER_MINUTE.')

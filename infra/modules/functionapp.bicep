@@ -136,19 +136,25 @@ var retentionSettings = runsRetention ? {} : { 'AzureWebJobs.conversations-reten
 // KEY_VAULT_URL tells the backend to read Azure OpenAI keys itself: only with keys on (an opt-in).
 var keyVaultSettings = exposeKeyVaultUrl ? { KEY_VAULT_URL: keyVaultUri } : {}
 
-var userSignInSettings = empty(authClientId)
-  ? {
-      CHAT_AUTH_CALLERS: 'service'
-    }
-  : union(
-      {
+// Keys of server-to-server callers, from Key Vault. The app checks them itself wherever clients put them
+// (Authorization: Bearer, the apiKey of every OpenAI SDK; api-key; x-functions-key; ?code=), so with them the
+// chat routes are anonymous for the host, whose own check reads only x-functions-key and ?code= (shared/auth/access.ts).
+var serviceKeySettings = empty(serviceKeysSecretName)
+  ? {}
+  : { CHAT_SERVICE_KEYS: '${keyVaultReferencePrefix}${serviceKeysSecretName})' }
+
+var userSignInSettings = union(
+  empty(authClientId)
+    ? {
+        CHAT_AUTH_CALLERS: 'service'
+      }
+    : {
         CHAT_AUTH_CALLERS: empty(serviceKeysSecretName) ? 'users' : 'users,service'
         CHAT_AUTH_AUDIENCE: '${authClientId},api://${authClientId}'
         CHAT_AUTH_TENANT_ID: authTenantId
       },
-      // Key callers next to users: the app checks their keys itself (shared/auth/access.ts).
-      empty(serviceKeysSecretName) ? {} : { CHAT_SERVICE_KEYS: '${keyVaultReferencePrefix}${serviceKeysSecretName})' }
-    )
+  serviceKeySettings
+)
 
 // The demo page's MSAL sign-in needs the API's registration too (its scope is the page's to ask for).
 var webSignInSettings = empty(authClientId) ? {} : empty(webClientId) ? {} : { CHAT_WEB_CLIENT_ID: webClientId }

@@ -2,12 +2,15 @@
  * Who may call the chat endpoints, and who checks: the settings that decide it, read once.
  *
  * - `CHAT_AUTH_LEVEL=anonymous`: nobody checks (API Management or App Service authentication in front).
- * - Callers `service` only: the chat routes are `authLevel: 'function'`, so the Functions host checks the
- *   function key before the app runs, as before sign-in existed.
- * - Callers include `users`: a browser holds no function key, so the routes are `anonymous` for the host
- *   and the app checks every request itself: an Entra ID access token, or (with `service`) one of the
- *   keys in CHAT_SERVICE_KEYS. The app cannot read the host's own function keys (the host keeps them in
- *   its secret store), so server-to-server keys are an app setting: in Azure a Key Vault reference.
+ * - Callers include `users`, or CHAT_SERVICE_KEYS is set: the routes are `anonymous` for the host and the
+ *   app checks every request itself: an Entra ID access token, or (with `service`) one of the keys in
+ *   CHAT_SERVICE_KEYS, wherever clients put it (`x-functions-key`, `?code=`, `api-key`, or
+ *   `Authorization: Bearer <key>`, the apiKey of every OpenAI SDK). The host's own check reads only
+ *   `x-functions-key` and `?code=`, so it would refuse an SDK's key before the app runs. The app cannot read
+ *   the host's function keys (the host keeps them in its secret store), so server-to-server keys are an app
+ *   setting: in Azure a Key Vault reference.
+ * - Callers `service` only and no CHAT_SERVICE_KEYS: the chat routes are `authLevel: 'function'`, so the
+ *   Functions host checks its own function key before the app runs, in `x-functions-key` or `?code=` only.
  */
 import { chatAuthLevel, ConfigError } from '../config';
 import { setting, type Env } from '../settings';
@@ -42,7 +45,7 @@ export function chatAccess(env: Env): ChatAccess {
     );
   }
   return Object.freeze({
-    routeAuthLevel: level === 'anonymous' || users ? 'anonymous' : 'function',
+    routeAuthLevel: level === 'anonymous' || users || serviceKeys.length > 0 ? 'anonymous' : 'function',
     open: level === 'anonymous',
     settings,
     serviceKeys: Object.freeze(serviceKeys),

@@ -5,7 +5,7 @@
 import type { HttpRequest } from '@azure/functions';
 import type { ChatAccess } from './access';
 import type { Caller } from './caller';
-import { presentedKey, sameKey } from './keys';
+import { presentedKeys } from './keys';
 import { createCallerResolver, type CallerResolver } from './resolve-caller';
 import type { TokenValidator } from './token-validator';
 
@@ -29,6 +29,7 @@ export function createCallerGate(options: CallerGateOptions): CallerGate {
   const { access } = options;
   const resolver: CallerResolver = createCallerResolver({
     settings: access.settings,
+    serviceKeys: access.serviceKeys,
     ...(options.validator ? { validator: options.validator } : {}),
   });
   return {
@@ -39,19 +40,14 @@ export function createCallerGate(options: CallerGateOptions): CallerGate {
       const check = await resolver.resolve({
         ...(authorization ? { authorization } : {}),
         ...clientPrincipal(request),
-        functionKeyVerified: keyVerified(request, access),
+        // Checked by the Functions host (function-level routes); else the app checks the keys itself.
+        functionKeyVerified: access.routeAuthLevel === 'function',
+        keys: presentedKeys(request.headers, request.query),
       });
       if (check.ok) return check.caller;
       throw check.error;
     },
   };
-}
-
-/** Checked by the host (function-level routes), or here against CHAT_SERVICE_KEYS. */
-function keyVerified(request: HttpRequest, access: ChatAccess): boolean {
-  if (access.routeAuthLevel === 'function') return true;
-  const key = presentedKey(request.headers.get('x-functions-key'), request.query);
-  return key !== undefined && access.serviceKeys.some((known) => sameKey(key, known));
 }
 
 function clientPrincipal(request: HttpRequest): { clientPrincipal?: string } {

@@ -5,7 +5,7 @@
 import type { HttpResponseInit } from '@azure/functions';
 import type { Served } from '../chat-service';
 import type { ConversationOutcome } from '../conversations';
-import { ChatError, triedCount } from '../errors';
+import { ChatError, triedCount, type ErrorCode } from '../errors';
 import type { Logger } from '../logger';
 import { retryAdviceHeaders } from '../retry-after';
 import { conversationHeaders } from './conversations';
@@ -82,12 +82,28 @@ export function errorBody(error: ChatError, ctx: ErrorContext): ErrorBody {
   };
 }
 
+/**
+ * Codes (other than 429/503, whose headers say when) where the same request sent again at once may succeed:
+ * an upstream that timed out or answered badly. Everything else is the request's own fault (4xx), this
+ * backend's configuration (the 502s an operator must fix), a conversation the client must resend whole
+ * (409), or a failure a retry would repeat. The openai SDKs retry 408, 409, 429 and every 5xx twice unless
+ * told `x-should-retry: false`, which they obey
+ * (https://github.com/openai/openai-node/blob/master/src/client.ts, `shouldRetry`).
+ */
+const RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['upstream_timeout', 'upstream_error']);
+
+/** Whether a client should send the same request again at once after an error with `code` (not 429/503). */
+export function clientMayRetry(code: ErrorCode): boolean {
+  return RETRYABLE_CODES.has(code);
+}
+
 export function errorHeaders(error: ChatError, requestId: string): Record<string, string> {
   const headers: Record<string, string> = {
     'x-request-id': error.requestId ?? requestId,
     'access-control-expose-headers': EXPOSED_HEADERS,
   };
   if (error.status === 429 || error.status === 503) Object.assign(headers, retryAdviceHeaders(error.retryAfterMs));
+  else headers['x-should-retry'] = clientMayRetry(error.code) ? 'true' : 'false';
   // RFC 6750: a 401 names the scheme to use; a 403 for a valid token says what it lacks. No realm or
   // audience: nothing here may tell an anonymous caller what the API expects.
   if (error.code === 'unauthorized') headers['www-authenticate'] = 'Bearer';

@@ -143,3 +143,82 @@ describe('createCallerResolver with App Service authentication', () => {
     expect(check).toMatchObject({ failure, error: { status: 401 } });
   });
 });
+
+describe('createCallerResolver with keys where clients put them', () => {
+  const KEY = 'service-key-1';
+  function keyed(env: Record<string, string>): CallerResolver {
+    const settings = parseUserAuthSettings({ ...fx.provider.backendSettings(), ...env });
+    const validator = settings.token && createTokenValidator({ token: settings.token, now: fx.now });
+    return createCallerResolver({ settings, serviceKeys: [KEY], ...(validator ? { validator } : {}) });
+  }
+  const both = { CHAT_AUTH_CALLERS: 'users,service' };
+
+  it.each([
+    ['x-functions-key', { keys: [{ place: 'x-functions-key', key: KEY }] }],
+    ['?code=', { keys: [{ place: 'code', key: KEY }] }],
+    ['api-key (AzureOpenAI clients)', { keys: [{ place: 'api-key', key: KEY }] }],
+    ['Authorization: Bearer (OpenAI SDKs)', { authorization: `Bearer ${KEY}` }],
+    [
+      'a valid header key beside a bearer that is not a JWT',
+      { authorization: 'Bearer unused', keys: [{ place: 'x-functions-key', key: KEY }] },
+    ],
+  ] as const)('takes a key in %s as the service caller', async (_where, request) => {
+    for (const env of [both, { CHAT_AUTH_CALLERS: 'service' }]) {
+      const check = await keyed(env).resolve({ ...none, ...request });
+      expect(check).toEqual({ ok: true, via: 'function-key', caller: { kind: 'service', id: 'service' } });
+    }
+  });
+
+  it.each([
+    ['x-functions-key', { keys: [{ place: 'x-functions-key', key: 'wrong' }] }, /x-functions-key header/],
+    ['api-key', { keys: [{ place: 'api-key', key: 'wrong' }] }, /api-key header/],
+    ['?code=', { keys: [{ place: 'code', key: 'wrong' }] }, /code query parameter/],
+    [
+      'Authorization: Bearer',
+      { authorization: 'Bearer wrong-key' },
+      /neither an access token \(a JWT\) nor a valid key/,
+    ],
+  ] as const)('says a key in %s was wrong, without echoing it', async (_where, request, message) => {
+    const check = failed(await keyed(both).resolve({ ...none, ...request }));
+    expect(check).toMatchObject({ failure: 'key-rejected', error: { status: 401, code: 'unauthorized' } });
+    expect(check.error.message).toMatch(/^Wrong key/);
+    expect(check.error.message).toMatch(message);
+    expect(`${check.error.message} ${check.error.diagnosis}`).not.toMatch(/wrong-key|"wrong"| wrong\b/);
+  });
+
+  it('checks a bearer that is a JWT as a token, finally, even beside a valid key', async () => {
+    const check = failed(
+      await keyed(both).resolve({
+        ...none,
+        authorization: 'Bearer a.b.c',
+        keys: [{ place: 'x-functions-key', key: KEY }],
+      }),
+    );
+    expect(check.failure).toBe('malformed');
+  });
+
+  it('says when nothing at all came, naming both a token and a key', async () => {
+    const check = failed(await keyed(both).resolve(none));
+    expect(check).toMatchObject({ failure: 'missing', error: { status: 401 } });
+    expect(check.error.message).toMatch(/^No credentials/);
+    expect(check.error.message).toMatch(/access token/);
+    expect(check.error.message).toMatch(/Authorization: Bearer <key>/);
+  });
+
+  it('says an access token is not what a key-only API takes', async () => {
+    const token = await fx.provider.token('alice');
+    const check = failed(
+      await keyed({ CHAT_AUTH_CALLERS: 'service' }).resolve({ ...none, authorization: `Bearer ${token}` }),
+    );
+    expect(check.failure).toBe('function-key-required');
+    expect(check.error.message).toMatch(/An access token was sent, but this API takes keys only/);
+    expect(check.error.message).not.toContain(token);
+  });
+
+  it('checks a bearer as a token only where no keys are accepted', async () => {
+    const check = failed(
+      await keyed({ CHAT_AUTH_CALLERS: 'users' }).resolve({ ...none, authorization: `Bearer ${KEY}` }),
+    );
+    expect(check.failure).toBe('malformed');
+  });
+});

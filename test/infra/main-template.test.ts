@@ -420,6 +420,7 @@ describe('Function App', () => {
       AZURE_CLIENT_ID: clientId,
       CHAT_STORAGE_TABLE_ENDPOINT: `https://ststate${token}.table.core.windows.net/`,
       CHAT_RESPONSE_ID_SECRET: `@Microsoft.KeyVault(VaultName=kv-${token};SecretName=chat-response-id-secret)`,
+      CHAT_SERVICE_KEYS: `@Microsoft.KeyVault(VaultName=kv-${token};SecretName=chat-service-keys)`,
       CHAT_AUTH_CALLERS: 'service',
     });
   });
@@ -474,10 +475,16 @@ describe('Function App', () => {
     });
   });
 
-  it('gives the app caller settings it starts with: function keys without an app registration, sign-in with one', () => {
+  it('gives the app caller settings it starts with: service keys the app checks without an app registration, sign-in next to them with one', () => {
     const inAzure = { WEBSITE_SITE_NAME: 'app', WEBSITE_INSTANCE_ID: 'instance' };
     const keysOnly = chatAccess({ ...appSettings(deployment), ...inAzure });
-    expect(keysOnly).toMatchObject({ routeAuthLevel: 'function', settings: { callers: ['service'] } });
+    // Anonymous for the host: the app checks the key wherever an SDK puts it (Authorization: Bearer).
+    expect(keysOnly).toMatchObject({ routeAuthLevel: 'anonymous', settings: { callers: ['service'] } });
+    const hostKeysOnly = chatAccess({
+      ...appSettings(evaluateDeployment(template, { ...fileParameters, allowServiceKeys: false })),
+      ...inAzure,
+    });
+    expect(hostKeysOnly).toMatchObject({ routeAuthLevel: 'function', settings: { callers: ['service'] } });
     const clientId = '99999999-8888-7777-6666-555555555555';
     const withSignIn = evaluateDeployment(template, {
       ...fileParameters,
