@@ -36,7 +36,7 @@ export function createOpenAIChatHandler(deps: OpenAIChatHandlerDeps) {
         openAIChatRequest,
         await readJsonBody(request, deps.chat.config.maxBodyBytes),
       );
-      const ask = { id: request.headers.get('x-conversation-id') ?? undefined, store: store ?? undefined };
+      const ask = { id: request.headers.get('x-conversation-id') ?? undefined, store: store ?? undefined, messages };
       const meta = conversationMeta(request, caller, ask);
       const chatRequest = {
         model,

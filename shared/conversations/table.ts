@@ -8,6 +8,7 @@
  * | `user:<escaped id>` | `v:<id>:k:<sha-256 of the key>`     | an `Idempotency-Key` seen, and its `turn`               |
  * | `user:<escaped id>` | `v:<id>:t:<turn>:q<nn>:<part>`      | the turn's n-th request message (usually the question) |
  * | `user:<escaped id>` | `v:<id>:t:<turn>:r:<part>`          | the turn's answer                                       |
+ * | `user:<escaped id>` | `h:<fingerprint of a history>`      | id and turn of the answer that ends that history        |
  *
  * The partition is the caller's, as for quotas (`user:`, `app:`, or `service` for function keys), so a
  * user's traffic touches one partition and one user can never read another's rows. The listing row's
@@ -33,6 +34,8 @@ import {
   messageKey,
   parseMessageKey,
   requestSlot,
+  resentKey,
+  RESENT_RANGE,
   splitText,
   turnPrefix,
 } from './keys';
@@ -137,6 +140,50 @@ export class ConversationTable {
     }
   }
 
+  /** The conversation and turn whose answer ends the history with this fingerprint, if one was stored. */
+  async findResent(partition: string, fingerprint: string): Promise<{ id: string; turn: number } | undefined> {
+    try {
+      const row = await (await this.#client).getEntity(partition, resentKey(fingerprint), this.#call());
+      return { id: text(row.id), turn: Number(row.turn) };
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Takes a failed turn's question out again: its rows and its idempotency row go, the header's message
+   * count goes down (its ETag checked, read again while another writer wins). A turn that has an answer
+   * (a retry of it answered meanwhile) is kept; a conversation left without messages is deleted.
+   */
+  async dropTurn(partition: string, at: { readonly id: string; readonly turn: number }): Promise<void> {
+    const { id, turn } = at;
+    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+      const rows = await this.#rows(partition, conversationRange(id), ['RowKey', 'turn']);
+      const header = rows[0]?.rowKey === headerKey(id) ? await this.header(partition, id) : undefined;
+      const mine = rows.filter((r) => r.rowKey.startsWith(turnPrefix(id, turn))).map((r) => r.rowKey);
+      if (!header || mine.length === 0 || mine.some((k) => parseMessageKey(k)?.slot === 'r')) return;
+      const others = rows.filter((r) => parseMessageKey(r.rowKey) !== undefined && !mine.includes(r.rowKey));
+      if (others.length === 0) {
+        await this.remove(partition, id);
+        return;
+      }
+      const keys = rows.filter((r) => r.rowKey.startsWith(`${headerKey(id)}:k:`) && Number(r.turn) === turn);
+      const questions = mine.filter((k) => parseMessageKey(k)?.part === 0).length;
+      const after = { ...header, messageCount: Math.max(0, header.messageCount - questions) };
+      const actions: TransactionAction[] = [
+        headerAction(partition, after, header),
+        ...indexActions(partition, after, header),
+        ...[...mine, ...keys.map((r) => r.rowKey)].map((rowKey): TransactionAction => [
+          'delete',
+          { partitionKey: partition, rowKey },
+        ]),
+      ];
+      if ((await this.#transact(partition, after, actions)) !== 'conflict') return;
+    }
+    throw new Error('Taking out a failed turn lost every write to other writers');
+  }
+
   /**
    * Writes a new turn after `loaded` (a new conversation when undefined): its request messages, its
    * idempotency row, the header with the ETag read. Returns the header as written (with its new ETag),
@@ -171,11 +218,19 @@ export class ConversationTable {
 
   /**
    * Stores the answer of turn `turn` (replacing one stored before, for a retried request): a new
-   * header (message count, last change) with its ETag, read again while another writer wins.
+   * header (message count, last change) with its ETag, read again while another writer wins. With a
+   * `fingerprint` (of everything the request sent, then this answer), the row that finds the conversation
+   * by that history is written in the same transaction; the last conversation to end with it wins.
    */
   async storeAnswer(
     partition: string,
-    at: { readonly header: Header; readonly turn: number; readonly replacing: boolean; readonly now: number },
+    at: {
+      readonly header: Header;
+      readonly turn: number;
+      readonly replacing: boolean;
+      readonly now: number;
+      readonly fingerprint?: string;
+    },
     answer: MessageRecord,
   ): Promise<Header> {
     let before: Header | undefined = at.header;
@@ -185,6 +240,7 @@ export class ConversationTable {
         headerAction(partition, header, before),
         ...messageActions(partition, header.id, at.turn, 'r', answer, 'upsert'),
         ...indexActions(partition, header, before),
+        ...(at.fingerprint === undefined ? [] : [resentAction(partition, at.fingerprint, header.id, at.turn)]),
       ];
       const written = await this.#transact(partition, header, actions);
       if (written !== 'conflict') return written;
@@ -235,7 +291,8 @@ export class ConversationTable {
     if (!header) return false;
     const full = await this.header(partition, id);
     const children = rows.filter((r) => r !== header).map((r) => r.rowKey);
-    await this.#deleteRows(partition, children);
+    const resent = await this.#rows(partition, RESENT_RANGE, ['RowKey'], `id eq ${odataString(id)}`);
+    await this.#deleteRows(partition, [...resent.map((r) => r.rowKey), ...children]);
     await this.#deleteRows(partition, [...(full ? [full.indexKey] : []), headerKey(id)]);
     return true;
   }
@@ -287,8 +344,13 @@ export class ConversationTable {
   }
 
   /** Rows of a partition in a RowKey range (`ge` from, `lt` to), in key order; none when there is no table. */
-  async #rows(partition: string, range: { from: string; to: string }, select?: string[]): Promise<Row[]> {
-    const filter = `PartitionKey eq ${odataString(partition)} and RowKey ge ${odataString(range.from)} and RowKey lt ${odataString(range.to)}`;
+  async #rows(
+    partition: string,
+    range: { from: string; to: string },
+    select?: string[],
+    where?: string,
+  ): Promise<Row[]> {
+    const filter = `PartitionKey eq ${odataString(partition)} and RowKey ge ${odataString(range.from)} and RowKey lt ${odataString(range.to)}${where ? ` and ${where}` : ''}`;
     const client = await this.#client;
     const rows: Row[] = [];
     try {
@@ -356,6 +418,11 @@ function indexActions(
     ...(before ? [['delete', { partitionKey: partition, rowKey: before.indexKey }] as TransactionAction] : []),
     ['create', row],
   ];
+}
+
+/** The row that finds conversation `id` by the history ending with turn `turn`'s answer (the last writer wins). */
+function resentAction(partition: string, fingerprint: string, id: string, turn: number): TransactionAction {
+  return ['upsert', { partitionKey: partition, rowKey: resentKey(fingerprint), id, turn }, 'Replace'];
 }
 
 function messageActions(
