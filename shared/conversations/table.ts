@@ -132,7 +132,8 @@ export class ConversationTable {
 
   async header(partition: string, id: string): Promise<Header | undefined> {
     try {
-      const row = await (await this.#client).getEntity(partition, headerKey(id), this.#call());
+      const client = await this.#client;
+      const row = await again(() => client.getEntity(partition, headerKey(id), this.#call()));
       return toHeader({ ...row, rowKey: headerKey(id) });
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
@@ -143,7 +144,8 @@ export class ConversationTable {
   /** The conversation and turn whose answer ends the history with this fingerprint, if one was stored. */
   async findResent(partition: string, fingerprint: string): Promise<{ id: string; turn: number } | undefined> {
     try {
-      const row = await (await this.#client).getEntity(partition, resentKey(fingerprint), this.#call());
+      const client = await this.#client;
+      const row = await again(() => client.getEntity(partition, resentKey(fingerprint), this.#call()));
       return { id: text(row.id), turn: Number(row.turn) };
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
@@ -352,14 +354,16 @@ export class ConversationTable {
   ): Promise<Row[]> {
     const filter = `PartitionKey eq ${odataString(partition)} and RowKey ge ${odataString(range.from)} and RowKey lt ${odataString(range.to)}${where ? ` and ${where}` : ''}`;
     const client = await this.#client;
-    const rows: Row[] = [];
-    try {
-      const query = client.listEntities({ queryOptions: { filter, ...(select ? { select } : {}) }, ...this.#call() });
-      for await (const row of query) rows.push({ ...row, rowKey: row.rowKey ?? '' });
-    } catch (error) {
-      if (statusOf(error) !== 404) throw error;
-    }
-    return rows;
+    return again(async () => {
+      const rows: Row[] = [];
+      try {
+        const query = client.listEntities({ queryOptions: { filter, ...(select ? { select } : {}) }, ...this.#call() });
+        for await (const row of query) rows.push({ ...row, rowKey: row.rowKey ?? '' });
+      } catch (error) {
+        if (statusOf(error) !== 404) throw error;
+      }
+      return rows;
+    });
   }
 
   async #deleteRows(partition: string, rowKeys: readonly string[]): Promise<void> {
@@ -373,6 +377,27 @@ export class ConversationTable {
   #call(): { abortSignal: AbortSignal } {
     return { abortSignal: AbortSignal.timeout(this.#timeoutMs) };
   }
+}
+
+/**
+ * A read, made once more when the connection was reset before any answer: a kept-alive socket the store
+ * had just closed (Azurite closes idle ones after 5 s, Azure's front ends after longer). The SDK's own
+ * retries are off (one layer decides); a read is safe to repeat, and a chat should not lose its history to
+ * a stale socket. Writes are not repeated: their ETags and the callers' loops decide.
+ */
+async function again<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (!connectionReset(error)) throw error;
+    return read();
+  }
+}
+
+/** A request that got no answer because the connection was reset or closed under it. */
+export function connectionReset(error: unknown): boolean {
+  const { name, code, statusCode } = (error ?? {}) as { name?: unknown; code?: unknown; statusCode?: unknown };
+  return name === 'RestError' && statusCode === undefined && (code === 'ECONNRESET' || code === 'EPIPE');
 }
 
 function nextHeader(

@@ -178,6 +178,11 @@ describe('one chat is one conversation', () => {
       [3, 'assistant'],
     ]);
     expect(page.messages.map((m) => m.content)).toEqual(messages.map((m) => m.content));
+    // A Responses API chat keeps its history in the region (previous_response_id): it makes no conversation.
+    const opening = await openai.responses.create({ model: 'gpt-4o', input: 'Name a sea' });
+    await openai.responses.create({ model: 'gpt-4o', input: 'Another?', previous_response_id: opening.id });
+    const after = (await (await call(alice, 'GET', '/conversations')).json()) as { conversations: unknown[] };
+    expect(after.conversations).toHaveLength(1);
     // The third call was sent to the model as the client sent it: the history not added a second time.
     const stateless = await openai.chat.completions.create({
       model: 'gpt-4o',
