@@ -14,33 +14,36 @@ export interface HealthHandlerDeps {
 }
 
 /**
- * GET /api/health: answers at once, without calling a model. Per region: breaker state, until when
- * it is skipped, the last error code and when; the quota store's state (`degraded` while the
- * store is out and each instance counts alone); and whether this instance is shedding load (`overload`).
- * `status` is `ok` while any region can serve, the store is not degraded and the instance is not shedding.
+ * GET /api/health: the probe Azure Front Door reads to choose a stamp (infra/modules/frontdoor-origins.bicep).
+ * 200 while any region can serve a chat, else 503 with the same body, so Front Door sends users to the other
+ * stamp. "Can serve" is shared/stamp-health.ts: a chat or a real check (endpoint, credential, a one-token
+ * completion) that succeeded within CHAT_HEALTH_CHECK_INTERVAL_MS; a region with nothing fresh to go on (a fresh
+ * instance, a stamp Front Door sends no chats to, a breaker past its cool-down) is checked before the answer, at
+ * most once per interval per instance and region, so a recovered stamp answers 200 again with no chat traffic.
+ * A throttled region counts as serving (every stamp shares the accounts and their quota: moving would not help).
  *
- * The status code is what Azure Front Door's health probe reads (infra/modules/frontdoor-origins.bicep):
- * 503, with the same body, when every region's breaker is open, so this stamp cannot answer a chat
- * and Front Door should send users to the other stamp; 200 otherwise. A throttled region does not
- * count against the stamp (every stamp shares the same accounts and their quota, so moving traffic
- * would not help), and a degraded quota store still serves every chat, so it never fails the probe. Nor
- * does shedding: one busy instance must not take the whole stamp out of Front Door (the platform adds
- * instances; the shed requests' Retry-After brings them back).
+ * The body, per region: breaker state (`half-open` once its cool-down is over), until when it is skipped, the
+ * last error code, the verdict and the last check (codes and times only: never an endpoint, deployment or key);
+ * the quota store's state and whether this instance sheds load. Neither fails the probe: a degraded store still
+ * serves every chat, and one busy instance must not take the whole stamp out of Front Door. `status` is `ok`
+ * while a region serves unthrottled, the store is not degraded and the instance is not shedding. Never shed.
  */
 export function createHealthHandler(deps: HealthHandlerDeps) {
-  return (): Promise<HttpResponseInit> => {
-    const regions = deps.chat.health.snapshot();
-    const serving = regions.some((r) => r.state !== 'open' && r.throttledUntil === undefined);
+  return async (): Promise<HttpResponseInit> => {
+    const stamp = await deps.chat.stamp.report();
+    const verdicts = new Map(stamp.regions.map((r) => [r.name, r]));
+    const regions = deps.chat.health.snapshot().map((r) => {
+      const view = verdicts.get(r.name);
+      return { ...r, verdict: view?.verdict.kind, ...(view?.lastCheck ? { lastCheck: view.lastCheck } : {}) };
+    });
+    const serving = stamp.regions.some((r) => r.verdict.kind === 'serving' || r.verdict.kind === 'trial');
     const store = deps.quota?.state();
     const overload = deps.overload?.state();
     const status = serving && store?.state !== 'degraded' && overload?.state !== 'shedding' ? 'ok' : 'degraded';
-    const stampCanServe = regions.some((r) => r.state !== 'open');
-    return Promise.resolve(
-      jsonResponse(
-        stampCanServe ? 200 : 503,
-        { status, models: deps.chat.models(), regions, ...(store ? { store } : {}), ...(overload ? { overload } : {}) },
-        { 'cache-control': 'no-store' },
-      ),
+    return jsonResponse(
+      stamp.canServe ? 200 : 503,
+      { status, models: deps.chat.models(), regions, ...(store ? { store } : {}), ...(overload ? { overload } : {}) },
+      { 'cache-control': 'no-store' },
     );
   };
 }

@@ -23,12 +23,14 @@ import type { CredentialSet } from './credentials';
 import { ChatError } from './errors';
 import { runWithFailover } from './failover';
 import { silentLogger, type Logger } from './logger';
+import { doctorRegionCheck } from './doctor';
 import { RegionHealth } from './region-health';
 import { homeUnavailable, homeUnknown, notIssued } from './responses/home';
 import { ownerOf, ResponseIds } from './responses/ids';
 import { completionUsage, toRegional, type RegionalRequest, type ResponseParams } from './responses/request';
 import { relayResponseStream } from './responses/stream';
 import type { Served, Serving } from './served';
+import { HEALTH_CHECK_DEFAULTS, StampHealth, type HealthCheckSettings } from './stamp-health';
 import type { Timers } from './timers';
 import { Upstream, type Answer, type CallOptions, type CompletionParams, type OpenedStream } from './upstream';
 
@@ -124,6 +126,8 @@ export interface ChatServiceOptions {
   readonly timers?: Timers;
   /** fetch for the openai clients (tests may wrap it). */
   readonly fetch?: typeof fetch;
+  /** How `GET /api/health` checks regions with no recent success (CHAT_HEALTH_CHECK_*); default the defaults. */
+  readonly healthCheck?: HealthCheckSettings;
 }
 
 /** The model a request asks for, and the regions that deploy it, in order. */
@@ -169,6 +173,8 @@ type StreamCall = (
 
 export class ChatService {
   readonly health: RegionHealth;
+  /** Whether this stamp can serve, for `GET /api/health`: the breakers above, and a real check when they know nothing fresh. */
+  readonly stamp: StampHealth;
   readonly #upstreams: ReadonlyMap<string, Upstream>;
   readonly #options: ChatServiceOptions;
   /** Responses API ids; without CHAT_RESPONSE_ID_SECRET, a secret of this process (ids die with it). */
@@ -188,6 +194,19 @@ export class ChatService {
         logger.warn(`Region ${change.region} breaker ${change.from} -> ${change.to}`);
         notify(options.observer, logger, (o) => o.onBreakerChange?.(change));
       },
+    });
+    const healthCheck = options.healthCheck ?? HEALTH_CHECK_DEFAULTS;
+    this.stamp = new StampHealth({
+      health: this.health,
+      regions: config.regions.map((r) => r.name),
+      check: doctorRegionCheck({
+        config,
+        credentials: options.credentials,
+        timeoutMs: healthCheck.timeoutMs,
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+      }),
+      settings: healthCheck,
+      logger,
     });
     this.#upstreams = new Map(
       config.regions.map((region) => {

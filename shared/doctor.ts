@@ -16,6 +16,7 @@ import { connect } from 'node:net';
 import type { AppConfig, RegionConfig } from './config';
 import type { CredentialSet, RegionAuth } from './credentials';
 import { ChatError, isAzureIdentityError } from './errors';
+import type { RegionCheck } from './stamp-health';
 import { Upstream } from './upstream';
 
 /** What one check came to. Never carries a key or a token. */
@@ -49,6 +50,14 @@ export interface DoctorOptions {
   /** fetch for the openai clients (tests may wrap it). */
   readonly fetch?: typeof fetch;
   readonly now?: () => number;
+  /** Names of the regions to check; default every configured region. */
+  readonly regions?: readonly string[];
+  /**
+   * Which deployments get a one-token completion: `every-deployment` (default: the operator's full check) or
+   * `default-model` (one per region: CHAT_DEFAULT_MODEL where the region deploys it, else its first deployment;
+   * the cheap real check of `GET /api/health`).
+   */
+  readonly completions?: 'every-deployment' | 'default-model';
 }
 
 export const DEFAULT_DOCTOR_TIMEOUT_MS = 15_000;
@@ -57,9 +66,26 @@ export const DEFAULT_DOCTOR_TIMEOUT_MS = 15_000;
 export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const now = options.now ?? Date.now;
   const started = now();
-  const perRegion = await Promise.all(options.config.regions.map((region) => checkRegion(region, options, now)));
+  const regions = options.regions
+    ? options.config.regions.filter((r) => options.regions?.includes(r.name))
+    : options.config.regions;
+  const perRegion = await Promise.all(regions.map((region) => checkRegion(region, options, now)));
   const checks = perRegion.flat();
   return { ok: checks.every((c) => c.ok), checks, durationMs: now() - started };
+}
+
+/**
+ * The cheap real check `GET /api/health` makes of one region (./stamp-health.ts): the same steps as the deep health,
+ * with one completion (the default model's deployment). Resolves with the code of the first step that failed.
+ */
+export function doctorRegionCheck(options: Omit<DoctorOptions, 'regions' | 'completions'>): RegionCheck {
+  return async (region) => {
+    const report = await runDoctor({ ...options, regions: [region], completions: 'default-model' });
+    const failed = report.checks.find((c) => !c.ok);
+    if (failed) return { ok: false, code: failed.code ?? 'health_check_failed' };
+    // A region the configuration does not list ran no check: that is no evidence of health.
+    return report.checks.length > 0 ? { ok: true } : { ok: false, code: 'not_found' };
+  };
 }
 
 async function checkRegion(region: RegionConfig, options: DoctorOptions, now: () => number): Promise<DoctorCheck[]> {
@@ -83,10 +109,18 @@ async function checkRegion(region: RegionConfig, options: DoctorOptions, now: ()
   // Without a credential every completion fails the same way: skip them.
   const credential = () => withTimeout(checkCredential(auth, options.config), timeoutMs);
   if (!(await checks.run('credential', credential))) return checks.done;
-  for (const model of Object.keys(region.deployments)) {
+  for (const model of modelsToComplete(region, options)) {
     await checks.run(`completion ${model}`, () => checkCompletion(upstream, model));
   }
   return checks.done;
+}
+
+/** The models a region's completion checks use, per {@link DoctorOptions.completions}. */
+function modelsToComplete(region: RegionConfig, options: DoctorOptions): string[] {
+  const models = Object.keys(region.deployments);
+  if (options.completions !== 'default-model') return models;
+  const one = models.includes(options.config.defaultModel) ? options.config.defaultModel : models[0];
+  return one === undefined ? [] : [one];
 }
 
 interface RegionChecksOptions {

@@ -13,6 +13,7 @@ import { conversationSettings, createConversationService, type ConversationServi
 import { consoleLogger, type Logger } from './logger';
 import { createQuotaService, quotaSettings, type QuotaService } from './quota';
 import { LoadShedder, overloadSettings } from './resilience/load-shedder';
+import { healthCheckSettings } from './stamp-health';
 import { createTelemetry, telemetrySettings, type Telemetry } from './telemetry';
 
 export interface Services {
@@ -43,7 +44,15 @@ export function productionServices(): Services {
     const credentials = createCredentials(config);
     const quota = quotaService(logger);
     const conversations = createConversationService({ settings: conversationSettings(process.env), logger });
-    const chat = new ChatService({ config, credentials, logger, observer: telemetry, quota, history: conversations });
+    const chat = new ChatService({
+      config,
+      credentials,
+      logger,
+      observer: telemetry,
+      quota,
+      history: conversations,
+      healthCheck: healthCheckSettings(process.env),
+    });
     const gate = callerGate(logger);
     const overload = new LoadShedder({ settings: overloadSettings(process.env), observer: telemetry, logger });
     services = Object.freeze({ config, chat, credentials, telemetry, gate, quota, conversations, overload });

@@ -16,8 +16,13 @@ export type Admission =
 
 export interface RegionSnapshot {
   readonly name: string;
-  /** `closed` (healthy), `open` (kept out), `half-open` (one probe in flight). */
+  /**
+   * `closed` (healthy), `open` (kept out until `openUntil`), `half-open` (the cool-down is over: ready to retry,
+   * or one trial call in flight; see `trial`).
+   */
   readonly state: BreakerState['kind'];
+  /** With `half-open`: `ready` (the next call tries the region) or `in-flight` (a trial call is out). */
+  readonly trial?: 'ready' | 'in-flight';
   readonly consecutiveFailures: number;
   /** ISO time until which the region is skipped because it answered 429 (absent when not throttled). */
   readonly throttledUntil?: string;
@@ -25,6 +30,17 @@ export interface RegionSnapshot {
   readonly openUntil?: string;
   readonly lastError?: { readonly code: string; readonly at: string };
   readonly lastSuccessAt?: string;
+}
+
+/**
+ * A region's breaker as the stamp's health reads it, times in ms: `ready` is an open breaker whose cool-down is
+ * over (the next call is a trial), `trial` a half-open one whose trial call is out.
+ */
+export interface RegionStatus {
+  readonly breaker: 'closed' | 'open' | 'ready' | 'trial';
+  readonly openUntil?: number;
+  readonly throttledUntil?: number;
+  readonly lastSuccessAt?: number;
 }
 
 export interface BreakerChange {
@@ -143,14 +159,32 @@ export class RegionHealth {
     if (entry.breaker.kind === 'half-open') this.#set(region, entry, { kind: 'closed', failures: 0 });
   }
 
+  /** One region's breaker, throttle window and last success, as numbers (no side effects). */
+  status(region: string): RegionStatus {
+    const e = this.#entry(region);
+    const now = this.#now();
+    const breaker = e.breaker;
+    const kind =
+      breaker.kind === 'half-open' ? 'trial' : breaker.kind === 'open' && breaker.until <= now ? 'ready' : breaker.kind;
+    return {
+      breaker: kind,
+      ...(breaker.kind === 'open' && kind === 'open' ? { openUntil: breaker.until } : {}),
+      ...(e.throttledUntil > now ? { throttledUntil: e.throttledUntil } : {}),
+      ...(e.lastSuccessAt !== undefined ? { lastSuccessAt: e.lastSuccessAt } : {}),
+    };
+  }
+
+  /**
+   * Every region for `GET /api/health`. An open breaker whose cool-down is over shows as `half-open` with
+   * `trial: 'ready'`: it keeps nothing out any more (the next call tries the region), so it must not read as open.
+   */
   snapshot(): RegionSnapshot[] {
     const now = this.#now();
     return [...this.#entries].map(([name, e]) => ({
       name,
-      state: e.breaker.kind,
+      ...breakerView(e.breaker, now),
       consecutiveFailures: e.breaker.kind === 'half-open' ? this.#options.failureThreshold : e.breaker.failures,
       ...(e.throttledUntil > now ? { throttledUntil: new Date(e.throttledUntil).toISOString() } : {}),
-      ...(e.breaker.kind === 'open' ? { openUntil: new Date(e.breaker.until).toISOString() } : {}),
       ...(e.lastError ? { lastError: { code: e.lastError.code, at: new Date(e.lastError.at).toISOString() } } : {}),
       ...(e.lastSuccessAt !== undefined ? { lastSuccessAt: new Date(e.lastSuccessAt).toISOString() } : {}),
     }));
@@ -166,5 +200,19 @@ export class RegionHealth {
     const from = entry.breaker.kind;
     entry.breaker = next;
     if (from !== next.kind) this.#options.onBreakerChange?.({ region, from, to: next.kind });
+  }
+}
+
+/** How a breaker reads in a snapshot at `now`. */
+function breakerView(breaker: BreakerState, now: number): Pick<RegionSnapshot, 'state' | 'trial' | 'openUntil'> {
+  switch (breaker.kind) {
+    case 'closed':
+      return { state: 'closed' };
+    case 'half-open':
+      return { state: 'half-open', trial: 'in-flight' };
+    case 'open':
+      return breaker.until > now
+        ? { state: 'open', openUntil: new Date(breaker.until).toISOString() }
+        : { state: 'half-open', trial: 'ready' };
   }
 }

@@ -28,19 +28,23 @@ resource originGroup 'Microsoft.Cdn/profiles/originGroups@2025-06-01' = {
   parent: profile
   name: 'stamps'
   properties: {
-    // /api/health answers 503 when none of the stamp's regions can serve (every breaker open) and 200
-    // otherwise, without calling a model: cheap for the stamp, and it fails when the stamp cannot
-    // answer chats. GET because the function takes GET only.
+    // /api/health answers 503 when none of the stamp's regions can serve (each failed its breaker or a cheap
+    // real check: endpoint, credential, a one-token completion, at most once per 15 s per instance and region)
+    // and 200 otherwise, so a recovered stamp comes back with no chat traffic. GET: the function takes GET only.
     healthProbeSettings: {
       probePath: '/api/health'
       probeRequestType: 'GET'
       probeProtocol: 'Https'
       probeIntervalInSeconds: probeIntervalSeconds
     }
-    // 3 of the last 4 probes must succeed for an origin to count as healthy.
+    // Front Door counts an origin healthy while at least successfulSamplesRequired of its last sampleSize probes
+    // answered 200 (https://learn.microsoft.com/azure/frontdoor/health-probes). With the default 20 s interval:
+    // failover after 3 failed probes (sampleSize - successfulSamplesRequired + 1), 40-60 s from the stamp's first
+    // 503; failback after 2 good probes, 20-40 s from its first 200 (plus up to one breaker cool-down, 30 s, for
+    // the stamp to try its regions again). So about a minute each way, and one failed probe alone moves nothing.
     loadBalancingSettings: {
       sampleSize: 4
-      successfulSamplesRequired: 3
+      successfulSamplesRequired: 2
       additionalLatencyInMilliseconds: 50
     }
     sessionAffinityState: 'Disabled'

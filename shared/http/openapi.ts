@@ -170,12 +170,29 @@ export const healthSchema = z.object({
   regions: z.array(
     z.object({
       name: z.string(),
-      state: z.enum(['closed', 'open', 'half-open']).describe('Circuit breaker: closed is healthy.'),
+      state: z
+        .enum(['closed', 'open', 'half-open'])
+        .describe('Circuit breaker: closed is healthy; half-open once the cool-down is over (ready to retry).'),
+      trial: z
+        .enum(['ready', 'in-flight'])
+        .optional()
+        .describe('With half-open: the next call tries the region (ready), or a trial call is out (in-flight).'),
       consecutiveFailures: z.int(),
       throttledUntil: z.iso.datetime().optional(),
       openUntil: z.iso.datetime().optional(),
       lastError: z.object({ code: z.string(), at: z.iso.datetime() }).optional(),
       lastSuccessAt: z.iso.datetime().optional(),
+      verdict: z
+        .enum(['serving', 'throttled', 'trial', 'open', 'failing', 'unchecked'])
+        .optional()
+        .describe(
+          'What the probe made of the region: serving (a chat or check succeeded lately), throttled, trial, ' +
+            'open (cooling down), failing (its check failed lately), unchecked (another region serves).',
+        ),
+      lastCheck: z
+        .object({ ok: z.boolean(), at: z.iso.datetime(), code: z.string().optional() })
+        .optional()
+        .describe("The region's last real check (endpoint, credential, one-token completion) by this instance."),
     }),
   ),
   overload: z
@@ -514,10 +531,17 @@ function servicePaths() {
     '/health': {
       get: {
         operationId: 'health',
-        summary: 'Region health, at once, without calling a model',
+        summary: 'Whether this stamp can serve: the probe Front Door reads',
+        description:
+          'Answers from the breakers and recent chats; a region with nothing fresh to go on is checked for real ' +
+          '(endpoint, credential, a one-token completion) at most once per CHAT_HEALTH_CHECK_INTERVAL_MS per instance.',
         security: [],
         responses: {
-          '200': { description: 'Per region: breaker state, throttling, last error.', content: json('Health') },
+          '200': {
+            description: 'A region can serve. Per region: breaker state, verdict, last check.',
+            content: json('Health'),
+          },
+          '503': { description: 'No region can serve (the same body).', content: json('Health') },
         },
       },
     },

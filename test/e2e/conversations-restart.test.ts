@@ -7,9 +7,8 @@ import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startIdentityProvider, type RunningIdentityProvider } from '../../local/identity';
 import { startSimulator, type RunningSimulator } from '../../simulator';
-import { regionsSetting } from '../shared/two-regions';
 import { useAzurite } from '../stand-ins/azurite';
-import { startBackendProcess, stopBackendProcess, transpiledApp } from './backend-process';
+import { processSettings, startBackendProcess, stopBackendProcess, transpiledApp } from './backend-process';
 
 const azurite = useAzurite();
 let outDir = '';
@@ -22,15 +21,7 @@ beforeAll(async () => {
   outDir = transpiledApp('conversations-restart-');
   identity = await startIdentityProvider({ port: 0 });
   regions = [await startSimulator({ region: 'eastus2' }), await startSimulator({ region: 'swedencentral' })];
-  env = {
-    ...identity.backendSettings(),
-    CHAT_REGIONS: regionsSetting(regions[0]!, regions[1]!),
-    CHAT_AUTH_MODE: 'api-key',
-    AZURE_OPENAI_API_KEY: 'simulator-key',
-    CHAT_STORAGE_CONNECTION_STRING: azurite.connectionString,
-    PORT: '0',
-    IDENTITY_PROVIDER_PORT: '0',
-  };
+  env = processSettings([regions[0]!, regions[1]!], azurite.connectionString, identity.backendSettings());
   backend = await startBackendProcess(outDir, env);
 }, 60_000);
 

@@ -7,9 +7,8 @@ import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startIdentityProvider, type RunningIdentityProvider } from '../../local/identity';
 import { startSimulator, type RunningSimulator } from '../../simulator';
-import { regionsSetting } from '../shared/two-regions';
 import { useAzurite } from '../stand-ins/azurite';
-import { startBackendProcess, transpiledApp } from './backend-process';
+import { processSettings, startBackendProcess, transpiledApp } from './backend-process';
 
 const REQUESTS_PER_MINUTE = 5;
 const TOKENS_PER_DAY = 200;
@@ -23,17 +22,11 @@ beforeAll(async () => {
   outDir = transpiledApp('two-backends-');
   identity = await startIdentityProvider({ port: 0 });
   regions = [await startSimulator({ region: 'eastus2' }), await startSimulator({ region: 'swedencentral' })];
-  const env = {
+  const env = processSettings([regions[0]!, regions[1]!], azurite.connectionString, {
     ...identity.backendSettings(),
-    CHAT_REGIONS: regionsSetting(regions[0]!, regions[1]!),
-    CHAT_AUTH_MODE: 'api-key',
-    AZURE_OPENAI_API_KEY: 'simulator-key',
-    CHAT_STORAGE_CONNECTION_STRING: azurite.connectionString,
     CHAT_USER_REQUESTS_PER_MINUTE: String(REQUESTS_PER_MINUTE),
     CHAT_USER_TOKENS_PER_DAY: String(TOKENS_PER_DAY),
-    PORT: '0',
-    IDENTITY_PROVIDER_PORT: '0',
-  };
+  });
   backends.push(...(await Promise.all([startBackendProcess(outDir, env), startBackendProcess(outDir, env)])));
 }, 60_000);
 

@@ -77,6 +77,25 @@ describe('RegionHealth', () => {
     advance(1_000);
     expect(h.peek('a').kind).toBe('probe');
     expect(h.peek('a').kind).toBe('probe');
-    expect(h.snapshot()[0]?.state).toBe('open');
+    // Ready to retry, not taken: a peek leaves the trial to the next call.
+    expect(h.snapshot()[0]).toMatchObject({ state: 'half-open', trial: 'ready' });
+    expect(h.status('a').breaker).toBe('ready');
+  });
+
+  it('reports an open breaker past its cool-down as half-open and ready to retry, not as open', () => {
+    const { h, advance } = health();
+    h.recordFailure('a', 'region_unavailable');
+    h.recordFailure('a', 'region_unavailable');
+    expect(h.snapshot()[0]).toMatchObject({ state: 'open', openUntil: new Date(1_001_000).toISOString() });
+    expect(h.status('a')).toEqual({ breaker: 'open', openUntil: 1_001_000 });
+    advance(1_000);
+    expect(h.snapshot()[0]).toMatchObject({ state: 'half-open', trial: 'ready' });
+    expect(h.snapshot()[0]?.openUntil).toBeUndefined();
+    expect(h.status('a')).toEqual({ breaker: 'ready' });
+    h.admit('a');
+    expect(h.snapshot()[0]).toMatchObject({ state: 'half-open', trial: 'in-flight' });
+    expect(h.status('a')).toEqual({ breaker: 'trial' });
+    h.recordSuccess('a');
+    expect(h.status('a')).toEqual({ breaker: 'closed', lastSuccessAt: 1_001_000 });
   });
 });
