@@ -21,7 +21,7 @@ export function createChatPostHandler(deps: ChatHandlerDeps) {
     const { requestId, logger } = scope;
     try {
       const body = validate(chatProtocolRequest, await readJsonBody(request, deps.chat.config.maxBodyBytes));
-      const ask = { id: sessionConversationId(body.sessionState), store: body.context?.store };
+      const ask = { id: sessionConversationId(body.sessionState), store: body.context?.store, messages: body.messages };
       const meta = conversationMeta(request, caller, ask);
       const result = await deps.chat.complete(
         toChatRequest(body, { requestId, logger, ...traceParentOf(context), ...clientSignalOf(context), ...meta }),

@@ -40,7 +40,7 @@ export function createChatStreamHandler(deps: ChatStreamHandlerDeps) {
     try {
       const body = validate(chatProtocolRequest, await readJsonBody(request, deps.chat.config.maxBodyBytes));
       const format = streamFormat(request.headers.get('accept'));
-      const ask = { id: sessionConversationId(body.sessionState), store: body.context?.store };
+      const ask = { id: sessionConversationId(body.sessionState), store: body.context?.store, messages: body.messages };
       const meta = conversationMeta(request, caller, ask);
       const signal = clientSignalOf(context);
       const pending = deps.chat.stream(

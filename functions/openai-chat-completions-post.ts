@@ -25,7 +25,8 @@ export type OpenAIChatHandlerDeps = StreamHandlerDeps;
  * base URL set to this backend. `model` is the logical model name; each region maps it to its
  * deployment. `stream: true` answers server-sent events ending with `data: [DONE]`, with keep-alive comments
  * while waiting (see {@link streamResponse}). The `x-conversation-id` header continues a stored conversation
- * (issue 13; `new` starts one); a signed-in user's chat without it starts one unless the body says `store: false`.
+ * (`new` starts one); a signed-in user's chat without it goes on in the conversation its resent history is
+ * stored in, or starts one, unless the body says `store: false` (README, "Conversations").
  */
 export function createOpenAIChatHandler(deps: OpenAIChatHandlerDeps) {
   return async (request: HttpRequest, context: InvocationContext, caller?: Caller): Promise<HttpResponseInit> => {
@@ -36,7 +37,7 @@ export function createOpenAIChatHandler(deps: OpenAIChatHandlerDeps) {
         openAIChatRequest,
         await readJsonBody(request, deps.chat.config.maxBodyBytes),
       );
-      const ask = { id: request.headers.get('x-conversation-id') ?? undefined, store: store ?? undefined };
+      const ask = { id: request.headers.get('x-conversation-id') ?? undefined, store: store ?? undefined, messages };
       const meta = conversationMeta(request, caller, ask);
       const chatRequest = {
         model,

@@ -404,8 +404,10 @@ export class ChatService {
     });
     const regions = upstreams.map((u) => u.name);
     const deadline = this.health.now() + this.#options.config.requestTimeoutMs;
-    return this.#failover(request, { model, regions, report, deadline }, send).catch((error: unknown) => {
+    return this.#failover(request, { model, regions, report, deadline }, send).catch(async (error: unknown) => {
       report.failed(error, regions);
+      // No answer: the question is not kept in the conversation (never replayed, never shown unanswered).
+      await turn?.discard();
       throw error;
     });
   }

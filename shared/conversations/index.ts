@@ -21,6 +21,7 @@ export {
   type MessageJson,
   type PageRequest,
 } from './service';
+export { carriesHistory, fingerprint, splitResent } from './resent';
 export { CONVERSATION_DEFAULTS, conversationSettings, type ConversationSettings } from './settings';
 export { ConversationTable, type PartialReason } from './table';
 export type { AnswerRecord, ConversationOutcome, ConversationRequest, ConversationTurn, TurnRequest } from './turn';

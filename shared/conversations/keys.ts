@@ -59,6 +59,17 @@ export function isIndexKey(value: string): boolean {
   return /^i:\d{13}:[A-Za-z0-9_-]{22}$/.test(value);
 }
 
+/**
+ * The row that finds a conversation by the history a client resends (`h:<fingerprint>`, see resent.ts). It
+ * names the conversation and the turn whose answer ends that history.
+ */
+export function resentKey(fingerprint: string): string {
+  return `h:${fingerprint}`;
+}
+
+/** Row key bounds of the rows of {@link resentKey}. */
+export const RESENT_RANGE = { from: 'h:', to: 'h;' } as const;
+
 /** The row of an idempotency key: a hash, so any header value makes a valid key of fixed length. */
 export function idempotencyRowKey(id: string, idempotencyKey: string): string {
   return `v:${id}:k:${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32)}`;

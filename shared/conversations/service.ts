@@ -16,7 +16,8 @@ import { ChatError } from '../errors';
 import type { Logger } from '../logger';
 import { describeStoreError } from '../quota/service';
 import { partitionKey } from '../quota/windows';
-import { CONVERSATION_ID, idempotencyRowKey, isIndexKey, MAX_TITLE_CHARS, titleFrom } from './keys';
+import { CONVERSATION_ID, idempotencyRowKey, isIndexKey, MAX_TITLE_CHARS, splitText, titleFrom } from './keys';
+import { fingerprint, splitResent } from './resent';
 import type { ConversationSettings } from './settings';
 import type {
   ConversationSummary,
@@ -203,44 +204,80 @@ export class ConversationService {
     const { conversation, idempotencyKey } = request;
     const partition = partitionKey(request.caller);
     const budget = this.#limits.contextTokens - (request.maxTokens ?? this.#limits.answerReserveTokens);
+    const found = await this.#findResent(table, partition, request);
     for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS; attempt++) {
-      const loaded = await this.#loadLive(table, partition, conversation.id);
+      const { id, loaded, resent } = await this.#locate(table, partition, request, found);
       if (!loaded && conversation.kind === 'continue') throw notFound(conversation.id);
-      const replayed =
-        loaded && idempotencyKey !== undefined ? replayOf(loaded, conversation.id, idempotencyKey) : undefined;
+      const replayed = loaded && idempotencyKey !== undefined ? replayOf(loaded, id, idempotencyKey) : undefined;
       const number = replayed ?? loaded?.header.turns ?? 0;
       // Only answered turns go to the model: a question whose chat failed (refused, every region down, the
       // instance gone) stays in the record but is not sent again with every later turn.
       const answered = new Set((loaded?.messages ?? []).filter((m) => m.slot === 'r').map((m) => m.turn));
       const history = (loaded?.messages ?? []).filter((m) => m.turn < number && answered.has(m.turn)).map(counted);
-      const fitted = fitToContext({ history, turn, budget });
+      // A client that resends its history has it sent as it is (as a stateless chat): none of it is added again.
+      const fitted = resent ? asSent(turn) : fitToContext({ history, turn, budget });
       // Valid from here on: the quota is asked now, after the load and before anything is stored.
       await request.admit();
+      // The request holds the whole chat (unless it only adds to a conversation it names): see `#turn`.
+      const whole = conversation.kind !== 'continue' || resent !== undefined;
+      const at = { partition, number, dropped: fitted.dropped, ...(whole ? { sent: request.messages } : {}) };
       if (replayed !== undefined && loaded) {
         const replacing = loaded.messages.some((m) => m.turn === replayed && m.slot === 'r');
-        return this.#turn(
-          table,
-          { partition, header: loaded.header, number, replacing, dropped: fitted.dropped },
-          fitted.messages,
-        );
+        return this.#turn(table, { ...at, header: loaded.header, replacing }, fitted.messages);
       }
       const now = this.#now();
       const title = titleFrom(firstUserText(request.messages));
-      const records = turn.map((m) => record(m.message, m.tokens, now));
+      const records = turn.slice(resent?.storeFrom ?? 0).map((m) => record(m.message, m.tokens, now));
       const header = await table.appendTurn(
         partition,
-        { id: conversation.id, title, now, ...(loaded ? { loaded } : {}) },
+        { id, title, now, ...(loaded ? { loaded } : {}) },
         records,
         idempotencyKey,
       );
-      if (header !== 'conflict')
-        return this.#turn(
-          table,
-          { partition, header, number, replacing: false, dropped: fitted.dropped },
-          fitted.messages,
-        );
+      if (header !== 'conflict') return this.#turn(table, { ...at, header, replacing: false }, fitted.messages);
     }
     throw new Error(`Conversation ${conversation.id}: every write lost to other writers`);
+  }
+
+  /** For a request that names no conversation but resends its history: where that history is stored, if anywhere. */
+  async #findResent(
+    table: ConversationTable,
+    partition: string,
+    request: TurnRequest,
+  ): Promise<{ id: string; turn: number } | undefined> {
+    if (request.conversation.kind !== 'find') return undefined;
+    const { history } = splitResent(request.messages);
+    return history.length === 0 ? undefined : table.findResent(partition, fingerprint(history));
+  }
+
+  /**
+   * The conversation a turn goes to, loaded. A request that resends its history (`resent`) stores from
+   * `storeFrom` on: its new turn in the conversation that history was found in (or that it names), or
+   * everything it sent in a new conversation when the history is stored nowhere, or where the chat went on
+   * since (an earlier answer regenerated, another chat that began alike): a fork, complete in itself.
+   */
+  async #locate(
+    table: ConversationTable,
+    partition: string,
+    request: TurnRequest,
+    found: { readonly id: string; readonly turn: number } | undefined,
+  ): Promise<{ id: string; loaded?: LoadedConversation; resent?: { readonly storeFrom: number } }> {
+    const { conversation, idempotencyKey } = request;
+    const { history } = splitResent(request.messages);
+    const resent = conversation.kind !== 'start' && history.length > 0 ? { storeFrom: history.length } : undefined;
+    if (found) {
+      const loaded = await this.#loadLive(table, partition, found.id);
+      const retried =
+        loaded && idempotencyKey !== undefined && replayOf(loaded, found.id, idempotencyKey) !== undefined;
+      if (loaded && (retried || !wentOn(loaded, found.turn)))
+        return { id: found.id, loaded, ...(resent ? { resent } : {}) };
+    }
+    const loaded = await this.#loadLive(table, partition, conversation.id);
+    if (conversation.kind !== 'find' || !resent)
+      return { id: conversation.id, ...(loaded ? { loaded } : {}), ...(resent ? { resent } : {}) };
+    // A new conversation holds everything the client sent, when one write can hold it; else its new turn.
+    const whole = fitsOneWrite(request.messages) ? 0 : resent.storeFrom;
+    return { id: conversation.id, ...(loaded ? { loaded } : {}), resent: { storeFrom: whole } };
   }
 
   /** The conversation unless it is older than the retention (then it is deleted, and counts as gone). */
@@ -255,20 +292,53 @@ export class ConversationService {
     return this.#limits.retentionDays > 0 && updated < this.#now() - this.#limits.retentionDays * DAY_MS;
   }
 
-  /** A turn whose question is stored: `finish` stores its answer. */
+  /**
+   * A turn whose question is stored: `finish` stores its answer, `discard` takes the question out again.
+   * `sent`: the request sent the whole chat, so the stored answer records the fingerprint of it and the
+   * answer, by which the client's next call (resending all that) finds this conversation.
+   */
   #turn(
     table: ConversationTable,
-    at: { partition: string; header: Header; number: number; replacing: boolean; dropped: number },
+    at: {
+      partition: string;
+      header: Header;
+      number: number;
+      replacing: boolean;
+      dropped: number;
+      sent?: readonly ChatCompletionMessageParam[];
+    },
     messages: ChatCompletionMessageParam[],
   ): ConversationTurn {
     const { id, title } = at.header;
     let outcome: ConversationOutcome = { state: 'stored', id, title, turn: at.number, dropped: at.dropped };
+    const discard = async () => {
+      outcome = { state: 'unavailable', id, warning: 'The chat failed: its question is not kept in the conversation.' };
+      // A retried turn that was answered before keeps that answer.
+      if (at.replacing) return;
+      try {
+        await table.dropTurn(at.partition, { id, turn: at.number });
+      } catch (error) {
+        this.#logger.warn('conversations: failed turn not taken out', {
+          conversation: id,
+          error: describeStoreError(error),
+        });
+      }
+    };
     const finish = async (answer: AnswerRecord) => {
+      // Nothing of an answer reached the client: the turn failed, as if no region had answered.
+      if (answer.text === '' && answer.outcome !== 'completed') return discard();
       const stored = await this.#answerRecord(answer);
+      const sent = at.sent && fingerprint([...at.sent, { role: 'assistant', content: answer.text }]);
       try {
         await table.storeAnswer(
           at.partition,
-          { header: at.header, turn: at.number, replacing: at.replacing, now: this.#now() },
+          {
+            header: at.header,
+            turn: at.number,
+            replacing: at.replacing,
+            now: this.#now(),
+            ...(sent ? { fingerprint: sent } : {}),
+          },
           stored,
         );
         if (stored.partialReason)
@@ -278,7 +348,7 @@ export class ConversationService {
         outcome = { state: 'unavailable', id, warning: 'The answer could not be stored in the conversation.' };
       }
     };
-    return { messages, outcome: () => outcome, finish };
+    return { messages, outcome: () => outcome, finish, discard };
   }
 
   /** The answer as stored: cut at the size limit (marked), partial when the stream did not finish. */
@@ -317,7 +387,30 @@ function once(admit: (() => Promise<unknown>) | undefined): () => Promise<unknow
 /** A turn that is neither loaded nor stored: the request's messages as they are. */
 function stateless(messages: readonly ChatCompletionMessageParam[], id: string, warning: string): ConversationTurn {
   const outcome: ConversationOutcome = { state: 'unavailable', id, warning };
-  return { messages: [...messages], outcome: () => outcome, finish: () => Promise.resolve() };
+  const none = () => Promise.resolve();
+  return { messages: [...messages], outcome: () => outcome, finish: none, discard: none };
+}
+
+/** Whether the conversation went on after turn `turn`: a later turn has an answer. */
+function wentOn(loaded: LoadedConversation, turn: number): boolean {
+  return loaded.messages.some((m) => m.slot === 'r' && m.turn > turn);
+}
+
+/** Messages as the client sent them, none dropped: a client that resends its history keeps it itself. */
+function asSent(turn: readonly CountedMessage[]): { messages: ChatCompletionMessageParam[]; dropped: number } {
+  return { messages: turn.map((m) => m.message), dropped: 0 };
+}
+
+/**
+ * Entities one turn may take: a transaction holds 100, and the header, the listing row (deleted and
+ * created) and the idempotency row go with the turn's messages.
+ */
+const MAX_TURN_ENTITIES = 96;
+
+/** Whether these messages fit one transaction as a turn's rows (each message split into 30 000-character parts). */
+function fitsOneWrite(messages: readonly ChatCompletionMessageParam[]): boolean {
+  const rows = messages.reduce((n, m) => n + splitText(JSON.stringify(m)).length, 0);
+  return messages.length < 100 && rows <= MAX_TURN_ENTITIES;
 }
 
 /** The turn a request with this `Idempotency-Key` stored before, if any. */

@@ -8,6 +8,7 @@
  * | `user:<escaped id>` | `v:<id>:k:<sha-256 of the key>`     | an `Idempotency-Key` seen, and its `turn`               |
  * | `user:<escaped id>` | `v:<id>:t:<turn>:q<nn>:<part>`      | the turn's n-th request message (usually the question) |
  * | `user:<escaped id>` | `v:<id>:t:<turn>:r:<part>`          | the turn's answer                                       |
+ * | `user:<escaped id>` | `h:<fingerprint of a history>`      | id and turn of the answer that ends that history        |
  *
  * The partition is the caller's, as for quotas (`user:`, `app:`, or `service` for function keys), so a
  * user's traffic touches one partition and one user can never read another's rows. The listing row's
@@ -33,6 +34,8 @@ import {
   messageKey,
   parseMessageKey,
   requestSlot,
+  resentKey,
+  RESENT_RANGE,
   splitText,
   turnPrefix,
 } from './keys';
@@ -129,12 +132,58 @@ export class ConversationTable {
 
   async header(partition: string, id: string): Promise<Header | undefined> {
     try {
-      const row = await (await this.#client).getEntity(partition, headerKey(id), this.#call());
+      const client = await this.#client;
+      const row = await again(() => client.getEntity(partition, headerKey(id), this.#call()));
       return toHeader({ ...row, rowKey: headerKey(id) });
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
       throw error;
     }
+  }
+
+  /** The conversation and turn whose answer ends the history with this fingerprint, if one was stored. */
+  async findResent(partition: string, fingerprint: string): Promise<{ id: string; turn: number } | undefined> {
+    try {
+      const client = await this.#client;
+      const row = await again(() => client.getEntity(partition, resentKey(fingerprint), this.#call()));
+      return { id: text(row.id), turn: Number(row.turn) };
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Takes a failed turn's question out again: its rows and its idempotency row go, the header's message
+   * count goes down (its ETag checked, read again while another writer wins). A turn that has an answer
+   * (a retry of it answered meanwhile) is kept; a conversation left without messages is deleted.
+   */
+  async dropTurn(partition: string, at: { readonly id: string; readonly turn: number }): Promise<void> {
+    const { id, turn } = at;
+    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+      const rows = await this.#rows(partition, conversationRange(id), ['RowKey', 'turn']);
+      const header = rows[0]?.rowKey === headerKey(id) ? await this.header(partition, id) : undefined;
+      const mine = rows.filter((r) => r.rowKey.startsWith(turnPrefix(id, turn))).map((r) => r.rowKey);
+      if (!header || mine.length === 0 || mine.some((k) => parseMessageKey(k)?.slot === 'r')) return;
+      const others = rows.filter((r) => parseMessageKey(r.rowKey) !== undefined && !mine.includes(r.rowKey));
+      if (others.length === 0) {
+        await this.remove(partition, id);
+        return;
+      }
+      const keys = rows.filter((r) => r.rowKey.startsWith(`${headerKey(id)}:k:`) && Number(r.turn) === turn);
+      const questions = mine.filter((k) => parseMessageKey(k)?.part === 0).length;
+      const after = { ...header, messageCount: Math.max(0, header.messageCount - questions) };
+      const actions: TransactionAction[] = [
+        headerAction(partition, after, header),
+        ...indexActions(partition, after, header),
+        ...[...mine, ...keys.map((r) => r.rowKey)].map((rowKey): TransactionAction => [
+          'delete',
+          { partitionKey: partition, rowKey },
+        ]),
+      ];
+      if ((await this.#transact(partition, after, actions)) !== 'conflict') return;
+    }
+    throw new Error('Taking out a failed turn lost every write to other writers');
   }
 
   /**
@@ -171,11 +220,19 @@ export class ConversationTable {
 
   /**
    * Stores the answer of turn `turn` (replacing one stored before, for a retried request): a new
-   * header (message count, last change) with its ETag, read again while another writer wins.
+   * header (message count, last change) with its ETag, read again while another writer wins. With a
+   * `fingerprint` (of everything the request sent, then this answer), the row that finds the conversation
+   * by that history is written in the same transaction; the last conversation to end with it wins.
    */
   async storeAnswer(
     partition: string,
-    at: { readonly header: Header; readonly turn: number; readonly replacing: boolean; readonly now: number },
+    at: {
+      readonly header: Header;
+      readonly turn: number;
+      readonly replacing: boolean;
+      readonly now: number;
+      readonly fingerprint?: string;
+    },
     answer: MessageRecord,
   ): Promise<Header> {
     let before: Header | undefined = at.header;
@@ -185,6 +242,7 @@ export class ConversationTable {
         headerAction(partition, header, before),
         ...messageActions(partition, header.id, at.turn, 'r', answer, 'upsert'),
         ...indexActions(partition, header, before),
+        ...(at.fingerprint === undefined ? [] : [resentAction(partition, at.fingerprint, header.id, at.turn)]),
       ];
       const written = await this.#transact(partition, header, actions);
       if (written !== 'conflict') return written;
@@ -235,7 +293,8 @@ export class ConversationTable {
     if (!header) return false;
     const full = await this.header(partition, id);
     const children = rows.filter((r) => r !== header).map((r) => r.rowKey);
-    await this.#deleteRows(partition, children);
+    const resent = await this.#rows(partition, RESENT_RANGE, ['RowKey'], `id eq ${odataString(id)}`);
+    await this.#deleteRows(partition, [...resent.map((r) => r.rowKey), ...children]);
     await this.#deleteRows(partition, [...(full ? [full.indexKey] : []), headerKey(id)]);
     return true;
   }
@@ -287,17 +346,24 @@ export class ConversationTable {
   }
 
   /** Rows of a partition in a RowKey range (`ge` from, `lt` to), in key order; none when there is no table. */
-  async #rows(partition: string, range: { from: string; to: string }, select?: string[]): Promise<Row[]> {
-    const filter = `PartitionKey eq ${odataString(partition)} and RowKey ge ${odataString(range.from)} and RowKey lt ${odataString(range.to)}`;
+  async #rows(
+    partition: string,
+    range: { from: string; to: string },
+    select?: string[],
+    where?: string,
+  ): Promise<Row[]> {
+    const filter = `PartitionKey eq ${odataString(partition)} and RowKey ge ${odataString(range.from)} and RowKey lt ${odataString(range.to)}${where ? ` and ${where}` : ''}`;
     const client = await this.#client;
-    const rows: Row[] = [];
-    try {
-      const query = client.listEntities({ queryOptions: { filter, ...(select ? { select } : {}) }, ...this.#call() });
-      for await (const row of query) rows.push({ ...row, rowKey: row.rowKey ?? '' });
-    } catch (error) {
-      if (statusOf(error) !== 404) throw error;
-    }
-    return rows;
+    return again(async () => {
+      const rows: Row[] = [];
+      try {
+        const query = client.listEntities({ queryOptions: { filter, ...(select ? { select } : {}) }, ...this.#call() });
+        for await (const row of query) rows.push({ ...row, rowKey: row.rowKey ?? '' });
+      } catch (error) {
+        if (statusOf(error) !== 404) throw error;
+      }
+      return rows;
+    });
   }
 
   async #deleteRows(partition: string, rowKeys: readonly string[]): Promise<void> {
@@ -311,6 +377,27 @@ export class ConversationTable {
   #call(): { abortSignal: AbortSignal } {
     return { abortSignal: AbortSignal.timeout(this.#timeoutMs) };
   }
+}
+
+/**
+ * A read, made once more when the connection was reset before any answer: a kept-alive socket the store
+ * had just closed (Azurite closes idle ones after 5 s, Azure's front ends after longer). The SDK's own
+ * retries are off (one layer decides); a read is safe to repeat, and a chat should not lose its history to
+ * a stale socket. Writes are not repeated: their ETags and the callers' loops decide.
+ */
+async function again<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (!connectionReset(error)) throw error;
+    return read();
+  }
+}
+
+/** A request that got no answer because the connection was reset or closed under it. */
+export function connectionReset(error: unknown): boolean {
+  const { name, code, statusCode } = (error ?? {}) as { name?: unknown; code?: unknown; statusCode?: unknown };
+  return name === 'RestError' && statusCode === undefined && (code === 'ECONNRESET' || code === 'EPIPE');
 }
 
 function nextHeader(
@@ -356,6 +443,11 @@ function indexActions(
     ...(before ? [['delete', { partitionKey: partition, rowKey: before.indexKey }] as TransactionAction] : []),
     ['create', row],
   ];
+}
+
+/** The row that finds conversation `id` by the history ending with turn `turn`'s answer (the last writer wins). */
+function resentAction(partition: string, fingerprint: string, id: string, turn: number): TransactionAction {
+  return ['upsert', { partitionKey: partition, rowKey: resentKey(fingerprint), id, turn }, 'Replace'];
 }
 
 function messageActions(

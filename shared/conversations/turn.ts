@@ -7,9 +7,15 @@ import type { Caller } from '../auth/caller';
 import type { Logger } from '../logger';
 import type { PartialReason } from './table';
 
-/** Which conversation a chat belongs to: a new one (its id chosen up front, so headers can carry it early) or a stored one. */
+/**
+ * Which conversation a chat belongs to: a new one (its id chosen up front, so headers can carry it early), a
+ * stored one, or `find`: the request names none but resends its chat's history (shared/conversations/resent.ts),
+ * so it goes on in the conversation that history is stored in, else starts a new one with `id`.
+ */
 export type ConversationRequest =
-  { readonly kind: 'start'; readonly id: string } | { readonly kind: 'continue'; readonly id: string };
+  | { readonly kind: 'start'; readonly id: string }
+  | { readonly kind: 'continue'; readonly id: string }
+  | { readonly kind: 'find'; readonly id: string };
 
 export interface TurnRequest {
   readonly caller: Caller;
@@ -69,6 +75,16 @@ export interface ConversationTurn {
   readonly messages: ChatCompletionMessageParam[];
   /** The outcome so far (it changes once the answer is stored). */
   outcome(): ConversationOutcome;
-  /** Stores the answer once it has ended. Never rejects: a failure shows in `outcome()` and the log. */
+  /**
+   * Stores the answer once it has ended. Never rejects: a failure shows in `outcome()` and the log. An answer
+   * that ended before any text (the client left, the stream broke) is a failed turn: see `discard`.
+   */
   finish(answer: AnswerRecord): Promise<void>;
+  /**
+   * The chat failed before any answer (every region down or throttled, the content filter, the client gone):
+   * the turn's question is taken out of the conversation again, so it is never sent to the model as history
+   * nor shown as a question without an answer; the client has the error and its own message. A conversation
+   * left without messages is deleted. Never rejects.
+   */
+  discard(): Promise<void>;
 }

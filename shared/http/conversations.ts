@@ -6,6 +6,7 @@
 import type { HttpRequest } from '@azure/functions';
 import type { Caller } from '../auth/caller';
 import {
+  carriesHistory,
   conversationIdFor,
   type ConversationOutcome,
   type ConversationRequest,
@@ -21,19 +22,24 @@ export interface ConversationAsk {
   /** `false`: a stateless chat, nothing loaded or stored. */
   readonly store?: boolean | undefined;
   readonly idempotencyKey?: string | undefined;
+  /** The request resends earlier turns of its chat (an assistant message among its messages). */
+  readonly resent?: boolean | undefined;
 }
 
 /**
  * The conversation of a chat: the one named, a new one for a signed-in user who names none (its id
  * derived from the `Idempotency-Key` when there is one, so a retry lands in the same conversation), else
- * none: service and app callers are stateless unless they name one (`new` starts one).
+ * none: service and app callers are stateless unless they name one (`new` starts one). A signed-in user's
+ * request that names none but resends its history goes on in the conversation that history is stored in
+ * (`find`; a new one with that id when it is stored nowhere).
  */
 export function conversationRequest(ask: ConversationAsk): ConversationRequest | undefined {
   const { caller } = ask;
   if (!caller || ask.store === false) return undefined;
   if (ask.id !== undefined && ask.id !== 'new') return { kind: 'continue', id: ask.id };
   if (ask.id === undefined && caller.kind !== 'user') return undefined;
-  return { kind: 'start', id: conversationIdFor(partitionKey(caller), ask.idempotencyKey) };
+  const id = conversationIdFor(partitionKey(caller), ask.idempotencyKey);
+  return ask.id === undefined && ask.resent === true ? { kind: 'find', id } : { kind: 'start', id };
 }
 
 /** The `Idempotency-Key` header: 1 to 256 visible ASCII characters; absent when not sent. */
@@ -105,10 +111,16 @@ export interface ConversationMeta {
 export function conversationMeta(
   request: Pick<HttpRequest, 'headers'>,
   caller: Caller | undefined,
-  ask: { readonly id: string | undefined; readonly store: boolean | undefined },
+  ask: {
+    readonly id: string | undefined;
+    readonly store: boolean | undefined;
+    /** The request's messages: whether they resend the chat's history. */
+    readonly messages: readonly { readonly role: string }[];
+  },
 ): ConversationMeta {
   const idempotencyKey = idempotencyKeyOf(request);
-  const conversation = conversationRequest({ caller, ...ask, idempotencyKey });
+  const { messages, ...named } = ask;
+  const conversation = conversationRequest({ caller, ...named, idempotencyKey, resent: carriesHistory(messages) });
   return {
     ...(caller ? { caller } : {}),
     ...(conversation ? { conversation } : {}),
@@ -116,9 +128,12 @@ export function conversationMeta(
   };
 }
 
-/** The id of the chat's conversation as a header, known before the answer (a stream's headers go out early). */
+/**
+ * The id of the chat's conversation as a header, known before the answer (a stream's headers go out early);
+ * not for `find`, whose conversation is known once its history is looked up (the answer's headers say it).
+ */
 export function conversationIdHeader(conversation: ConversationRequest | undefined): Record<string, string> {
-  return conversation ? { 'x-conversation-id': conversation.id } : {};
+  return conversation && conversation.kind !== 'find' ? { 'x-conversation-id': conversation.id } : {};
 }
 
 /** What a conversation endpoint needs: the conversations, and whether error bodies carry diagnoses. */

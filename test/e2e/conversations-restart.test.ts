@@ -43,24 +43,36 @@ async function chat(text: string, conversationId?: string): Promise<Response> {
   });
 }
 
+/** The stored messages of conversation `id`, as `role: content`. */
 async function messages(id: string): Promise<string[]> {
   const response = await fetch(`${backend?.url}/conversations/${id}`, {
     headers: { authorization: `Bearer ${await identity.token('rita')}` },
   });
   expect(response.status).toBe(200);
-  return ((await response.json()) as { messages: { role: string }[] }).messages.map((m) => m.role);
+  const page = (await response.json()) as { messages: { role: string; content: string }[] };
+  return page.messages.map((m) => `${m.role}: ${m.content}`);
+}
+
+interface ChatAnswer {
+  readonly message: { readonly content: string };
+  readonly context: { readonly conversation: { readonly state: string; readonly id: string; readonly turn: number } };
 }
 
 describe('a conversation', () => {
   it('survives a restart of the backend and of Azurite on its data folder, and goes on', async () => {
-    const first = (await (await chat('Remember the number 42')).json()) as { sessionState: { conversationId: string } };
-    const id = first.sessionState.conversationId;
+    const first = (await (await chat('Remember the number 42')).json()) as ChatAnswer;
+    const { id } = first.context.conversation;
+    expect(first.context.conversation).toMatchObject({ state: 'stored', turn: 0 });
     await stopBackendProcess(backend!.child);
     await azurite.restart();
     backend = await startBackendProcess(outDir, env);
-    expect(await messages(id)).toEqual(['user', 'assistant']);
-    const next = await chat('Which number?', id);
-    expect(next.status).toBe(200);
-    expect(await messages(id)).toEqual(['user', 'assistant', 'user', 'assistant']);
+    const before = [`user: Remember the number 42`, `assistant: ${first.message.content}`];
+    expect(await messages(id)).toEqual(before);
+    const response = await chat('Which number?', id);
+    expect(response.status).toBe(200);
+    const next = (await response.json()) as ChatAnswer;
+    // Stored, in the same conversation, as its second turn (not answered without history after the restart).
+    expect(next.context.conversation).toEqual(expect.objectContaining({ state: 'stored', id, turn: 1 }));
+    expect(await messages(id)).toEqual([...before, 'user: Which number?', `assistant: ${next.message.content}`]);
   }, 60_000);
 });

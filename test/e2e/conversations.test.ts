@@ -125,3 +125,130 @@ describe('conversation endpoints', () => {
     expect(optedOut.response.headers.get('x-conversation-id')).toBeNull();
   });
 });
+
+describe('one chat is one conversation', () => {
+  it('makes one conversation of four turns from four openai SDK calls that each resend the whole history', async () => {
+    const alice = user();
+    const openai = new OpenAI({
+      baseURL: `${backend.host.url}/api/v1/`,
+      apiKey: await identity.token(alice.user),
+      maxRetries: 0,
+    });
+    const messages: OpenAI.Chat.ChatCompletionMessageParam[] = [{ role: 'system', content: 'Answer briefly.' }];
+    const ids: (string | null)[] = [];
+    let promptTokens = 0;
+    for (const [i, text] of ['Name a river', 'And a lake?', 'A mountain?', 'A desert?'].entries()) {
+      messages.push({ role: 'user', content: text });
+      if (i % 2 === 0) {
+        const { data, response } = await openai.chat.completions.create({ model: 'gpt-4o', messages }).withResponse();
+        ids.push(response.headers.get('x-conversation-id'));
+        promptTokens = data.usage?.prompt_tokens ?? NaN;
+        // What SDK users do: push the message object as it came (with refusal, annotations...).
+        messages.push(data.choices[0]!.message);
+      } else {
+        const { data: stream, response } = await openai.chat.completions
+          .create({ model: 'gpt-4o', messages, stream: true })
+          .withResponse();
+        let answer = '';
+        for await (const chunk of stream) answer += chunk.choices[0]?.delta.content ?? '';
+        ids.push(response.headers.get('x-conversation-id'));
+        messages.push({ role: 'assistant', content: answer });
+      }
+    }
+    const list = (await (await call(alice, 'GET', '/conversations')).json()) as {
+      conversations: { id: string; title: string; messageCount: number }[];
+    };
+    expect(list.conversations).toHaveLength(1);
+    const [only] = list.conversations;
+    expect(only).toMatchObject({ title: 'Name a river', messageCount: 9 });
+    expect([ids[0], ids[2]]).toEqual([only?.id, only?.id]);
+    expect(ids.filter((id) => id !== null).every((id) => id === only?.id)).toBe(true);
+    const page = (await (await call(alice, 'GET', `/conversations/${only?.id}`)).json()) as {
+      messages: { turn: number; role: string; content: unknown }[];
+    };
+    expect(page.messages.map((m) => [m.turn, m.role])).toEqual([
+      [0, 'system'],
+      [0, 'user'],
+      [0, 'assistant'],
+      [1, 'user'],
+      [1, 'assistant'],
+      [2, 'user'],
+      [2, 'assistant'],
+      [3, 'user'],
+      [3, 'assistant'],
+    ]);
+    expect(page.messages.map((m) => m.content)).toEqual(messages.map((m) => m.content));
+    // A Responses API chat keeps its history in the region (previous_response_id): it makes no conversation.
+    const opening = await openai.responses.create({ model: 'gpt-4o', input: 'Name a sea' });
+    await openai.responses.create({ model: 'gpt-4o', input: 'Another?', previous_response_id: opening.id });
+    const after = (await (await call(alice, 'GET', '/conversations')).json()) as { conversations: unknown[] };
+    expect(after.conversations).toHaveLength(1);
+    // The third call was sent to the model as the client sent it: the history not added a second time.
+    const stateless = await openai.chat.completions.create({
+      model: 'gpt-4o',
+      messages: messages.slice(0, 6),
+      store: false,
+    });
+    expect(stateless.usage?.prompt_tokens).toBe(promptTokens);
+  });
+
+  it('never shows a failed question on reload nor sends it again, on the chat protocol and the SDK', async () => {
+    const bob = user();
+    const id = await chat(bob, 'First question');
+    const refused = await call(bob, 'POST', '/chat', {
+      messages: [{ role: 'user', content: 'Blocked [[filter-prompt]]' }],
+      sessionState: { conversationId: id },
+    });
+    expect(refused.status).toBe(400);
+    const reload = async () =>
+      ((await (await call(bob, 'GET', `/conversations/${id}`)).json()) as { messages: { content: unknown }[] })
+        .messages;
+    expect((await reload()).map((m) => m.content)).not.toContain('Blocked [[filter-prompt]]');
+    expect(await reload()).toHaveLength(2);
+    const openai = new OpenAI({
+      baseURL: `${backend.host.url}/api/v1/`,
+      apiKey: await identity.token(bob.user),
+      maxRetries: 0,
+    });
+    const failed = openai.chat.completions.create(
+      { model: 'gpt-4o', messages: [{ role: 'user', content: 'Also blocked [[filter-prompt]]' }] },
+      { headers: { 'x-conversation-id': id } },
+    );
+    await expect(failed).rejects.toMatchObject({ status: 400 });
+    const second = await call(bob, 'POST', '/chat', {
+      messages: [{ role: 'user', content: 'Second question' }],
+      sessionState: { conversationId: id },
+    });
+    expect(second.status).toBe(200);
+    const { context } = (await second.json()) as { context: { usage: { prompt_tokens: number } } };
+    const messages = await reload();
+    // The model got the answered turn and the new question, nothing of the failed ones.
+    const alone = await call(bob, 'POST', '/chat', {
+      messages: [
+        { role: 'user', content: 'First question' },
+        { role: 'assistant', content: messages[1]?.content },
+        { role: 'user', content: 'Second question' },
+      ],
+      context: { store: false },
+    });
+    const stateless = (await alone.json()) as { context: { usage: { prompt_tokens: number } } };
+    expect(stateless.context.usage.prompt_tokens).toBe(context.usage.prompt_tokens);
+    expect(messages.map((m) => m.content)).toEqual([
+      'First question',
+      messages[1]?.content,
+      'Second question',
+      messages[3]?.content,
+    ]);
+    const list = (await (await call(bob, 'GET', '/conversations')).json()) as {
+      conversations: { messageCount: number }[];
+    };
+    expect(list.conversations.map((c) => c.messageCount)).toEqual([4]);
+  });
+
+  it('keeps no conversation whose only question failed', async () => {
+    const carol = user();
+    const refused = await call(carol, 'POST', '/chat', { messages: [{ role: 'user', content: '[[filter-prompt]]' }] });
+    expect(refused.status).toBe(400);
+    expect(await (await call(carol, 'GET', '/conversations')).json()).toEqual({ conversations: [] });
+  });
+});

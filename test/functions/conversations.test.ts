@@ -93,6 +93,32 @@ describe('a chat in a conversation', () => {
     expect((JSON.parse(await bodyText(service)) as { sessionState: unknown }).sessionState).toBe('opaque');
   });
 
+  it('keeps nothing of a chat no region answered (both down, or throttled): the conversation reads as before', async () => {
+    const { history, post, stream } = setup();
+    const dan = newUser();
+    const id = lastLine(
+      await bodyText(await stream(jsonRequest('/api/chat/stream', story('First')), invocation(), dan)),
+    ).sessionState as { conversationId: string };
+    const before = await history.read(dan, id.conversationId, { pageSize: 50 });
+    try {
+      for (const fault of [{ kind: 'outage' }, { kind: 'throttle', retryAfterMs: 60_000 }] as const) {
+        regions.primary.setFault(fault);
+        regions.secondary.setFault(fault);
+        const failed = await post(jsonRequest('/api/chat', story('Lost?', id)), invocation(), dan);
+        expect(failed.status).toBeGreaterThanOrEqual(429);
+      }
+    } finally {
+      regions.primary.setFault({ kind: 'none' });
+      regions.secondary.setFault({ kind: 'none' });
+    }
+    // Only its time of last change moved (the user was in it).
+    const { updated: _updated, ...unchanged } = before;
+    expect(await history.read(dan, id.conversationId, { pageSize: 50 })).toEqual({
+      ...unchanged,
+      updated: expect.any(String),
+    });
+  });
+
   it('stores a stream the client left as partial, marked client-disconnected', async () => {
     const { history, stream } = setup();
     const bob = newUser();
