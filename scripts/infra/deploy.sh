@@ -205,15 +205,18 @@ set_redirect_uris() {
     --headers Content-Type=application/json --body "$body"
 }
 
-# The secrets the apps read by Key Vault reference, made once: a secret the vault of the earlier
-# deployment already holds is not passed again (the check reads its id, never its value), so ids
-# signed before keep working and nothing restarts. New ones go to the template through a parameter
-# file only this user can read, removed after the deployment.
+# The secrets the apps read by Key Vault reference, made once: a secret the environment's vault
+# already holds is not passed again (the check reads its id through Resource Manager, never its
+# value), so ids signed before keep working and nothing restarts. The vault is found in rg-<env>
+# itself, not in an earlier deployment's outputs, so a deployment that failed half-way cannot make
+# the next one replace a secret. New ones go to the template through a parameter file only this user
+# can read, removed after the deployment.
 new_secrets() {
-  local previous vault_id name parameter value
+  local vault_id="" name parameter value
   secrets_file=""
-  previous="$(capture '' az deployment sub show --name "$deployment_name" --query properties.outputs --output json 2> /dev/null)" || previous=""
-  vault_id="$(json_value "${previous:-null}" 'j?.KEY_VAULT_ID?.value')"
+  if [[ "$(capture false az group exists --name "rg-$env_name")" == "true" ]]; then
+    vault_id="$(capture '' az keyvault list --resource-group "rg-$env_name" --query "[0].id" --output tsv)"
+  fi
   local -A wanted=([chat-response-id-secret]=newResponseIdSecret [chat-service-keys]=newServiceKeys)
   local values=()
   for name in chat-response-id-secret chat-service-keys; do

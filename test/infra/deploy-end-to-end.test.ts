@@ -66,7 +66,7 @@ describe('npm run deploy against the az stand-in', () => {
       'ad app create',
       'ad sp show',
       'ad sp create',
-      'deployment sub show',
+      'group exists',
       'deployment sub what-if',
       'deployment sub create',
       'rest',
@@ -122,6 +122,7 @@ describe('npm run deploy against the az stand-in', () => {
     const second = az.calls().slice(first);
     expect(verbs(second)).not.toContain('ad app create');
     expect(verbs(second)).not.toContain('ad sp create');
+    expect(verbs(second)).toContain('keyvault list');
     expect(verbs(second).filter((v) => v === 'resource show')).toHaveLength(2);
     const create = second.find((c) => verbs([c])[0] === 'deployment sub create')!;
     expect(create.some((a) => a.startsWith('@'))).toBe(false);

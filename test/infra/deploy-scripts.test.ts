@@ -54,7 +54,7 @@ const SIGN_IN = [
   '+ az ad app create --display-name chat-web-demo1 --sign-in-audience AzureADMyOrg --output json',
   '+ az ad sp show --id <chat-web-demo1-client-id> --output json',
   '+ az ad sp create --id <chat-web-demo1-client-id> --output json',
-  '+ az deployment sub show --name demo1 --query properties.outputs --output json',
+  '+ az group exists --name rg-demo1',
 ];
 const DEPLOY_ARGS =
   '--name demo1 --location eastus2 --template-file infra/main.bicep --parameters infra/main.bicepparam' +
@@ -138,7 +138,7 @@ describe('scripts/infra/deploy.sh --dry-run', () => {
       '--skip-preflight',
     ]);
     expect(commands(infra.stdout)).toEqual([
-      '+ az deployment sub show --name prod --query properties.outputs --output json',
+      '+ az group exists --name rg-prod',
       expect.stringMatching(/^\+ az deployment sub what-if /),
       '+ az deployment sub create --name prod --location westus3 --template-file infra/main.bicep --parameters infra/main.bicepparam' +
         ' --parameters environmentName=prod primaryLocation=westus3 secondaryLocation=francecentral twoStamps=false' +

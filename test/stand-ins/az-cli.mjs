@@ -60,6 +60,7 @@ function print(value) {
   const output = option('--output') ?? option('-o') ?? 'json';
   const queried = query(value, option('--query'));
   if (output === 'tsv') {
+    if (queried === null) process.exit(0); // a query that selects nothing prints nothing
     const rows = Array.isArray(queried) ? queried : [queried];
     for (const row of rows) console.log(Array.isArray(row) ? row.join('\t') : String(row));
   } else {
@@ -80,10 +81,8 @@ function query(value, expression) {
     if (index) current = current?.[Number(index[1])];
     else if (part !== '') current = current?.[part];
   }
-  if (current === undefined) {
-    fail(`the query ${expression} does not apply to this answer`, 1);
-  }
-  return current;
+  // JMESPath yields null for a path that selects nothing.
+  return current === undefined ? null : current;
 }
 
 function fail(message, code = 3) {
@@ -121,6 +120,11 @@ function deploy(name) {
   const vaultId = `/subscriptions/${SUBSCRIPTION}/resourceGroups/rg-${env}/providers/Microsoft.KeyVault/vaults/kv-${token}`;
   const base = scenario.siteUrl ?? 'https://example.invalid';
   const frontDoorUrl = twoStamps ? (scenario.frontDoorUrl ?? base) : '';
+  state.vaults ??= [];
+  if (!state.vaults.some((v) => v.id === vaultId))
+    state.vaults.push({ id: vaultId, name: `kv-${token}`, resourceGroup: `rg-${env}` });
+  state.groups ??= [];
+  for (const group of groups) if (!state.groups.includes(group)) state.groups.push(group);
   for (const secret of ['chat-response-id-secret', 'chat-service-keys']) {
     const parameter = secret === 'chat-response-id-secret' ? 'newResponseIdSecret' : 'newServiceKeys';
     const id = `${vaultId}/secrets/${secret}`;
@@ -182,7 +186,7 @@ switch (true) {
     print(scenario.regions?.[option('--location')]?.usage ?? []);
     break;
   case command === 'group exists':
-    console.log(String((scenario.groups ?? []).includes(option('--name'))));
+    console.log(String([...(scenario.groups ?? []), ...(state.groups ?? [])].includes(option('--name'))));
     process.exit(0);
     break;
   case command === 'cognitiveservices account list':
@@ -221,6 +225,13 @@ switch (true) {
     print({ properties: { provisioningState: 'Succeeded', outputs: deployment.outputs } });
     break;
   }
+  case command === 'keyvault list':
+    print(
+      (state.vaults ?? [])
+        .filter((v) => v.resourceGroup === option('--resource-group'))
+        .map((v) => ({ id: v.id, name: v.name, resourceGroup: v.resourceGroup, type: 'Microsoft.KeyVault/vaults' })),
+    );
+    break;
   case command === 'resource show': {
     const id = option('--ids');
     if (!state.resources.includes(id)) notFound('Microsoft.KeyVault/vaults/secrets', id.split('/').pop());
