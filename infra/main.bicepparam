@@ -13,20 +13,26 @@ param twoStamps = bool(readEnvironmentVariable('CHAT_TWO_STAMPS', 'false'))
 
 // GlobalStandard: pay per token, routed across Azure's global capacity; capacity is in thousands of
 // tokens per minute and draws on the subscription's per-region quota for the model. Versions are
-// pinned here and checked before every deployment (scripts/infra/preflight.sh: deployable in both
-// regions, quota left); when Azure retires one, the preflight names the versions it offers instead.
+// pinned here and checked before every deployment (scripts/infra/preflight.sh: offered in both
+// regions, generally available, not retiring within 60 days, quota left). Chosen from the Azure
+// OpenAI retirement schedule and the Global Standard availability table, checked 2026-12-07:
+// gpt-5.4 2026-03-05 and gpt-5.4-mini 2026-03-17 are GA in eastus2 and swedencentral, closed to new
+// customers no earlier than March 2027, retired no earlier than September 2027. (gpt-5.2 2025-12-11
+// closes on 2026-12-12 and gpt-5-mini 2025-08-07 closed on 2026-08-07, both with no successor.)
+// https://learn.microsoft.com/azure/ai-foundry/openai/concepts/model-retirements
+// https://learn.microsoft.com/azure/ai-foundry/openai/concepts/models#model-summary-table-and-region-availability
 param models = [
   {
-    modelName: 'gpt-5.2'
-    modelVersion: '2025-12-11'
-    deploymentName: 'gpt-5.2'
+    modelName: 'gpt-5.4'
+    modelVersion: '2026-03-05'
+    deploymentName: 'gpt-5.4'
     skuName: 'GlobalStandard'
     capacity: 10
   }
   {
-    modelName: 'gpt-5-mini'
-    modelVersion: '2025-08-07'
-    deploymentName: 'gpt-5-mini'
+    modelName: 'gpt-5.4-mini'
+    modelVersion: '2026-03-17'
+    deploymentName: 'gpt-5.4-mini'
     skuName: 'GlobalStandard'
     capacity: 10
   }
@@ -39,18 +45,22 @@ param openAiLocalAuthEnabled = bool(readEnvironmentVariable('CHAT_OPENAI_KEYS', 
 
 param corsAllowedOrigins = []
 
-// Developer access for local runs goes to whoever deploys (deployer(): a user or a service
-// principal, with deploy.sh or azd alike); set developerPrincipalId for someone else, or
-// grantDeveloperAccess = false for nobody.
-param grantDeveloperAccess = true
+// Developer access for local runs (Cognitive Services OpenAI User on each account): nobody by
+// default, so a CI principal that deploys does not become a model caller. scripts/infra/deploy.sh
+// --grant-developer-access gives it to whoever deploys (deployer()), --developer-principal-id (and
+// --developer-principal-type) to someone else.
+param grantDeveloperAccess = bool(readEnvironmentVariable('CHAT_GRANT_DEVELOPER_ACCESS', 'false'))
 
-// The app registration users sign in to (infra/README.md, "App registration"); empty for none yet.
+// The app registrations users sign in with: scripts/infra/deploy.sh creates or reuses them and
+// passes their ids (infra/README.md, "App registration"); empty for none.
 param authClientId = readEnvironmentVariable('CHAT_AUTH_CLIENT_ID', '')
 param webClientId = readEnvironmentVariable('CHAT_WEB_CLIENT_ID', '')
 
-// Signs the Responses API ids each caller is given. Empty: a new one at each deployment (ids given out
-// before it answer 404 after it); set CHAT_RESPONSE_ID_SECRET (32+ characters) to keep one.
-param responseIdSecret = readEnvironmentVariable('CHAT_RESPONSE_ID_SECRET', '')
+// CHAT_RESPONSE_ID_SECRET and CHAT_SERVICE_KEYS are Key Vault references to secrets deploy.sh makes
+// once (newResponseIdSecret, newServiceKeys): nothing here.
 
 param functionInstanceMemoryMB = 2048
 param functionMaximumInstanceCount = 100
+param functionAlwaysReadyInstances = 0
+param zoneRedundant = false
+param alertActionGroupId = readEnvironmentVariable('CHAT_ALERT_ACTION_GROUP_ID', '')

@@ -33,6 +33,8 @@ export interface AzuriteOptions {
   readonly host?: string;
   /** How long to wait for "successfully started", ms. Default 20 000 (a busy 2-core machine). */
   readonly startTimeoutMs?: number;
+  /** Default `table`. `blob` serves `AzureWebJobsStorage` for `func start` (the endpoint then is the blob one). */
+  readonly service?: AzuriteService;
 }
 
 export interface Azurite {
@@ -55,12 +57,15 @@ export function azuriteConnectionString(tableEndpoint: string): string {
   ].join(';');
 }
 
-/** The path of the `azurite-table` bin script, resolved from the installed package (no install script needed). */
-export function azuriteTableBin(): string {
+/** Azurite's services this project runs: tables (quotas, conversations) and blobs (the Functions host's own storage). */
+export type AzuriteService = 'table' | 'blob';
+
+/** The path of the `azurite-table` (or `azurite-blob`) bin script, resolved from the installed package (no install script needed). */
+export function azuriteTableBin(service: AzuriteService = 'table'): string {
   const manifestPath = createRequire(__filename).resolve('azurite/package.json');
   const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { bin?: Record<string, string> };
-  const bin = manifest.bin?.['azurite-table'];
-  if (!bin) throw new Error(`The azurite package at ${dirname(manifestPath)} has no azurite-table bin.`);
+  const bin = manifest.bin?.[`azurite-${service}`];
+  if (!bin) throw new Error(`The azurite package at ${dirname(manifestPath)} has no azurite-${service} bin.`);
   return join(dirname(manifestPath), bin);
 }
 
@@ -98,11 +103,12 @@ export async function startAzurite(options: AzuriteOptions): Promise<Azurite> {
 }
 
 function spawnAzurite(
-  options: Required<Omit<AzuriteOptions, 'startTimeoutMs'>> & AzuriteOptions,
+  options: Required<Omit<AzuriteOptions, 'startTimeoutMs' | 'service'>> & AzuriteOptions,
 ): Promise<ChildProcess> {
+  const service = options.service ?? 'table';
   const args = [
-    azuriteTableBin(),
-    ...['--tableHost', options.host, '--tablePort', String(options.port), '--location', options.location],
+    azuriteTableBin(service),
+    ...[`--${service}Host`, options.host, `--${service}Port`, String(options.port), '--location', options.location],
     // No usage reports leave this machine; clients of any API version are served; no access log.
     ...['--disableTelemetry', '--skipApiVersionCheck', '--silent'],
   ];
@@ -118,14 +124,15 @@ function spawnAzurite(
       child.kill('SIGKILL');
       reject(
         new Error(
-          `Azurite (table service on ${options.host}:${options.port}) ${why}. Its output: ${output.slice(-2000)}`,
+          `Azurite (${service} service on ${options.host}:${options.port}) ${why}. Its output: ${output.slice(-2000)}`,
         ),
       );
     };
     const onData = (chunk: Buffer) => {
       output += chunk.toString('utf8');
-      // Printed once the HTTP server listens (Azurite's table/main.ts), so requests are accepted from here on.
-      if (/successfully started/i.test(output)) {
+      // Printed once the HTTP server listens (Azurite's table/main.ts, blob/main.ts: "successfully listens"), so
+      // requests are accepted from here on.
+      if (/successfully (started|listens)/i.test(output)) {
         clearTimeout(timer);
         child.off('exit', onExit);
         resolve(child);
@@ -162,7 +169,7 @@ export interface LocalStorageOptions {
   readonly repoRoot: string;
   /** The settings `npm start` runs with; a configured store is used as it is. */
   readonly env: Readonly<Record<string, string | undefined>>;
-  /** Table port (default 10002, Azurite's own, so Azure Storage Explorer finds it). */
+  /** Table port (default 10002, Azurite's own, so Azure Storage Explorer finds it); 0 picks a free one. */
   readonly port?: number;
 }
 
@@ -175,16 +182,24 @@ export type LocalStorage =
       readonly env: { readonly CHAT_STORAGE_CONNECTION_STRING: string };
     };
 
+/** The development-storage shortcut (`UseDevelopmentStorage=true`): Azurite's account on its default ports. */
+export function isDevelopmentStorage(value: string | undefined): boolean {
+  return value?.replace(/\s+/g, '').replace(/;$/, '').toLowerCase() === 'usedevelopmentstorage=true';
+}
+
 /**
- * For `npm start`: when neither `CHAT_STORAGE_CONNECTION_STRING` nor `CHAT_STORAGE_TABLE_ENDPOINT` is
- * set, starts Azurite's table service on `.azurite/` and returns the setting that points the app at it.
+ * For `npm start`: when neither `CHAT_STORAGE_CONNECTION_STRING` nor `CHAT_STORAGE_TABLE_ENDPOINT` is set, or the
+ * connection string is `UseDevelopmentStorage=true` (as local.settings.json.example has it, for `func start`) and
+ * no Azurite serves its port yet, starts Azurite's table service on `.azurite/` and returns the setting that points
+ * the app at it. An Azurite already on the port (`npm run simulators`) is used as it is.
  */
 export async function ensureLocalStorage(options: LocalStorageOptions): Promise<LocalStorage> {
+  const devStorage = isDevelopmentStorage(options.env.CHAT_STORAGE_CONNECTION_STRING);
   const configured = ['CHAT_STORAGE_CONNECTION_STRING', 'CHAT_STORAGE_TABLE_ENDPOINT'].some((name) =>
     Boolean(options.env[name]?.trim()),
   );
-  if (configured) return { kind: 'configured' };
   const port = options.port ?? 10_002;
+  if (configured && !(devStorage && (await portIsFree(port)))) return { kind: 'configured' };
   let azurite: Azurite;
   try {
     azurite = await startAzurite({ location: join(options.repoRoot, '.azurite'), port });
@@ -192,9 +207,21 @@ export async function ensureLocalStorage(options: LocalStorageOptions): Promise<
     const why = error instanceof Error ? error.message : String(error);
     throw new Error(
       `Could not start Azurite on 127.0.0.1:${port} for the quota store (${why}). If an Azurite already runs there, ` +
-        'point the app at it with CHAT_STORAGE_CONNECTION_STRING=UseDevelopmentStorage=true.',
+        'point the app at it with CHAT_STORAGE_CONNECTION_STRING=UseDevelopmentStorage=true; or choose another ' +
+        'port with AZURITE_TABLE_PORT.',
       { cause: error },
     );
   }
   return { kind: 'azurite', azurite, env: { CHAT_STORAGE_CONNECTION_STRING: azurite.connectionString } };
+}
+
+/** Whether nothing listens on `port` of loopback (a bind succeeds). */
+async function portIsFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+  const server = createServer();
+  const bound = await new Promise<boolean>((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, host, () => resolve(true));
+  });
+  if (bound) await new Promise<void>((resolve) => server.close(() => resolve()));
+  return bound;
 }

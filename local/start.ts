@@ -7,8 +7,10 @@
  */
 import { startSimulator, type LatencyPreset, type RunningSimulator } from '../simulator';
 import { applySettingsToEnv, loadLocalSettings, startLocalHost, type LocalHost, type LocalSettings } from './host';
-import { ensureLocalStorage } from './azurite';
-import { BACKEND_REQUEST_HEADERS } from './host/cors';
+import { join } from 'node:path';
+import { ensureLocalStorage, startAzurite, type Azurite } from './azurite';
+import { devSecretPaths, persistentResponseIdSecret } from './dev-secrets';
+import type { CorsOptions } from './host/cors';
 import { identityProviderPort, startIdentityProvider, type RunningIdentityProvider } from './identity';
 import {
   apiPortUse,
@@ -43,15 +45,25 @@ async function main(): Promise<void> {
     .split(',')
     .map((k) => k.trim())
     .filter(Boolean);
-  const identity = await startSignIn(functionKeys);
-  const storage = await ensureLocalStorage({ repoRoot: cwd, env: process.env });
+  const secrets = devSecretPaths(cwd);
+  // Ids of the Responses API stay valid across restarts (in Azure the setting is required for that).
+  process.env.CHAT_RESPONSE_ID_SECRET ??= persistentResponseIdSecret(secrets.responseIdSecret);
+  const identity = await startSignIn(functionKeys, secrets.identityKeys);
+  const storage = await ensureLocalStorage({
+    repoRoot: cwd,
+    env: process.env,
+    port: portSetting('AZURITE_TABLE_PORT', 10_002),
+  });
   if (storage.kind === 'azurite') {
     Object.assign(process.env, storage.env);
     console.log(`Azurite table service (quotas) at ${storage.azurite.tableEndpoint}, data in .azurite/`);
   }
+  // `func start` keeps its own state (timer leases, keys) in AzureWebJobsStorage: Azurite's blob service.
+  const blobs = simulatorsOnly ? await startBlobStorage(cwd) : undefined;
   const stopServices = async () => {
     await Promise.all([...simulators.map((s) => s.close()), identity.close()]);
     if (storage.kind === 'azurite') await storage.azurite.stop();
+    await blobs?.stop();
   };
   if (simulatorsOnly) {
     // For `func start` users: the simulated regions, sign-in and storage alone (local.settings.json.example).
@@ -71,14 +83,34 @@ async function main(): Promise<void> {
  * (CHAT_AUTH_AUDIENCE set). With it, chat endpoints take a signed-in user's token or one of the local
  * function keys (checked by the app, CHAT_SERVICE_KEYS), as they would in Azure with sign-in on.
  */
-async function startSignIn(functionKeys: readonly string[]): Promise<RunningIdentityProvider> {
+async function startSignIn(functionKeys: readonly string[], keyFile: string): Promise<RunningIdentityProvider> {
   const port = identityProviderPort(process.env);
-  const identity = await bindPort(identityPortUse(port), () => startIdentityProvider({ port }));
+  // Its keys are kept in keyFile, so a page open across a restart stays signed in.
+  const identity = await bindPort(identityPortUse(port), () => startIdentityProvider({ port, keyFile }));
   if (process.env.CHAT_AUTH_AUDIENCE === undefined) Object.assign(process.env, identity.backendSettings());
   // Locally the function keys serve as the service callers' keys too (in Azure: a Key Vault reference).
   process.env.CHAT_SERVICE_KEYS ??= functionKeys.join(',');
   console.log(`Local sign-in provider at ${identity.url} (POST ${identity.url}/token {"user":"alice"})`);
   return identity;
+}
+
+/**
+ * `npm run simulators`: Azurite's blob service on AZURITE_BLOB_PORT (default 10000, Azurite's own, which
+ * `UseDevelopmentStorage=true` names), for the Functions host's `AzureWebJobsStorage` under `func start`.
+ */
+async function startBlobStorage(cwd: string): Promise<Azurite> {
+  const port = portSetting('AZURITE_BLOB_PORT', 10_000);
+  const blobs = await startAzurite({ service: 'blob', location: join(cwd, '.azurite'), port }).catch(
+    (error: unknown) => {
+      const why = error instanceof Error ? error.message : String(error);
+      throw new Error(
+        `Could not start Azurite's blob service on 127.0.0.1:${port} (${why}). Choose another port with AZURITE_BLOB_PORT.`,
+        { cause: error },
+      );
+    },
+  );
+  console.log(`Azurite blob service (AzureWebJobsStorage for func start) at ${blobs.tableEndpoint}, data in .azurite/`);
+  return blobs;
 }
 
 /**
@@ -128,10 +160,22 @@ function startApiHost(cwd: string, settings: LocalSettings, functionKeys: readon
       port,
       host: process.env.HOST ?? '127.0.0.1',
       functionKeys,
-      // Preflights allow only the headers this backend reads (App Service would echo any).
-      ...(settings.cors ? { cors: { ...settings.cors, allowedRequestHeaders: BACKEND_REQUEST_HEADERS } } : {}),
+      ...corsSetting(settings),
     }),
   );
+}
+
+/**
+ * CORS of the API host: `LOCAL_CORS_ORIGINS` (comma-separated origins) wins over `Host.CORS` of local.settings.json,
+ * as environment variables win over the file; `Host.CORSCredentials` applies to either.
+ */
+function corsSetting(settings: LocalSettings): { cors?: CorsOptions } {
+  const fromEnv = (process.env.LOCAL_CORS_ORIGINS ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+  if (fromEnv.length === 0) return settings.cors ? { cors: settings.cors } : {};
+  return { cors: { allowedOrigins: fromEnv, supportCredentials: settings.cors?.supportCredentials === true } };
 }
 
 function printWelcome(host: LocalHost, functionKey: string | undefined, identity: RunningIdentityProvider): void {

@@ -30,6 +30,10 @@ export const ERROR_CODES = {
   // A message to store in a conversation over CHAT_CONVERSATION_MAX_MESSAGE_CHARS (issue 13): refused, never cut.
   message_too_large: { status: 413, failover: false },
   not_found: { status: 404, failover: false },
+  // A known route asked with a method it does not take (the answer's `Allow` lists those it does).
+  method_not_allowed: { status: 405, failover: false },
+  // A browser's CORS preflight from an origin the API does not allow: the message names the setting.
+  origin_not_allowed: { status: 403, failover: false },
   content_filtered: { status: 400, failover: false },
   context_length_exceeded: { status: 400, failover: false },
   // Responses API: the stored response a request continues (previous_response_id) is gone, or not the

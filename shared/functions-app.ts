@@ -3,14 +3,43 @@
  * chunk by chunk), and configuration checked at start-up so a bad setting stops the app with a
  * message instead of failing the first chat.
  */
-import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import {
+  app as functionsApp,
+  type HttpFunctionOptions,
+  type HttpRequest,
+  type HttpResponseInit,
+  type InvocationContext,
+} from '@azure/functions';
 import { chatAccess } from './auth/access';
 import type { Caller } from './auth/caller';
 import { stopStreamsOnDisconnect } from './http/client-disconnect';
 import { overloadedResponse } from './http/overload';
 import { requestScope } from './http/request-id';
 import { errorResponse } from './http/responses';
+import type { RouteEntry } from './http/route-methods';
 import { productionServices, type Services } from './production';
+
+const routes: RouteEntry[] = [];
+
+/**
+ * The library's `app`, whose `http()` also notes each route and its methods, so the catch-all can answer a known
+ * route asked with another method with 405 and `Allow` (the Functions host has no such answer: it passes the
+ * request on to the catch-all).
+ */
+const app: typeof functionsApp = {
+  ...functionsApp,
+  http(name: string, options: HttpFunctionOptions): void {
+    // The library's defaults: the route is the function's name; no methods means GET and POST.
+    const methods = (options.methods ?? ['GET', 'POST']).map((m) => m.toUpperCase());
+    routes.push({ template: options.route ?? name, methods });
+    functionsApp.http(name, options);
+  },
+};
+
+/** The HTTP routes registered so far (all of them once the function files are loaded). */
+export function registeredRoutes(): readonly RouteEntry[] {
+  return routes;
+}
 
 app.setup({ enableHttpStream: true });
 // A client that leaves stops the model call (Azure/azure-functions-nodejs-library#294; see the module).

@@ -61,15 +61,18 @@ questionInput.addEventListener('keydown', (event) => {
 async function ask(question) {
   messages.push({ role: 'user', content: question });
   addMessage('user', question);
-  const bubble = addMessage('assistant', '');
+  // The answer's bubble appears with its first words, never as an empty box while the model has not begun.
+  let bubble;
   showRegion(undefined); // until this answer says where it came from
   sendButton.disabled = true;
   conversations.setBusy(true);
   try {
-    const answer = await streamAnswer((text) => appendText(bubble, text));
+    const answer = await streamAnswer((text) => {
+      if (bubble === undefined) bubble = addMessage('assistant', text);
+      else appendText(bubble, text);
+    });
     messages.push({ role: 'assistant', content: answer });
   } catch (error) {
-    if (bubble.textContent === '') bubble.remove();
     // A region shown by the response headers before the stream broke did not answer after all.
     showRegion(undefined);
     showError(error);

@@ -21,6 +21,9 @@ param tags tagMap
 @minValue(10)
 param rateLimitPerMinute int
 
+@description('Resource id of the Log Analytics workspace that receives this module\'s diagnostic logs and metrics.')
+param logAnalyticsId string
+
 resource profile 'Microsoft.Cdn/profiles@2025-06-01' = {
   name: profileName
   location: 'global'
@@ -95,6 +98,18 @@ resource securityPolicy 'Microsoft.Cdn/profiles/securityPolicies@2025-06-01' = {
         }
       ]
     }
+  }
+}
+
+// Access, health probe and WAF logs (FrontDoorAccessLog, FrontDoorHealthProbeLog,
+// FrontDoorWebApplicationFirewallLog) and metrics in the primary stamp's Log Analytics.
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: profile
+  properties: {
+    workspaceId: logAnalyticsId
+    logs: [{ categoryGroup: 'allLogs', enabled: true }]
+    metrics: [{ category: 'AllMetrics', enabled: true }]
   }
 }
 

@@ -46,8 +46,20 @@ param webClientId string
 @description('Application Insights connection string.')
 param appInsightsConnectionString string
 
-@description('Key Vault URI (KEY_VAULT_URL); empty when there is no vault (local auth off).')
+@description('URI of the environment\'s Key Vault.')
 param keyVaultUri string
+
+@description('Name of that vault, for the Key Vault references.')
+param keyVaultName string
+
+@description('Whether to set KEY_VAULT_URL (only with keys on; the app reads nothing else from the vault itself).')
+param exposeKeyVaultUrl bool
+
+@description('Secret holding CHAT_RESPONSE_ID_SECRET.')
+param responseIdSecretName string
+
+@description('Secret holding CHAT_SERVICE_KEYS when users sign in and key callers are admitted beside them; empty: users only.')
+param serviceKeysSecretName string
 
 @description('Regions in priority order, as the backend reads CHAT_REGIONS.')
 param chatRegions chatRegion[]
@@ -62,17 +74,31 @@ param corsAllowedOrigins string[]
 @allowed([512, 2048, 4096])
 param instanceMemoryMB int
 
-@description('Upper bound on instances the app scales out to (Flex Consumption: 40-1000).')
+@description('Upper bound on instances the app scales out to (Flex Consumption: 1-1000).')
 @minValue(1)
 @maxValue(1000)
 param maximumInstanceCount int
 
+@description('Always-ready instances for the HTTP functions (0: scale to zero).')
+@minValue(0)
+param alwaysReadyInstances int
+
+@description('Whether the plan spreads instances across availability zones.')
+param zoneRedundant bool
+
+@description('Whether this stamp runs the conversation retention timer: one stamp does, since the table is shared.')
+param runsRetention bool
+
+@description('Log Analytics workspace of the stamp (FunctionAppLogs and metrics).')
+param logAnalyticsId string
+
 @description('Front Door profile id (its X-Azure-FDID header): when set, the app answers only requests that came through that Front Door; empty: anyone may call the app directly.')
 param frontDoorId string
 
-@secure()
-@description('Signs the Responses API ids each caller is given (CHAT_RESPONSE_ID_SECRET); the same for every stamp.')
-param responseIdSecret string
+// A Key Vault reference without a version follows the secret's latest version (re-read within a day,
+// or at the next restart): a deployment changes nothing here, so it restarts nothing.
+// https://learn.microsoft.com/azure/app-service/app-service-key-vault-references
+var keyVaultReferencePrefix = '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName='
 
 // One serialisation for the app setting and the output, so they cannot disagree.
 var chatRegionsJson = string(chatRegions)
@@ -94,26 +120,35 @@ var coreSettings = {
   AZURE_CLIENT_ID: identityClientId
   // Per-user quotas in Table Storage, reached with the identity (shared/quota/settings.ts).
   CHAT_STORAGE_TABLE_ENDPOINT: storageTableEndpoint
-  // One secret for every instance: a response id from one instance is read by the next (shared/responses/ids.ts).
-  CHAT_RESPONSE_ID_SECRET: responseIdSecret
+  // One secret for every instance and stamp, kept in Key Vault across deployments: a response id from
+  // one instance is read by the next (shared/responses/ids.ts).
+  CHAT_RESPONSE_ID_SECRET: '${keyVaultReferencePrefix}${responseIdSecretName})'
 }
+
+// The timer sweeps the one shared conversations table; every stamp but one disables it by the
+// host's own setting (https://learn.microsoft.com/azure/azure-functions/disable-function).
+var retentionSettings = runsRetention ? {} : { 'AzureWebJobs.conversations-retention-timer.Disabled': 'true' }
 
 // User sign-in: Entra ID access tokens issued for the app registration (infra/README.md shows how to
 // create it); v2 tokens carry the client id as `aud`, v1 ones the app id URI, so both are accepted.
 // Without a registration the chat endpoints keep function keys (CHAT_AUTH_CALLERS=service): the app's
 // default in Azure is sign-in required, which would refuse to start without an audience.
-// The vault only exists when keys are on (a local-development opt-in); the app never reads it.
-var keyVaultSettings = empty(keyVaultUri) ? {} : { KEY_VAULT_URL: keyVaultUri }
+// KEY_VAULT_URL tells the backend to read Azure OpenAI keys itself: only with keys on (an opt-in).
+var keyVaultSettings = exposeKeyVaultUrl ? { KEY_VAULT_URL: keyVaultUri } : {}
 
 var userSignInSettings = empty(authClientId)
   ? {
       CHAT_AUTH_CALLERS: 'service'
     }
-  : {
-      CHAT_AUTH_CALLERS: 'users'
-      CHAT_AUTH_AUDIENCE: '${authClientId},api://${authClientId}'
-      CHAT_AUTH_TENANT_ID: authTenantId
-    }
+  : union(
+      {
+        CHAT_AUTH_CALLERS: empty(serviceKeysSecretName) ? 'users' : 'users,service'
+        CHAT_AUTH_AUDIENCE: '${authClientId},api://${authClientId}'
+        CHAT_AUTH_TENANT_ID: authTenantId
+      },
+      // Key callers next to users: the app checks their keys itself (shared/auth/access.ts).
+      empty(serviceKeysSecretName) ? {} : { CHAT_SERVICE_KEYS: '${keyVaultReferencePrefix}${serviceKeysSecretName})' }
+    )
 
 // The demo page's MSAL sign-in needs the API's registration too (its scope is the page's to ask for).
 var webSignInSettings = empty(authClientId) ? {} : empty(webClientId) ? {} : { CHAT_WEB_CLIENT_ID: webClientId }
@@ -129,6 +164,7 @@ resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   }
   properties: {
     reserved: true // Linux
+    zoneRedundant: zoneRedundant
   }
 }
 
@@ -146,7 +182,7 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
-    // Key Vault references in app settings resolve with this identity (none are used today).
+    // Key Vault references in app settings resolve with this identity.
     keyVaultReferenceIdentity: identityId
     functionAppConfig: {
       deployment: {
@@ -162,6 +198,7 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
       scaleAndConcurrency: {
         instanceMemoryMB: instanceMemoryMB
         maximumInstanceCount: maximumInstanceCount
+        alwaysReady: alwaysReadyInstances == 0 ? [] : [{ name: 'http', instanceCount: alwaysReadyInstances }]
       }
       runtime: {
         name: 'node'
@@ -178,8 +215,7 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
         supportCredentials: false
       }
       // Behind Front Door: only its backend addresses carrying this profile's id get in, so nobody
-      // walks around the WAF to the azurewebsites.net name. Publishing (the scm site) keeps its own,
-      // open, rules so deploy.sh can still upload the package.
+      // walks around the WAF to the azurewebsites.net name.
       ipSecurityRestrictions: empty(frontDoorId)
         ? []
         : [
@@ -193,18 +229,47 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
             }
           ]
       ipSecurityRestrictionsDefaultAction: empty(frontDoorId) ? 'Allow' : 'Deny'
+      // The publishing (scm) site is closed to everyone: deploy.sh opens it to its own address for
+      // the upload and closes it again (az functionapp config access-restriction --scm-site true).
       scmIpSecurityRestrictionsUseMain: false
+      scmIpSecurityRestrictions: []
+      scmIpSecurityRestrictionsDefaultAction: 'Deny'
     }
   }
 
   resource appSettings 'config' = {
     name: 'appsettings'
-    properties: union(coreSettings, keyVaultSettings, userSignInSettings, webSignInSettings)
+    properties: union(coreSettings, keyVaultSettings, userSignInSettings, webSignInSettings, retentionSettings)
+  }
+
+  // No FTP and no basic (user name and password) publishing: deploy.sh publishes with Entra ID.
+  resource ftpCredentials 'basicPublishingCredentialsPolicies' = {
+    name: 'ftp'
+    properties: { allow: false }
+  }
+
+  resource scmCredentials 'basicPublishingCredentialsPolicies' = {
+    name: 'scm'
+    properties: { allow: false }
+  }
+}
+
+// The host's and functions' logs (FunctionAppLogs) and the app's metrics in the stamp's Log Analytics.
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: site
+  properties: {
+    workspaceId: logAnalyticsId
+    logs: [{ categoryGroup: 'allLogs', enabled: true }]
+    metrics: [{ category: 'AllMetrics', enabled: true }]
   }
 }
 
 @description('Function App name.')
 output name string = site.name
+
+@description('Function App resource id (its 5xx alert watches it).')
+output id string = site.id
 
 @description('Default host name, e.g. func-abc.azurewebsites.net (a Front Door origin).')
 output hostName string = site.properties.defaultHostName

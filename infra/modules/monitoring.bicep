@@ -70,3 +70,9 @@ output connectionString string = appInsights.properties.ConnectionString
 
 @description('Application Insights resource name.')
 output appInsightsName string = appInsights.name
+
+@description('Application Insights resource id (the log alerts query it).')
+output appInsightsId string = appInsights.id
+
+@description('Log Analytics workspace id: every diagnostic setting of the stamp sends there.')
+output workspaceId string = workspace.id

@@ -1,7 +1,7 @@
 // One Azure OpenAI account in one region, its model deployments, its role assignments, and (when
 // local auth is on) its key as a Key Vault secret. main.bicep loops this module over the regions.
 
-import { modelDeployment, chatRegion, tagMap } from 'types.bicep'
+import { identityRef, modelDeployment, chatRegion, tagMap } from 'types.bicep'
 
 @description('Account name; also its custom subdomain, so the endpoint is https://<name>.openai.azure.com/.')
 @minLength(2)
@@ -26,8 +26,11 @@ param restore bool
 @description('Key Vault that receives the account key when localAuthEnabled.')
 param keyVaultName string
 
-@description('Names of every stamp\'s user-assigned identity (in this resource group), each granted Cognitive Services OpenAI User.')
-param appIdentityNames string[]
+@description('Every stamp\'s user-assigned identity (its resource group and name), each granted Cognitive Services OpenAI User.')
+param appIdentities identityRef[]
+
+@description('Resource id of the Log Analytics workspace that receives this module\'s diagnostic logs and metrics.')
+param logAnalyticsId string
 
 @description('Object id of a developer granted Cognitive Services OpenAI User; empty for none.')
 param developerPrincipalId string
@@ -44,9 +47,10 @@ var keySecretName = 'openai-key-${location}'
 // The identities are looked up by name, not passed in as principal ids: a principal id only exists
 // once the identity does, and a runtime value in a role assignment name defeats what-if. Their
 // resource ids stand for the principals in the assignment names instead.
-resource appIdentities 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' existing = [
-  for identityName in appIdentityNames: {
-    name: identityName
+resource identities 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' existing = [
+  for ref in appIdentities: {
+    name: ref.name
+    scope: resourceGroup(ref.resourceGroup)
   }
 ]
 
@@ -82,22 +86,34 @@ resource deployments 'Microsoft.CognitiveServices/accounts/deployments@2025-06-0
         name: model.modelName
         version: model.modelVersion
       }
-      // The version is pinned by the parameter (checked by scripts/infra/preflight.sh before each
-      // deployment) and kept until Azure retires it, then moved to the current default instead of
-      // the deployment stopping. NoAutoUpgrade would stop it, and is refused for a version close to
-      // retirement on a fresh deployment.
+      // The version is pinned by the parameter and checked by scripts/infra/preflight.sh before each
+      // deployment (GA, not retiring within its window). At retirement Azure moves a deployment only
+      // to a replacement the retirement schedule names, and many GA versions have none: then the
+      // deployment stops answering. So keep the pinned versions current; this option only takes the
+      // replacement when there is one. (NoAutoUpgrade is refused on a version close to retirement.)
       versionUpgradeOption: 'OnceCurrentVersionExpired'
     }
   }
 ]
 
+// Requests (audit, request and response logs) and metrics (tokens, latency, 429s) in Log Analytics.
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: account
+  properties: {
+    workspaceId: logAnalyticsId
+    logs: [{ categoryGroup: 'allLogs', enabled: true }]
+    metrics: [{ category: 'AllMetrics', enabled: true }]
+  }
+}
+
 resource appCallsOpenAi 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
-  for (identityName, i) in appIdentityNames: {
-    name: guid(account.id, appIdentities[i].id, openAiUser)
+  for (ref, i) in appIdentities: {
+    name: guid(account.id, identities[i].id, openAiUser)
     scope: account
     properties: {
       roleDefinitionId: openAiUser
-      principalId: appIdentities[i].properties.principalId
+      principalId: identities[i].properties.principalId
       principalType: 'ServicePrincipal'
       description: 'Function App calls chat completions with its managed identity.'
     }
@@ -144,3 +160,6 @@ output chatRegion chatRegion = union(
 
 @description('Account name.')
 output name string = account.name
+
+@description('Account resource id (its throttling alert watches it).')
+output id string = account.id

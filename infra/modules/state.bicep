@@ -8,7 +8,7 @@
 // time: while that region is out, chats still run (the quota module counts per instance, DESIGN.md
 // section 8) and conversations wait for the region or for a customer-initiated failover.
 
-import { tagMap } from 'types.bicep'
+import { identityRef, tagMap } from 'types.bicep'
 
 @description('Storage account name (3-24 lower-case letters and digits).')
 @minLength(3)
@@ -28,8 +28,11 @@ param skuName string
 @description('Tables the app keeps its state in (per-user quotas, conversations); 3-63 letters and digits each.')
 param tableNames string[]
 
-@description('Names of every stamp\'s user-assigned identity (in this resource group), each granted Storage Table Data Contributor.')
-param appIdentityNames string[]
+@description('Every stamp\'s user-assigned identity (its resource group and name), each granted Storage Table Data Contributor.')
+param appIdentities identityRef[]
+
+@description('Resource id of the Log Analytics workspace that receives this module\'s diagnostic logs and metrics.')
+param logAnalyticsId string
 
 // Read, write and delete entities (and tables) with Entra ID: what shared/quota needs, no more. It
 // does not include Storage Table Data Owner's management of access policies.
@@ -39,9 +42,10 @@ var storageTableDataContributor = subscriptionResourceId(
 )
 
 // Looked up by name so role assignment names are known before the identities exist (what-if).
-resource appIdentities 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' existing = [
-  for identityName in appIdentityNames: {
-    name: identityName
+resource identities 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' existing = [
+  for ref in appIdentities: {
+    name: ref.name
+    scope: resourceGroup(ref.resourceGroup)
   }
 ]
 
@@ -75,13 +79,34 @@ resource account 'Microsoft.Storage/storageAccounts@2025-01-01' = {
   }
 }
 
+// Every read and write of the quotas and conversations (who, when, status) in the primary stamp's
+// Log Analytics, beside the account's transaction metrics.
+resource accountDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: account
+  properties: {
+    workspaceId: logAnalyticsId
+    metrics: [{ category: 'Transaction', enabled: true }]
+  }
+}
+
+resource tableDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: account::tableService
+  properties: {
+    workspaceId: logAnalyticsId
+    logs: [{ categoryGroup: 'allLogs', enabled: true }]
+    metrics: [{ category: 'Transaction', enabled: true }]
+  }
+}
+
 resource appsUseTables 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
-  for (identityName, i) in appIdentityNames: {
-    name: guid(account.id, appIdentities[i].id, storageTableDataContributor)
+  for (ref, i) in appIdentities: {
+    name: guid(account.id, identities[i].id, storageTableDataContributor)
     scope: account
     properties: {
       roleDefinitionId: storageTableDataContributor
-      principalId: appIdentities[i].properties.principalId
+      principalId: identities[i].properties.principalId
       principalType: 'ServicePrincipal'
       description: 'Per-user quotas and conversations in Table Storage, identity-based (CHAT_STORAGE_TABLE_ENDPOINT).'
     }

@@ -22,6 +22,9 @@ param deploymentContainerName string
 @description('Name of the stamp\'s user-assigned identity (in this resource group), granted Storage Blob Data Owner.')
 param appIdentityName string
 
+@description('Resource id of the Log Analytics workspace that receives this module\'s diagnostic logs and metrics.')
+param logAnalyticsId string
+
 // Storage Blob Data Owner covers what the Functions host needs from AzureWebJobsStorage (read/write
 // blobs, create containers) and what Flex needs to read the deployment package. Queue (Storage Queue
 // Data Contributor) is only needed for blob triggers and Table for Durable Functions; this backend is
@@ -65,6 +68,27 @@ resource account 'Microsoft.Storage/storageAccounts@2025-01-01' = {
       name: deploymentContainerName
       properties: { publicAccess: 'None' }
     }
+  }
+}
+
+// Reads, writes and deletes of the host's blobs (and the deployment package), and the account's
+// transaction metrics, in the stamp's Log Analytics.
+resource accountDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: account
+  properties: {
+    workspaceId: logAnalyticsId
+    metrics: [{ category: 'Transaction', enabled: true }]
+  }
+}
+
+resource blobDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: account::blobService
+  properties: {
+    workspaceId: logAnalyticsId
+    logs: [{ categoryGroup: 'allLogs', enabled: true }]
+    metrics: [{ category: 'Transaction', enabled: true }]
   }
 }
 

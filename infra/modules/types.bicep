@@ -15,10 +15,10 @@ type deploymentMap = {
 @export()
 @description('One model deployed in every region. The backend maps modelName (what clients ask for) to deploymentName (what Azure routes by).')
 type modelDeployment = {
-  @description('Model name clients ask for, as Azure OpenAI names it, e.g. gpt-4o.')
+  @description('Model name clients ask for, as Azure OpenAI names it, e.g. gpt-5.4.')
   modelName: string
 
-  @description('Model version, e.g. 2024-11-20.')
+  @description('Model version, e.g. 2026-03-05.')
   modelVersion: string
 
   @description('Deployment name in each account; letters, digits, dot, dash, underscore.')
@@ -32,6 +32,16 @@ type modelDeployment = {
   @description('Capacity in thousands of tokens per minute (10 = 10K TPM).')
   @minValue(1)
   capacity: int
+}
+
+@export()
+@description('A user-assigned identity by resource group and name, looked up where it lives.')
+type identityRef = {
+  @description('Resource group of the identity.')
+  resourceGroup: string
+
+  @description('Identity name.')
+  name: string
 }
 
 @export()

@@ -5,6 +5,7 @@
  * (the OpenAI SDKs print those as "401 status code (no body)").
  */
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { originNotAllowedMessage } from '../../shared/http/cors-hint';
 import { requestIdFrom } from '../../shared/http/request-id';
 import type { ErrorBody } from '../../shared/http/responses';
 import type { HeaderMap } from './cors';
@@ -14,9 +15,15 @@ import { closeUnlessDrainable } from './requestBody';
 import type { HttpRoute } from './routeTable';
 
 export interface HostError {
-  readonly status: 400 | 401 | 404 | 408 | 500 | 502;
+  readonly status: 400 | 401 | 403 | 404 | 408 | 500 | 502;
   readonly code:
-    'invalid_request' | 'unauthorized' | 'not_found' | 'request_timeout' | 'internal_error' | 'bad_gateway';
+    | 'invalid_request'
+    | 'unauthorized'
+    | 'origin_not_allowed'
+    | 'not_found'
+    | 'request_timeout'
+    | 'internal_error'
+    | 'bad_gateway';
   readonly message: string;
 }
 
@@ -27,6 +34,8 @@ export interface RefusedRequest {
   readonly method: string;
   /** The path only: the query may carry a key (`?code=`), which never goes into an answer. */
   readonly pathname: string;
+  /** The request's `Origin`, if any. */
+  readonly origin?: string;
 }
 
 export const invocationFailed: HostError = {
@@ -70,6 +79,10 @@ export function answerInvocationFailure(res: ServerResponse, answer: ErrorAnswer
 
 export function refusalError(refused: RefusedRequest): HostError {
   switch (refused.reason) {
+    case 'origin-not-allowed':
+      // Where App Service answers without CORS headers (the browser says only "CORS error"), the network panel
+      // shows which setting allows the origin.
+      return { status: 403, code: 'origin_not_allowed', message: originNotAllowedMessage(refused.origin ?? '') };
     case 'body-not-allowed':
       return {
         status: 400,

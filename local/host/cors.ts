@@ -6,8 +6,11 @@
  * - an origin is matched as a whole (`scheme://host[:port]`, nothing after it), so a wildcard subdomain
  *   `https://*.example.com` never admits `https://evil.com/.example.com`;
  * - with credentials, only exact origins count: `*` and wildcards never combine with credentials;
- * - a preflight is answered only for a method the route on that path accepts (and, when configured, only
- *   with the request headers the backend reads);
+ * - a preflight is answered only for a method the route on that path accepts, allowing the request headers it
+ *   asks for (as App Service does: the local host is never stricter than Azure, or a front-end that works in Azure
+ *   would fail locally; the openai SDK alone sends a dozen `x-stainless-*` headers);
+ * - a preflight from an origin that is not allowed gets 403 with a body naming the setting (gate.ts), where App
+ *   Service would answer without CORS headers and the browser would say only "CORS error";
  * - answers that depend on the origin say so (`Vary: Origin`), so a shared cache never hands one origin's
  *   answer to another.
  */
@@ -16,25 +19,9 @@ export interface CorsOptions {
   readonly allowedOrigins: readonly string[];
   /** Sends `Access-Control-Allow-Credentials: true`; then only exact origins are allowed. */
   readonly supportCredentials?: boolean;
-  /**
-   * Request headers a preflight may allow (lower case). Default: whatever is asked, as App Service's CORS
-   * does; `npm start` passes {@link BACKEND_REQUEST_HEADERS}.
-   */
-  readonly allowedRequestHeaders?: readonly string[];
 }
 
 export type HeaderMap = Record<string, string>;
-
-/** Request headers a browser sends to this backend (lower case): all a preflight needs to allow. */
-export const BACKEND_REQUEST_HEADERS: readonly string[] = [
-  'accept',
-  'authorization',
-  'content-type',
-  'x-functions-key',
-  'x-request-id',
-  'x-ms-client-request-id',
-  'traceparent',
-];
 
 export function isPreflight(method: string | undefined, headers: Record<string, unknown>): boolean {
   return (
@@ -100,16 +87,6 @@ export function corsPreflightHeaders(request: PreflightRequest, cors: CorsOption
     return { vary: 'Origin' };
   }
   headers['access-control-allow-methods'] = method;
-  const allowed = allowedHeaders(request.headers, cors.allowedRequestHeaders);
-  if (allowed) headers['access-control-allow-headers'] = allowed;
+  if (request.headers?.trim()) headers['access-control-allow-headers'] = request.headers;
   return headers;
-}
-
-function allowedHeaders(requested: string | undefined, allowed: readonly string[] | undefined): string | undefined {
-  if (!requested || allowed === undefined) return requested || undefined;
-  const kept = requested
-    .split(',')
-    .map((h) => h.trim().toLowerCase())
-    .filter((h) => allowed.includes(h));
-  return kept.length > 0 ? kept.join(', ') : undefined;
 }

@@ -6,7 +6,14 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { keyRefusal, presentedKey, type KeyPolicy, type KeyRefusal } from './auth';
-import { corsPreflightHeaders, corsResponseHeaders, isPreflight, type CorsOptions, type HeaderMap } from './cors';
+import {
+  corsPreflightHeaders,
+  corsResponseHeaders,
+  isOriginAllowed,
+  isPreflight,
+  type CorsOptions,
+  type HeaderMap,
+} from './cors';
 import { bodyAllowed, type BodyFraming } from './requestBody';
 import { matchRoute, methodsForPath, type HttpRoute, type RouteMatch } from './routeTable';
 
@@ -24,8 +31,11 @@ export interface GateRequest {
   readonly framing: BodyFraming;
 }
 
-/** Why the host answers instead of a function: no function for method and route, a body where none may be, or a key problem. */
-export type Refusal = 'no-route' | 'body-not-allowed' | KeyRefusal;
+/**
+ * Why the host answers instead of a function: a preflight from an origin CORS does not allow, no function for
+ * method and route, a body where none may be, or a key problem.
+ */
+export type Refusal = 'origin-not-allowed' | 'no-route' | 'body-not-allowed' | KeyRefusal;
 
 export type Admission =
   | { readonly kind: 'preflight'; readonly headers: HeaderMap }
@@ -42,6 +52,9 @@ export function admit(request: GateRequest, routes: readonly HttpRoute[], policy
   const { method, headers } = request;
   const origin = typeof headers.origin === 'string' ? headers.origin : undefined;
   if (policy.cors && origin !== undefined && isPreflight(method, headers)) {
+    if (!isOriginAllowed(origin, policy.cors)) {
+      return { kind: 'refused', reason: 'origin-not-allowed', route: undefined, corsHeaders: { vary: 'Origin' } };
+    }
     const requested = headers['access-control-request-headers'];
     const requestedHeaders = Array.isArray(requested) ? requested.join(', ') : requested;
     const requestMethod = String(headers['access-control-request-method']).toUpperCase();

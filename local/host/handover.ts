@@ -77,7 +77,8 @@ export async function handOverToLibrary(
 
 /**
  * Runs once, just before the response's headers are written, whoever writes them (the library, or the host's own
- * answer): the invocation id never reaches the client, the host's headers (CORS) are added, and `prepare` runs.
+ * answer): the host's headers (CORS) are added and `prepare` runs. The library's `x-ms-invocation-id` stays on the
+ * answer, as the Functions host passes it to clients.
  */
 function beforeHeadersGoOut(res: http.ServerResponse, extraHeaders: HeaderMap, prepare: () => void): void {
   // Wrapped on this one response and called with it as `this`, as the original would be.
@@ -85,7 +86,6 @@ function beforeHeadersGoOut(res: http.ServerResponse, extraHeaders: HeaderMap, p
   const writeHead = res.writeHead;
   res.writeHead = function (this: http.ServerResponse, ...args: Parameters<typeof writeHead>) {
     res.writeHead = writeHead;
-    res.removeHeader(invocationIdHeader);
     for (const [name, value] of Object.entries(extraHeaders)) res.setHeader(name, value);
     prepare();
     return writeHead.apply(this, args);

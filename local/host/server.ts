@@ -84,7 +84,8 @@ async function handleRequest(
       res.writeHead(204, admission.headers).end();
       return;
     case 'refused': {
-      const error = refusalError({ ...admission, method, pathname: url.pathname });
+      const origin = typeof req.headers.origin === 'string' ? req.headers.origin : undefined;
+      const error = refusalError({ ...admission, method, pathname: url.pathname, ...(origin ? { origin } : {}) });
       sendHostError(res, error, { ...answerTo(req, admission.corsHeaders), limits });
       return;
     }

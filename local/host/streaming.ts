@@ -191,7 +191,8 @@ function forwardedRequestHeaders(req: http.IncomingMessage, invocationId: string
 function forwardedResponseHeaders(res: http.IncomingMessage): http.OutgoingHttpHeaders {
   const headers: http.OutgoingHttpHeaders = {};
   for (const [key, value] of Object.entries(res.headers)) {
-    if (value !== undefined && !hopByHop.has(key) && key !== invocationIdHeader) headers[key] = value;
+    // `x-ms-invocation-id` (set by the library) included: the Functions host passes it to clients too.
+    if (value !== undefined && !hopByHop.has(key)) headers[key] = value;
   }
   return headers;
 }

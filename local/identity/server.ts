@@ -6,10 +6,12 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { JWTPayload } from 'jose';
+import { readFileSync } from 'node:fs';
+import type { JWK, JWTPayload } from 'jose';
 import { ConfigError } from '../../shared/config';
 import { requestIdFrom } from '../../shared/http/request-id';
 import { parseJson, readBody, sendJson } from '../../simulator/http';
+import { writePrivateFile } from '../dev-secrets';
 import type { Subject } from './tokens';
 import { accessTokenClaims, KeyRing, LOCAL_API_CLIENT_ID, LOCAL_TENANT_ID, signAccessToken } from './tokens';
 
@@ -28,6 +30,12 @@ export interface IdentityProviderOptions {
   readonly lifetimeSeconds?: number;
   /** Clock in ms since the epoch, for `iat`/`nbf`/`exp`. Default `Date.now`. */
   readonly now?: () => number;
+  /**
+   * A file that keeps the signing keys across restarts (`npm start`: `.local-secrets/identity-keys.json`), so
+   * tokens signed before a restart still verify. Read at start when present, else made and written (owner-only);
+   * rotations are written too. Default: none, a fresh key per start (tests).
+   */
+  readonly keyFile?: string;
 }
 
 /** Optional fields of a token request besides `user` (or `app`). */
@@ -151,7 +159,8 @@ const CORS = {
 class IdentityProvider {
   readonly #ring = new KeyRing();
   readonly #counts = { configuration: 0, jwks: 0, token: 0 };
-  readonly #options: Required<Omit<IdentityProviderOptions, 'port' | 'host'>>;
+  readonly #options: Required<Omit<IdentityProviderOptions, 'port' | 'host' | 'keyFile'>>;
+  readonly #keyFile: string | undefined;
   url = '';
 
   constructor(options: IdentityProviderOptions) {
@@ -162,6 +171,21 @@ class IdentityProvider {
       lifetimeSeconds: options.lifetimeSeconds ?? 3600,
       now: options.now ?? Date.now,
     };
+    this.#keyFile = options.keyFile;
+  }
+
+  /** The kept keys when the key file holds usable ones, else a new key (written to the key file, if any). */
+  async loadOrMakeKeys(): Promise<void> {
+    const kept = this.#keyFile === undefined ? undefined : readKeyFile(this.#keyFile);
+    if (kept !== undefined) {
+      try {
+        await this.#ring.restore(kept);
+        return;
+      } catch {
+        // A damaged or foreign file: start over with a new key, as on the first start.
+      }
+    }
+    await this.rotateKey();
   }
 
   get issuer(): string {
@@ -176,8 +200,12 @@ class IdentityProvider {
     return this.#options.audience;
   }
 
-  rotateKey(): Promise<string> {
-    return this.#ring.rotate();
+  async rotateKey(): Promise<string> {
+    const kid = await this.#ring.rotate();
+    if (this.#keyFile !== undefined) {
+      writePrivateFile(this.#keyFile, `${JSON.stringify({ keys: await this.#ring.export() }, null, 2)}\n`);
+    }
+    return kid;
   }
 
   stats(): IdentityProviderStats {
@@ -275,10 +303,20 @@ function errorBody(code: string, message: string, requestId: string): object {
   return { error: { code, message, requestId } };
 }
 
-/** Starts the provider with a fresh RS256 key. Resolves once it listens. */
+/** The private JWKs a key file holds, or undefined when it is missing or not such a file. */
+function readKeyFile(file: string): JWK[] | undefined {
+  try {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as { keys?: unknown };
+    return Array.isArray(parsed.keys) ? (parsed.keys as JWK[]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts the provider with a fresh RS256 key, or the keys of `keyFile`. Resolves once it listens. */
 export async function startIdentityProvider(options: IdentityProviderOptions = {}): Promise<RunningIdentityProvider> {
   const provider = new IdentityProvider(options);
-  await provider.rotateKey();
+  await provider.loadOrMakeKeys();
   const server = createServer((req, res) => {
     provider.handle(req, res).catch((error: unknown) => {
       const body = errorBody('internal_error', `The identity provider failed: ${String(error)}`, 'local-identity');

@@ -4,7 +4,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { CryptoKey, JWK, JWTPayload } from 'jose';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT } from 'jose';
 
 /** Directory (tenant) id of the local provider: all zeros but `abcd`, so nobody mistakes it for a real tenant. */
 export const LOCAL_TENANT_ID = '00000000-0000-0000-0000-00000000abcd';
@@ -31,6 +31,27 @@ export class KeyRing {
     const key: SigningKey = { kid, privateKey, publicJwk: { ...jwk, kid, use: 'sig', alg: 'RS256' } };
     this.#keys = [key, ...this.#keys].slice(0, 2);
     return kid;
+  }
+
+  /** The private keys, newest first, as JWKs (with `kid`): what {@link restore} takes back. Secret material. */
+  async export(): Promise<JWK[]> {
+    return Promise.all(this.#keys.map(async (k) => ({ ...(await exportJWK(k.privateKey)), kid: k.kid })));
+  }
+
+  /** Replaces the keys with exported ones (newest first); throws when one is not an RS256 private key. */
+  async restore(privateJwks: readonly JWK[]): Promise<void> {
+    const keys = await Promise.all(
+      privateJwks.slice(0, 2).map(async ({ kid: _kid, ...jwk }): Promise<SigningKey> => {
+        if (jwk.kty !== 'RSA' || jwk.d === undefined) throw new Error('not an RSA private key');
+        const privateKey = (await importJWK({ ...jwk, alg: 'RS256' }, 'RS256', { extractable: true })) as CryptoKey;
+        const { kty, n, e } = jwk;
+        const publicJwk: JWK = { kty, n, e };
+        const kid = await calculateJwkThumbprint(publicJwk);
+        return { kid, privateKey, publicJwk: { ...publicJwk, kid, use: 'sig', alg: 'RS256' } };
+      }),
+    );
+    if (keys.length === 0) throw new Error('no keys');
+    this.#keys = keys;
   }
 
   get current(): SigningKey {

@@ -18,7 +18,7 @@ out_dir=".bicep/out"
 mkdir -p "$out_dir"
 # The parameter file reads these (for azd); unset them so the compiled values are the file's own.
 unset AZURE_ENV_NAME AZURE_LOCATION AZURE_SECONDARY_LOCATION AZURE_PRINCIPAL_ID CHAT_AUTH_CLIENT_ID \
-  CHAT_TWO_STAMPS CHAT_OPENAI_KEYS
+  CHAT_TWO_STAMPS CHAT_OPENAI_KEYS CHAT_WEB_CLIENT_ID CHAT_GRANT_DEVELOPER_ACCESS CHAT_ALERT_ACTION_GROUP_ID
 
 echo "bicep: $(bicep --version)"
 

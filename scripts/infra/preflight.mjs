@@ -4,10 +4,10 @@
 // account or vault of this environment block a name. Prints one clear line per problem and exits 1
 // when there is one; exit 0 means the deployment can start.
 //
-// Usage: node scripts/infra/preflight.mjs --parameters FILE (bicep build-params output)
+// Usage: node scripts/infra/preflight.mjs --parameters FILE (bicep build-params output, either shape)
 //          --region NAME=MODELS.json,USAGE.json (once per region)
 //          [--existing FILE] [--deleted-accounts FILE] [--deleted-vaults FILE] --resource-group RG
-//          [--restore] [--restore-out FILE] [--now ISO-DATE]
+//          [--restore] [--restore-out FILE] [--now ISO-DATE] [--retirement-window-days N]
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
@@ -22,6 +22,7 @@ const { values: args } = parseArgs({
     restore: { type: 'boolean', default: false },
     'restore-out': { type: 'string' },
     now: { type: 'string' },
+    'retirement-window-days': { type: 'string', default: '60' },
   },
 });
 
@@ -31,7 +32,16 @@ const day = (iso) => String(iso).slice(0, 10);
 const problems = [];
 const notes = [];
 
-const parameters = readJson(args.parameters, {}).parameters ?? {};
+const windowDays = Number(args['retirement-window-days']);
+if (!Number.isInteger(windowDays) || windowDays < 0) {
+  console.error(
+    `preflight: --retirement-window-days must be a whole number of days, got '${args['retirement-window-days']}'`,
+  );
+  process.exit(2);
+}
+const windowEnd = new Date(now.getTime() + windowDays * 86_400_000);
+
+const parameters = compiledParameters(readJson(args.parameters, {}));
 const models = parameters.models?.value ?? [];
 if (models.length === 0) problems.push(`no models in ${args.parameters}: is it the compiled parameter file?`);
 
@@ -70,15 +80,10 @@ for (const spec of args.region) {
       );
       continue;
     }
-    const retiresOn = sku.deprecationDate ?? entry.model.deprecation?.inference;
-    if (retired(entry.model, now) || (sku.deprecationDate && new Date(sku.deprecationDate) <= now)) {
-      problems.push(
-        `${what} is retired (${day(retiresOn)}): Azure refuses new deployments of it; move to a newer version.`,
-      );
+    const lifecycle = lifecycleProblem(entry.model, sku, now, windowEnd);
+    if (lifecycle) {
+      problems.push(`${what} ${lifecycle}; pin a current GA version in the parameter file.`);
       continue;
-    }
-    if (retiresOn && new Date(retiresOn).getTime() - now.getTime() < 60 * 86_400_000) {
-      notes.push(`${what} retires on ${day(retiresOn)}; it will then be upgraded (OnceCurrentVersionExpired).`);
     }
     const usageName = sku.usageName ?? `OpenAI.${m.skuName}.${m.modelName}`;
     const usage = usages.find((u) => u.name?.value === usageName);
@@ -106,6 +111,38 @@ function retired(model, at) {
   return inference !== undefined && new Date(inference) <= at;
 }
 
+/**
+ * `bicep build-params --stdout` prints `{"parametersJson": "<the parameter file as a string>", ...}`;
+ * `--outfile` (and an ARM parameter file written by hand) is the parameter file itself.
+ */
+function compiledParameters(json) {
+  if (typeof json?.parametersJson === 'string') return JSON.parse(json.parametersJson).parameters ?? {};
+  return json?.parameters ?? {};
+}
+
+/**
+ * Why a model version must not be deployed now, or undefined: its lifecycle says it is going
+ * (Deprecating, Deprecated, Retired), or the first date it stops serving (the SKU's deprecation date
+ * or the model's inference deprecation) has passed or falls before windowEnd. Azure moves a retiring
+ * deployment to a successor only when the schedule names one, and many GA versions have none, so a
+ * model that goes soon is refused rather than noted.
+ */
+function lifecycleProblem(model, sku, at, windowEnd) {
+  const dates = [sku?.deprecationDate, model?.deprecation?.inference]
+    .filter((d) => d !== undefined && d !== null && !Number.isNaN(new Date(d).getTime()))
+    .sort((a, b) => new Date(a).getTime() - new Date(b).getTime());
+  const first = dates[0];
+  if (first && new Date(first) <= at) return `is retired (${day(first)}): Azure refuses new deployments of it`;
+  const status = String(model?.lifecycleStatus ?? '');
+  if (/^(deprecating|deprecated|retired)$/i.test(status)) {
+    return `is ${status}${first ? ` and retires on ${day(first)}` : ''}: new deployments of it are refused or short-lived`;
+  }
+  if (first && new Date(first) < windowEnd) {
+    return `retires on ${day(first)}, within the ${windowDays}-day window (--retirement-window-days)`;
+  }
+  return undefined;
+}
+
 // Soft-deleted resources of this environment's resource group keep their names (accounts 48 hours,
 // the purge-protected vault 7 days) and make a plain create fail (FlagMustBeSetForRestore).
 const group = `/resourcegroups/${String(args['resource-group']).toLowerCase()}/`;
@@ -115,6 +152,7 @@ const vaults = readJson(args['deleted-vaults'], []).filter((v) =>
     .toLowerCase()
     .includes(group),
 );
+let softDeletedProblem = false;
 const deletedNames = [...accounts.map((a) => a.name), ...vaults.map((v) => v.name)];
 if (deletedNames.length > 0 && args.restore) {
   notes.push(`recovering soft-deleted ${deletedNames.join(', ')} (restoreSoftDeleted)`);
@@ -132,6 +170,7 @@ if (deletedNames.length > 0 && args.restore) {
         `it cannot be purged; recover it (--restore, or az keyvault recover --name ${v.name})`,
     ),
   ];
+  softDeletedProblem = true;
   problems.push(
     `soft-deleted resources of ${args['resource-group']} hold the names this deployment needs:\n${lines.join('\n')}\n` +
       '  Rerun with --restore to recover them all in place (their keys, deployments and secrets come back), ' +
@@ -145,6 +184,7 @@ for (const note of notes) console.error(`preflight: note: ${note}`);
 if (problems.length > 0) {
   for (const problem of problems) console.error(`preflight: ${problem}`);
   console.error(`preflight: ${problems.length} problem(s); nothing was deployed.`);
-  process.exit(1);
+  // 3: only soft-deleted resources stand in the way, which --restore fixes (preflight.sh asks).
+  process.exit(problems.length === 1 && softDeletedProblem ? 3 : 1);
 }
 console.error(`preflight: ok: ${models.length} model(s) deployable with quota in ${args.region.length} region(s)`);

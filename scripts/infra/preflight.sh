@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks, before anything is deployed, what makes a first deployment fail half-way:
-#   1. every pinned model version is offered in both regions for its SKU and not retired
-#      (az cognitiveservices model list),
+#   1. every pinned model version is offered in both regions for its SKU, generally available and
+#      not retiring within the window (az cognitiveservices model list),
 #   2. each region has the quota the deployments ask for (az cognitiveservices usage list), counting
 #      what this environment's own deployments already hold,
 #   3. no soft-deleted Azure OpenAI account or Key Vault of this environment blocks its name
@@ -14,7 +14,10 @@
 #   --location REGION          primary region (default: $AZURE_LOCATION or eastus2)
 #   --secondary-location REG   secondary region (default: $AZURE_SECONDARY_LOCATION or swedencentral)
 #   --parameters FILE          .bicepparam whose models are checked (default: infra/main.bicepparam)
+#   --retirement-window-days N a model version that stops serving within N days fails the check
+#                              (default: $CHAT_MODEL_RETIREMENT_WINDOW_DAYS or 60)
 #   --restore                  soft-deleted resources of this environment are to be recovered, not an error
+#                              (asked at a terminal when they are the only problem)
 #   --restore-out FILE         with --restore: write their names there, one per line
 #   --dry-run                  print every az command, prefixed '+ ', and run none (the parameter file
 #                              is still compiled locally, to show which models would be checked)
@@ -29,6 +32,7 @@ parameters="infra/main.bicepparam"
 restore=0
 restore_out=""
 dry_run=0
+retirement_window_days="${CHAT_MODEL_RETIREMENT_WINDOW_DAYS:-60}"
 
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'; }
 
@@ -38,6 +42,7 @@ while (( $# > 0 )); do
     --location) location="${2:?--location needs a value}"; shift 2 ;;
     --secondary-location) secondary_location="${2:?--secondary-location needs a value}"; shift 2 ;;
     --parameters) parameters="${2:?--parameters needs a file}"; shift 2 ;;
+    --retirement-window-days) retirement_window_days="${2:?--retirement-window-days needs a number}"; shift 2 ;;
     --restore) restore=1; shift ;;
     --restore-out) restore_out="${2:?--restore-out needs a file}"; shift 2 ;;
     --dry-run) dry_run=1; shift ;;
@@ -134,10 +139,23 @@ decide() {
     --deleted-accounts "$dir/deleted-accounts.json"
     --deleted-vaults "$dir/deleted-vaults.json"
     --resource-group "rg-$env_name"
+    --retirement-window-days "$retirement_window_days"
   )
-  if (( restore == 1 )); then args+=(--restore); fi
   if [[ -n "$restore_out" ]]; then args+=(--restore-out "$restore_out"); fi
-  run node scripts/infra/preflight.mjs "${args[@]}"
+  if (( restore == 1 )); then args+=(--restore); fi
+  local rc=0
+  run node scripts/infra/preflight.mjs "${args[@]}" || rc=$?
+  # 3: soft-deleted resources of this environment were the only problem. At a terminal, ask.
+  if (( rc == 3 )) && [[ -t 0 ]]; then
+    local answer
+    read -r -p "preflight: recover them in place with this deployment (--restore)? [y/N] " answer
+    if [[ "$answer" =~ ^[Yy] ]]; then
+      args+=(--restore)
+      rc=0
+      run node scripts/infra/preflight.mjs "${args[@]}" || rc=$?
+    fi
+  fi
+  return "$rc"
 }
 
 main() {

@@ -38,11 +38,11 @@ export function transpiledApp(prefix: string): string {
   return outDir;
 }
 
-/** Starts `local/start.js` of `outDir` and resolves with its API base URL once it prints it. */
+/** Starts `local/start.js` of `outDir` and resolves with its API base URL once it prints it, and what it printed. */
 export function startBackendProcess(
   outDir: string,
   env: Record<string, string>,
-): Promise<{ url: string; child: ChildProcess }> {
+): Promise<{ url: string; child: ChildProcess; output: () => string }> {
   const child = spawn(process.execPath, [join(outDir, 'local', 'start.js')], {
     cwd: outDir,
     env: { PATH: process.env.PATH ?? '', NODE_PATH: join(repoRoot, 'node_modules'), ...env },
@@ -53,7 +53,7 @@ export function startBackendProcess(
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       output += chunk;
       const url = /Chat backend at (http:\/\/\S+\/api)/.exec(output)?.[1];
-      if (url) resolve({ url, child });
+      if (url) resolve({ url, child, output: () => output });
     });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
     child.once('exit', (code) => reject(new Error(`backend exited with ${code}: ${output}`)));

@@ -81,10 +81,43 @@ describe('404 for routes no function serves', () => {
     });
   });
 
-  it('answers a known route with the wrong method as an unknown one, without asking for a key', async () => {
-    const response = await fetch(`${backend.host.url}/api/chat`);
-    expect(response.status).toBe(404);
-    expect(await response.json()).toMatchObject({ error: { code: 'not_found' } });
+  it.each([
+    ['GET', '/api/chat', 'POST'],
+    ['PUT', '/api/v1/chat/completions', 'POST'],
+    ['POST', '/api/health', 'GET'],
+    ['POST', '/api/conversations/abc', 'GET, DELETE, PATCH'],
+  ])(
+    'answers %s %s, a known route with the wrong method, with 405 and Allow: %s, without asking for a key',
+    async (method, route, allow) => {
+      const response = await fetch(`${backend.host.url}${route}`, { method });
+      expect(response.status).toBe(405);
+      expect(response.headers.get('allow')?.split(', ').sort()).toEqual(allow.split(', ').sort());
+      expect(await response.json()).toEqual({
+        error: {
+          code: 'method_not_allowed',
+          message: `${route} takes ${response.headers.get('allow')}, not ${method}. The API is described at GET /api/openapi.json.`,
+          requestId: response.headers.get('x-request-id'),
+        },
+      });
+    },
+  );
+
+  it('lets the openai client see 405 for a known route with the wrong method, as an APIError with the code', async () => {
+    const error = await rejectionOf(client({}).get('/chat/completions'));
+    expect(error).toMatchObject({ status: 405, code: 'method_not_allowed' });
+  });
+
+  it('answers a CORS preflight, with no Host.CORS set, with 403 naming the setting instead of a bare 404', async () => {
+    const response = await fetch(`${backend.host.url}/api/v1/chat/completions`, {
+      method: 'OPTIONS',
+      headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'POST' },
+    });
+    expect(response.status).toBe(403);
+    const { error } = (await response.json()) as { error: { code: string; message: string } };
+    expect(error.code).toBe('origin_not_allowed');
+    expect(error.message).toMatch(
+      /http:\/\/localhost:5173 is not allowed.*"CORS".*local\.settings\.json.*LOCAL_CORS_ORIGINS/,
+    );
   });
 
   it('answers a path outside the route prefix from the host itself, in the same shape', async () => {

@@ -92,12 +92,27 @@ describe('CORS from Host.CORS', () => {
     expect(last).toMatchObject({ context: { region: 'eastus2' } });
   });
 
-  it('gives another origin no CORS header, so browsers refuse to read the answer', async () => {
+  it('allows every request header a preflight asks for, as App Service does (the openai SDK sends x-stainless-*)', async () => {
+    const asked = 'authorization,content-type,idempotency-key,x-conversation-id,x-stainless-os,x-stainless-retry-count';
+    const response = await fetch(`${backend.host.url}/api/v1/chat/completions`, {
+      method: 'OPTIONS',
+      headers: { origin: ALLOWED, 'access-control-request-method': 'POST', 'access-control-request-headers': asked },
+    });
+    expect(response.status).toBe(204);
+    expect(response.headers.get('access-control-allow-headers')).toBe(asked);
+  });
+
+  it('tells a preflight from another origin, with 403 and no CORS header, which setting allows it', async () => {
     const preflight = await fetch(`${backend.host.url}/api/chat`, {
       method: 'OPTIONS',
       headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
     });
+    expect(preflight.status).toBe(403);
     expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+    const { error } = (await preflight.json()) as { error: { code: string; message: string } };
+    expect(error.code).toBe('origin_not_allowed');
+    expect(error.message).toContain('https://evil.example is not allowed');
+    expect(error.message).toContain('local.settings.json');
     const response = await call('GET', '/api/health', undefined, { origin: 'https://evil.example' });
     expect(response.headers.get('access-control-allow-origin')).toBeNull();
   });

@@ -291,8 +291,23 @@ function call(node: Extract<Node, { kind: 'call' }>, scope: Scope): Json {
       return { tenantId: TENANT_ID };
     case 'subscriptionresourceid':
       return `/subscriptions/${SUBSCRIPTION_ID}/providers/${args[0]}/${args.slice(1).join('/')}`;
-    case 'resourceid':
-      return `/subscriptions/${SUBSCRIPTION_ID}/resourceGroups/<rg>/providers/${args[0]}/${args.slice(1).join('/')}`;
+    case 'resourceid': {
+      // resourceId([subscriptionId], [resourceGroupName], type, name...): the type is the first
+      // argument that looks like Namespace.Provider/type; a group not given is the deployment's.
+      const at = args.findIndex((a) => typeof a === 'string' && /^[A-Za-z]+\.[A-Za-z.]+\//.test(a));
+      const [subscriptionId, group] =
+        at === 2 ? [args[0], args[1]] : at === 1 ? [SUBSCRIPTION_ID, args[0]] : [SUBSCRIPTION_ID, '<rg>'];
+      return `/subscriptions/${subscriptionId}/resourceGroups/${group}/providers/${args[at]}/${args.slice(at + 1).join('/')}`;
+    }
+    case 'extensionresourceid':
+      // extensionResourceId(scopeId, type, name...): a resource under another (e.g. a group) by id.
+      return `${args[0]}/providers/${args[1]}/${args.slice(2).join('/')}`;
+    case 'items':
+      return Object.entries(args[0] as Record<string, Json>).map(([key, value]) => ({ key, value }));
+    case 'last':
+      return (args[0] as Json[]).at(-1);
+    case 'split':
+      return (args[0] as string).split(args[1] as string);
     default:
       throw new Error(`ARM function ${node.name}() is not implemented in test/infra/arm.ts`);
   }

@@ -38,22 +38,43 @@ const PREFLIGHT = [
   '+ az cognitiveservices account list-deleted --output json',
   '+ az keyvault list-deleted --resource-type vault --output json',
   expect.stringMatching(
-    /^\+ node scripts\/infra\/preflight\.mjs --parameters <preflight-dir>\/parameters\.json .* --resource-group rg-demo1$/,
+    /^\+ node scripts\/infra\/preflight\.mjs --parameters <preflight-dir>\/parameters\.json .* --resource-group rg-demo1 --retirement-window-days 60 --restore-out \.deploy\/restore\.txt$/,
   ),
+];
+const SIGN_IN = [
+  '+ az ad app list --display-name chat-api-demo1 --output json',
+  '+ az ad app create --display-name chat-api-demo1 --sign-in-audience AzureADMyOrg --output json',
+  '+ az ad sp show --id <chat-api-demo1-client-id> --output json',
+  '+ az ad sp create --id <chat-api-demo1-client-id> --output json',
+  '+ az ad app update --id <chat-api-demo1-client-id> --identifier-uris api://<chat-api-demo1-client-id>',
+  expect.stringMatching(
+    /^\+ az rest --method PATCH --uri https:\/\/graph\.microsoft\.com\/v1\.0\/applications\/<chat-api-demo1-object-id> .*oauth2PermissionScopes/,
+  ),
+  '+ az ad app list --display-name chat-web-demo1 --output json',
+  '+ az ad app create --display-name chat-web-demo1 --sign-in-audience AzureADMyOrg --output json',
+  '+ az ad sp show --id <chat-web-demo1-client-id> --output json',
+  '+ az ad sp create --id <chat-web-demo1-client-id> --output json',
+  '+ az deployment sub show --name demo1 --query properties.outputs --output json',
 ];
 const DEPLOY_ARGS =
   '--name demo1 --location eastus2 --template-file infra/main.bicep --parameters infra/main.bicepparam' +
-  ' --parameters environmentName=demo1 primaryLocation=eastus2 secondaryLocation=swedencentral twoStamps=false';
+  ' --parameters environmentName=demo1 primaryLocation=eastus2 secondaryLocation=swedencentral twoStamps=false' +
+  ' authClientId=<chat-api-demo1-client-id> webClientId=<chat-web-demo1-client-id>' +
+  ' --parameters @.deploy/secrets.parameters.json';
 
 describe('scripts/infra/deploy.sh --dry-run', () => {
-  it('prints every step in order: preflight, what-if, deployment, build, package, retried publish, smoke test', () => {
+  it('prints every step in order: preflight, sign-in, secrets, what-if, deployment, redirect URIs, build, package, retried publish, smoke test', () => {
     const run = runScript('scripts/infra/deploy.sh', ['--dry-run', '--env', 'demo1']);
     expect(run.status, run.stderr).toBe(0);
     expect(commands(run.stdout)).toEqual([
-      '+ bash scripts/infra/preflight.sh --env demo1 --location eastus2 --secondary-location swedencentral --parameters infra/main.bicepparam --dry-run',
+      '+ bash scripts/infra/preflight.sh --env demo1 --location eastus2 --secondary-location swedencentral --parameters infra/main.bicepparam --restore-out .deploy/restore.txt --dry-run',
       ...PREFLIGHT,
+      ...SIGN_IN,
       `+ az deployment sub what-if ${DEPLOY_ARGS}`,
       `+ az deployment sub create ${DEPLOY_ARGS} --query properties.outputs --output json`,
+      expect.stringMatching(
+        /^\+ az rest --method PATCH --uri https:\/\/graph\.microsoft\.com\/v1\.0\/applications\/<chat-web-demo1-object-id> .*redirect\.html/,
+      ),
       '+ npm run build',
       '+ rm -rf .deploy/app .deploy/app.zip',
       '+ mkdir -p .deploy/app/dist',
@@ -61,14 +82,20 @@ describe('scripts/infra/deploy.sh --dry-run', () => {
       '+ cp -R host.json package.json package-lock.json web .deploy/app/',
       '+ npm ci --omit=dev --ignore-scripts --no-audit --no-fund --prefix .deploy/app',
       '+ (cd .deploy/app && zip -qr ../app.zip .)',
+      '+ curl -fsS --max-time 10 https://api.ipify.org',
+      '+ az functionapp config access-restriction add --resource-group <RESOURCE_GROUP> --name <FUNCTION_APP_NAME> --scm-site true --rule-name deploy-client --action Allow --ip-address <this-machine-ip>/32 --priority 100 --output none',
       '+ az functionapp deploy --resource-group <RESOURCE_GROUP> --name <FUNCTION_APP_NAME> --src-path .deploy/app.zip --type zip',
-      '+ curl -fsS --retry 10 --retry-delay 6 --retry-all-errors <API_BASE_URL>/health',
+      '+ az functionapp config access-restriction remove --resource-group <RESOURCE_GROUP> --name <FUNCTION_APP_NAME> --scm-site true --rule-name deploy-client --output none',
+      '+ az functionapp keys list --resource-group <RESOURCE_GROUP> --name <FUNCTION_APP_NAME> --query functionKeys.default --output tsv',
+      '+ curl -fsS --max-time 120 --retry 10 --retry-delay 6 --retry-all-errors --config - <API_BASE_URL>/health/deep',
     ]);
     expect(run.stdout).toMatch(/az functionapp deploy .*\n {2}\(retried up to 10 times, 15s doubling to 120s apart/);
-    expect(run.stdout).toContain('Smoke test: curl -fsS <API_BASE_URL>/health');
+    expect(run.stdout).toContain(
+      "Smoke test: curl -fsS -H 'x-functions-key: <function key>' <API_BASE_URL>/health/deep",
+    );
     // Works under a service principal: nothing asks Microsoft Graph who is signed in.
     expect(run.stdout).not.toContain('signed-in-user');
-  });
+  }, 120_000);
 
   it('with --two-stamps deploys twoStamps=true and publishes to both Function Apps', () => {
     const run = runScript('scripts/infra/deploy.sh', ['--dry-run', '--env', 'demo1', '--two-stamps']);
@@ -77,9 +104,9 @@ describe('scripts/infra/deploy.sh --dry-run', () => {
     expect(lines.find((c) => c.startsWith('+ az deployment sub create'))).toContain('twoStamps=true');
     expect(lines.filter((c) => c.startsWith('+ az functionapp deploy'))).toEqual([
       '+ az functionapp deploy --resource-group <RESOURCE_GROUP> --name <FUNCTION_APP_NAME> --src-path .deploy/app.zip --type zip',
-      '+ az functionapp deploy --resource-group <RESOURCE_GROUP> --name <FUNCTION_APP_NAME_2> --src-path .deploy/app.zip --type zip',
+      '+ az functionapp deploy --resource-group <RESOURCE_GROUP_2> --name <FUNCTION_APP_NAME_2> --src-path .deploy/app.zip --type zip',
     ]);
-  });
+  }, 120_000);
 
   it('stops after the what-if with --what-if, and passes the soft-deleted names to recover with --restore', () => {
     const run = runScript('scripts/infra/deploy.sh', ['--dry-run', '--env', 'demo1', '--what-if', '--restore']);
@@ -87,11 +114,13 @@ describe('scripts/infra/deploy.sh --dry-run', () => {
     const lines = commands(run.stdout);
     expect(lines[0]).toContain('preflight.sh --env demo1');
     expect(lines[0]).toContain('--restore --restore-out .deploy/restore.txt');
-    expect(lines.at(-1)).toBe(`+ az deployment sub what-if ${DEPLOY_ARGS} restoreSoftDeleted=<soft-deleted-names>`);
+    expect(lines.at(-1)).toBe(
+      `+ az deployment sub what-if ${DEPLOY_ARGS.replace(' --parameters @', ' restoreSoftDeleted=<soft-deleted-names> --parameters @')}`,
+    );
     expect(run.stderr).toContain('what-if only');
-  });
+  }, 120_000);
 
-  it('uses the given regions and developer, none with an empty id, and reads the earlier deployment with --skip-infra', () => {
+  it('uses the given regions and developer with its principal type, none with an empty id, and reads the earlier deployment with --skip-infra', () => {
     const infra = runScript('scripts/infra/deploy.sh', [
       '--dry-run',
       '--env',
@@ -102,28 +131,38 @@ describe('scripts/infra/deploy.sh --dry-run', () => {
       'francecentral',
       '--developer-principal-id',
       '11111111-2222-3333-4444-555555555555',
+      '--developer-principal-type',
+      'Group',
+      '--no-sign-in',
       '--skip-app',
       '--skip-preflight',
     ]);
     expect(commands(infra.stdout)).toEqual([
+      '+ az deployment sub show --name prod --query properties.outputs --output json',
       expect.stringMatching(/^\+ az deployment sub what-if /),
       '+ az deployment sub create --name prod --location westus3 --template-file infra/main.bicep --parameters infra/main.bicepparam' +
         ' --parameters environmentName=prod primaryLocation=westus3 secondaryLocation=francecentral twoStamps=false' +
-        ' developerPrincipalId=11111111-2222-3333-4444-555555555555 --query properties.outputs --output json',
+        ' grantDeveloperAccess=true developerPrincipalId=11111111-2222-3333-4444-555555555555 developerPrincipalType=Group' +
+        ' --parameters @.deploy/secrets.parameters.json --query properties.outputs --output json',
+      expect.stringMatching(/^\+ az functionapp keys list /),
       expect.stringMatching(/^\+ curl /),
     ]);
     const nobody = runScript('scripts/infra/deploy.sh', [
       '--dry-run',
       '--skip-preflight',
+      '--no-sign-in',
       '--developer-principal-id',
       '',
     ]);
-    expect(commands(nobody.stdout)[0]).toMatch(/twoStamps=false grantDeveloperAccess=false$/);
+    expect(commands(nobody.stdout)[1]).toMatch(/twoStamps=false grantDeveloperAccess=false --parameters @/);
+    const wrongType = runScript('scripts/infra/deploy.sh', ['--dry-run', '--developer-principal-type', 'Robot']);
+    expect(wrongType.status).toBe(2);
+    expect(wrongType.stderr).toContain('--developer-principal-type must be User, Group or ServicePrincipal');
     const app = runScript('scripts/infra/deploy.sh', ['--dry-run', '--env', 'prod', '--skip-infra']);
     expect(commands(app.stdout)[0]).toBe(
       '+ az deployment sub show --name prod --query properties.outputs --output json',
     );
-  });
+  }, 120_000);
 
   it('refuses the same region twice, since failover needs two', () => {
     const run = runScript('scripts/infra/deploy.sh', [
@@ -135,13 +174,13 @@ describe('scripts/infra/deploy.sh --dry-run', () => {
     ]);
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('the two regions must differ');
-  });
+  }, 120_000);
 
   it('fails with a clear message when az is missing and it is not a dry run', () => {
     const run = runScript('scripts/infra/deploy.sh', ['--env', 'demo1']);
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('the az CLI is not on PATH');
-  });
+  }, 120_000);
 });
 
 /** A folder with a fake `az` (and `curl`) that answers from a script, first on PATH. */
@@ -149,11 +188,20 @@ function fakeAz(script: string): { env: NodeJS.ProcessEnv; dir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'fake-az-'));
   writeFileSync(join(dir, 'az'), `#!/usr/bin/env bash\nset -euo pipefail\n${script}\n`, { mode: 0o755 });
   writeFileSync(join(dir, 'curl'), '#!/usr/bin/env bash\necho \'{"status":"ok"}\'\n', { mode: 0o755 });
-  return { dir, env: { PATH: `${dir}${delimiter}${pathWithoutAz}`, HOME: tmpdir(), DEPLOY_PUBLISH_DELAY: '0' } };
+  return {
+    dir,
+    env: {
+      PATH: `${dir}${delimiter}${pathWithoutAz}`,
+      HOME: tmpdir(),
+      DEPLOY_PUBLISH_DELAY: '0',
+      DEPLOY_CLIENT_IP: '203.0.113.7',
+    },
+  };
 }
 const OUTPUTS = JSON.stringify({
   RESOURCE_GROUP: { value: 'rg-demo1' },
   FUNCTION_APP_NAMES: { value: ['func-a', 'func-b'] },
+  FUNCTION_APP_RESOURCE_GROUPS: { value: ['rg-demo1', 'rg-demo1-swedencentral'] },
   API_BASE_URL: { value: 'https://api.example.azurefd.net/api' },
 });
 
@@ -162,6 +210,8 @@ describe('scripts/infra/deploy.sh publishing', () => {
     const { dir, env } = fakeAz(`
 case "$*" in
   "deployment sub show"*) echo '${OUTPUTS}' ;;
+  "functionapp config access-restriction"*) echo '[]' ;;
+  "functionapp keys list"*) echo 'host-key' ;;
   "functionapp deploy"*)
     n=$(cat "${'$'}{FAKE_DIR}/count" 2>/dev/null || echo 0); n=$((n + 1)); echo "$n" > "${'$'}{FAKE_DIR}/count"
     if (( n <= 2 )); then echo "ERROR: 403 AuthorizationPermissionMismatch" >&2; exit 1; fi
@@ -179,7 +229,7 @@ esac`);
     expect(result.stderr).toContain('deploy: published to func-a (attempt 3)');
     expect(result.stderr).toContain('deploy: published to func-b (attempt 1)');
     expect(result.stdout).toContain(
-      '+ curl -fsS --retry 10 --retry-delay 6 --retry-all-errors https://api.example.azurefd.net/api/health',
+      '+ curl -fsS --max-time 120 --retry 10 --retry-delay 6 --retry-all-errors --config - https://api.example.azurefd.net/api/health/deep',
     );
   });
 
@@ -187,6 +237,8 @@ esac`);
     const { dir, env } = fakeAz(`
 case "$*" in
   "deployment sub show"*) echo '${OUTPUTS}' ;;
+  "functionapp config access-restriction"*) echo '[]' ;;
+  "functionapp keys list"*) echo 'host-key' ;;
   "functionapp deploy"*) echo "ERROR: 403" >&2; exit 1 ;;
 esac`);
     const result = spawnSync(

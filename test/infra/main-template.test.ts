@@ -9,7 +9,9 @@ import { quotaSettings } from '../../shared/quota/settings.js';
 import type { Json, Template } from './arm.js';
 import { compileInfra, DEPLOYER_OBJECT_ID, SUBSCRIPTION_ID, uniqueString } from './arm.js';
 import type { Deployment, EvaluatedModule } from './deployment.js';
-import { evaluateCopies, evaluateDeployment, evaluateResource } from './deployment.js';
+import { copyCount, evaluateCopies, evaluateDeployment, evaluateResource } from './deployment.js';
+
+const copyCountOf = copyCount;
 
 const ROLE = {
   cognitiveServicesOpenAiUser: '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd',
@@ -25,8 +27,8 @@ const resourceId = (type: string, name: string) =>
 
 const DEVELOPER = '11111111-2222-3333-4444-555555555555';
 
-/** The only secure parameters: CHAT_RESPONSE_ID_SECRET's, given or generated (main), and its module input. */
-const RESPONSE_ID_SECRET_PARAMETERS = ['responseIdSecret', 'generatedResponseIdSecret'];
+/** The only secure parameters: new Key Vault secrets' values (main), and the vault module's input. */
+const RESPONSE_ID_SECRET_PARAMETERS = ['newResponseIdSecret', 'newServiceKeys', 'secrets'];
 
 let template: Template;
 let fileParameters: Record<string, Json>;
@@ -81,7 +83,7 @@ beforeAll(() => {
     fileParameters.environmentName,
     fileParameters.primaryLocation,
   );
-}, 180_000);
+}, 360_000);
 
 describe('infra/main.bicep compiled with the pinned Bicep CLI', () => {
   it('builds and lints with zero warnings, and builds the parameter file for both modes', () => {
@@ -151,8 +153,8 @@ describe('Azure OpenAI accounts', () => {
     expect(template.parameters?.openAiLocalAuthEnabled).toMatchObject({ defaultValue: false });
   });
 
-  it('creates no Key Vault and stores no key while keys are off', () => {
-    expect(module(deployment, 'keyVault').deployed).toBe(false);
+  it("creates the vault for the app's own secrets but stores no key in it while keys are off", () => {
+    expect(module(deployment, 'keyVault').deployed).toBe(true);
     for (const m of openAiModules(deployment)) {
       expect(evaluateResource(m, 'keySecret').condition).toBe(false);
       expect(m.outputs.chatRegion).not.toHaveProperty('keySecretName');
@@ -226,8 +228,11 @@ describe('Azure OpenAI accounts', () => {
 });
 
 describe('role assignments', () => {
+  // The same identity, looked up in its own group (the stamp's modules) or from the shared ones by group name.
   const identityId = (suffix = '') =>
-    resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', `id-api-${token}${suffix}`);
+    new RegExp(
+      `^/subscriptions/${SUBSCRIPTION_ID}/resourceGroups/(<rg>|rg-[a-z0-9-]+)/providers/Microsoft\\.ManagedIdentity/userAssignedIdentities/id-api-${token}${suffix}$`,
+    );
   const principal = (suffix = '') => `principalId(id-api-${token}${suffix})`;
 
   /** [role, scope type, scope name] of every assignment to the app identity of one stamp. */
@@ -237,9 +242,11 @@ describe('role assignments', () => {
       .map(({ assignment }) => {
         expect(assignment).toMatchObject({
           type: 'Microsoft.Authorization/roleAssignments',
-          name: `guid(${assignment.scope}, ${identityId(suffix)}, ${assignment.properties.roleDefinitionId})`,
           properties: { principalType: 'ServicePrincipal' },
         });
+        const [scope, identity, roleInName] = /^guid\((.*), (.*), (.*)\)$/.exec(assignment.name)!.slice(1);
+        expect([scope, roleInName]).toEqual([assignment.scope, assignment.properties.roleDefinitionId]);
+        expect(identity).toMatch(identityId(suffix));
         const role = Object.entries(ROLE).find(([, g]) => roleId(g) === assignment.properties.roleDefinitionId)?.[0];
         return `${role} on ${String(assignment.scope).split('/providers/')[1]}`;
       })
@@ -251,6 +258,7 @@ describe('role assignments', () => {
       [
         `cognitiveServicesOpenAiUser on Microsoft.CognitiveServices/accounts/oai-${token}-eastus2`,
         `cognitiveServicesOpenAiUser on Microsoft.CognitiveServices/accounts/oai-${token}-swedencentral`,
+        `keyVaultSecretsUser on Microsoft.KeyVault/vaults/kv-${token}`,
         `monitoringMetricsPublisher on Microsoft.Insights/components/appi-${token}`,
         `storageBlobDataOwner on Microsoft.Storage/storageAccounts/st${token}`,
         `storageTableDataContributor on Microsoft.Storage/storageAccounts/ststate${token}`,
@@ -264,6 +272,7 @@ describe('role assignments', () => {
       [
         `cognitiveServicesOpenAiUser on Microsoft.CognitiveServices/accounts/oai-${token}-eastus2`,
         `cognitiveServicesOpenAiUser on Microsoft.CognitiveServices/accounts/oai-${token}-swedencentral`,
+        `keyVaultSecretsUser on Microsoft.KeyVault/vaults/kv-${token}`,
         `monitoringMetricsPublisher on Microsoft.Insights/components/appi-${token}-swedencentral`,
         `storageBlobDataOwner on Microsoft.Storage/storageAccounts/st${token}swedencen`,
         `storageTableDataContributor on Microsoft.Storage/storageAccounts/ststate${token}`,
@@ -271,8 +280,13 @@ describe('role assignments', () => {
     );
   });
 
-  it('gives whoever deploys (deployer(), user or service principal) OpenAI access for local runs, with no principal type to get wrong', () => {
-    const developer = roleAssignments(deployment).filter(
+  it('gives a developer nothing by default, and whoever deploys (deployer(), user or service principal) OpenAI access when asked, with no principal type to get wrong', () => {
+    expect(fileParameters.grantDeveloperAccess).toBe(false);
+    expect(
+      roleAssignments(deployment).filter(({ assignment }) => assignment.properties.principalId === DEPLOYER_OBJECT_ID),
+    ).toEqual([]);
+    const asked = evaluateDeployment(template, { ...fileParameters, grantDeveloperAccess: true });
+    const developer = roleAssignments(asked).filter(
       ({ assignment }) => assignment.properties.principalId === DEPLOYER_OBJECT_ID,
     );
     expect(developer.map(({ module: m, symbol }) => `${m}:${symbol}`)).toEqual([
@@ -313,7 +327,11 @@ describe('role assignments', () => {
     'grants a named developer $symbol in $module with its principal type, and nobody when access is off',
     ({ module: symbol, symbol: ra, role, type, name }) => {
       const keyed = { ...fileParameters, openAiLocalAuthEnabled: true };
-      const named = evaluateDeployment(template, { ...keyed, developerPrincipalId: DEVELOPER });
+      const named = evaluateDeployment(template, {
+        ...keyed,
+        grantDeveloperAccess: true,
+        developerPrincipalId: DEVELOPER,
+      });
       const scope = resourceId(type, name(token));
       expect(evaluateResource(module(named, symbol), ra)).toMatchObject({
         condition: true,
@@ -401,35 +419,47 @@ describe('Function App', () => {
       CHAT_DEFAULT_MODEL: fileParameters.models[0].modelName,
       AZURE_CLIENT_ID: clientId,
       CHAT_STORAGE_TABLE_ENDPOINT: `https://ststate${token}.table.core.windows.net/`,
-      CHAT_RESPONSE_ID_SECRET: '00000000-0000-4000-8000-newguid00001',
+      CHAT_RESPONSE_ID_SECRET: `@Microsoft.KeyVault(VaultName=kv-${token};SecretName=chat-response-id-secret)`,
       CHAT_AUTH_CALLERS: 'service',
     });
   });
 
-  it('signs response ids with one secret on every stamp: generated at deployment, or the one passed', () => {
-    expect(template.parameters?.generatedResponseIdSecret).toMatchObject({ defaultValue: '[newGuid()]' });
-    expect(appSettings(twoStamps, 1).CHAT_RESPONSE_ID_SECRET).toBe(appSettings(twoStamps, 0).CHAT_RESPONSE_ID_SECRET);
-    const secret = 'a-secret-kept-in-key-vault-32-chars-long';
-    const fixed = evaluateDeployment(template, { ...twoStampParameters, responseIdSecret: secret });
-    expect([appSettings(fixed, 0), appSettings(fixed, 1)].map((s) => s.CHAT_RESPONSE_ID_SECRET)).toEqual([
-      secret,
-      secret,
+  it('signs response ids with one Key Vault secret on every stamp, written only when a new value is passed', () => {
+    const reference = `@Microsoft.KeyVault(VaultName=kv-${token};SecretName=chat-response-id-secret)`;
+    expect([appSettings(twoStamps, 0), appSettings(twoStamps, 1)].map((x) => x.CHAT_RESPONSE_ID_SECRET)).toEqual([
+      reference,
+      reference,
     ]);
-    // The secret never leaves through an output.
-    expect(JSON.stringify(fixed.outputs)).not.toContain(secret);
-    // Whichever it is, the backend takes it.
-    const inAzure = { WEBSITE_INSTANCE_ID: 'azure' };
-    expect(loadConfig({ ...appSettings(deployment), ...inAzure }).responseIdSecret).toHaveLength(36);
+    // A deployment without new values writes no secret, so it changes no setting and restarts nothing.
+    expect(copyCountOf(module(twoStamps, 'keyVault'), 'newSecrets')).toBe(0);
+    const secret = 'a-secret-kept-in-key-vault-32-chars-long';
+    const first = evaluateDeployment(template, { ...twoStampParameters, newResponseIdSecret: secret });
+    expect(evaluateCopies(module(first, 'keyVault'), 'newSecrets')).toEqual([
+      expect.objectContaining({ name: `kv-${token}/chat-response-id-secret`, properties: { value: secret } }),
+    ]);
+    expect(appSettings(first, 0).CHAT_RESPONSE_ID_SECRET).toBe(reference);
+    // The secret never leaves through an output or an app setting.
+    expect(JSON.stringify(first.outputs)).not.toContain(secret);
+    expect(JSON.stringify(appSettings(first, 0))).not.toContain(secret);
+    expect(template.parameters?.newResponseIdSecret).toMatchObject({ type: 'securestring', defaultValue: '' });
   });
 
   it("adds the user sign-in settings when an app registration is given, the tenant defaulting to the deployment's", () => {
     const clientId = '99999999-8888-7777-6666-555555555555';
     const d = evaluateDeployment(template, { ...fileParameters, authClientId: clientId });
     expect(appSettings(d)).toMatchObject({
-      CHAT_AUTH_CALLERS: 'users',
+      CHAT_AUTH_CALLERS: 'users,service',
       CHAT_AUTH_AUDIENCE: `${clientId},api://${clientId}`,
       CHAT_AUTH_TENANT_ID: expect.any(String),
+      CHAT_SERVICE_KEYS: `@Microsoft.KeyVault(VaultName=kv-${token};SecretName=chat-service-keys)`,
     });
+    const usersOnly = evaluateDeployment(template, {
+      ...fileParameters,
+      authClientId: clientId,
+      allowServiceKeys: false,
+    });
+    expect(appSettings(usersOnly).CHAT_AUTH_CALLERS).toBe('users');
+    expect(appSettings(usersOnly)).not.toHaveProperty('CHAT_SERVICE_KEYS');
     expect(appSettings(d).CHAT_AUTH_TENANT_ID).toBe(d.parameters.authTenantId);
     expect(template.parameters?.authTenantId).toMatchObject({ defaultValue: '[tenant().tenantId]' });
     const other = evaluateDeployment(template, {
@@ -455,7 +485,9 @@ describe('Function App', () => {
       authTenantId: clientId,
     });
     const access = chatAccess({ ...appSettings(withSignIn), ...inAzure });
-    expect(access).toMatchObject({ routeAuthLevel: 'anonymous', settings: { callers: ['users'] } });
+    expect(access).toMatchObject({ routeAuthLevel: 'anonymous', settings: { callers: ['users', 'service'] } });
+    // In Azure the platform resolves the Key Vault reference before the app reads it.
+    expect(access.serviceKeys).toEqual([`@Microsoft.KeyVault(VaultName=kv-${token};SecretName=chat-service-keys)`]);
     expect(access.settings.token?.audiences).toEqual([clientId, `api://${clientId}`]);
     expect(webSignIn({ ...appSettings(withSignIn), ...inAzure })).toEqual({ kind: 'none' });
   });
@@ -551,7 +583,9 @@ describe('two stamps behind Front Door', () => {
       APPLICATIONINSIGHTS_CONNECTION_STRING: expect.stringContaining(`ikey(appi-${token}-swedencentral)`),
       CHAT_STORAGE_TABLE_ENDPOINT: appSettings(twoStamps, 0).CHAT_STORAGE_TABLE_ENDPOINT,
     });
-    expect(Object.keys(appSettings(twoStamps, 1)).sort()).toEqual(Object.keys(appSettings(twoStamps, 0)).sort());
+    expect(Object.keys(appSettings(twoStamps, 1)).sort()).toEqual(
+      [...Object.keys(appSettings(twoStamps, 0)), 'AzureWebJobs.conversations-retention-timer.Disabled'].sort(),
+    );
   });
 
   it('puts the table store in the primary region, geo-redundant, shared keys off', () => {
@@ -641,7 +675,7 @@ describe('two stamps behind Front Door', () => {
     expect(route.dependsOn).toEqual(expect.arrayContaining([expect.stringContaining('origins')]));
   });
 
-  it('lets each Function App answer only its Front Door, and keeps publishing open', () => {
+  it('lets each Function App answer only its Front Door', () => {
     for (const i of [0, 1]) {
       const siteConfig = evaluateResource(module(twoStamps, `functionApp[${i}]`), 'site').properties.siteConfig;
       expect(siteConfig).toMatchObject({
@@ -686,6 +720,150 @@ describe('Table Storage', () => {
   });
 });
 
+describe('locked down, logged and alerted', () => {
+  it('turns off FTP and basic publishing credentials and closes the publishing (scm) site on every stamp', () => {
+    for (const d of [deployment, twoStamps]) {
+      for (const fa of loop(d, 'functionApp')) {
+        const site = evaluateResource(fa, 'site');
+        for (const [symbol, kind] of [
+          ['site::ftpCredentials', 'ftp'],
+          ['site::scmCredentials', 'scm'],
+        ] as const) {
+          expect(evaluateResource(fa, symbol)).toMatchObject({
+            type: 'Microsoft.Web/sites/basicPublishingCredentialsPolicies',
+            name: `${site.name}/${kind}`,
+            properties: { allow: false },
+          });
+        }
+        expect(site.properties.siteConfig).toMatchObject({
+          ftpsState: 'Disabled',
+          scmIpSecurityRestrictionsUseMain: false,
+          scmIpSecurityRestrictions: [],
+          scmIpSecurityRestrictionsDefaultAction: 'Deny',
+        });
+      }
+    }
+  });
+
+  it("sends the logs and metrics of every resource that has them to Log Analytics: its stamp's, or the primary one's when shared", () => {
+    const loggable = [
+      'Microsoft.Web/sites',
+      'Microsoft.CognitiveServices/accounts',
+      'Microsoft.Storage/storageAccounts/blobServices',
+      'Microsoft.Storage/storageAccounts/tableServices',
+      'Microsoft.KeyVault/vaults',
+      'Microsoft.Cdn/profiles',
+    ];
+    const workspace = (suffix: string) =>
+      resourceId('Microsoft.OperationalInsights/workspaces', `log-${token}${suffix}`);
+    const covered: string[] = [];
+    for (const m of Object.values(twoStamps.modules).filter((x) => x.deployed)) {
+      const resources = Object.entries(m.template.resources).filter(([, r]) => !r.existing && !r.copy);
+      const settings = resources
+        .filter(([, r]) => r.type === 'Microsoft.Insights/diagnosticSettings')
+        .map(([symbol]) => evaluateResource(m, symbol));
+      for (const [symbol, r] of resources.filter(([, r]) => loggable.includes(r.type))) {
+        const id = `${resourceId(r.type, evaluateResource(m, symbol).name)}`;
+        const setting = settings.find((x) => x.scope === id);
+        expect(setting, `${m.symbol} ${symbol} has no diagnostic setting`).toBeDefined();
+        const stampSuffix = m.symbol.endsWith('[1]') && !m.symbol.startsWith('openAi') ? '-swedencentral' : '';
+        expect(setting.properties.workspaceId).toBe(workspace(stampSuffix));
+        expect(setting.properties.logs ?? []).toEqual(
+          expect.arrayContaining([expect.objectContaining({ enabled: true })]),
+        );
+        covered.push(`${m.symbol}:${r.type}`);
+      }
+    }
+    expect(covered.sort()).toEqual(
+      [
+        'functionApp[0]:Microsoft.Web/sites',
+        'functionApp[1]:Microsoft.Web/sites',
+        'openAi[0]:Microsoft.CognitiveServices/accounts',
+        'openAi[1]:Microsoft.CognitiveServices/accounts',
+        'storage[0]:Microsoft.Storage/storageAccounts/blobServices',
+        'storage[1]:Microsoft.Storage/storageAccounts/blobServices',
+        'state:Microsoft.Storage/storageAccounts/tableServices',
+        'keyVault:Microsoft.KeyVault/vaults',
+        'frontDoor:Microsoft.Cdn/profiles',
+      ].sort(),
+    );
+  });
+
+  it('alerts on every region failing, the 5xx rate and throttling, notifying the action group given', () => {
+    const group = '/subscriptions/s/resourceGroups/ops/providers/Microsoft.Insights/actionGroups/oncall';
+    const d = evaluateDeployment(template, { ...twoStampParameters, alertActionGroupId: group });
+    for (const [i, suffix] of [
+      [0, ''],
+      [1, '-swedencentral'],
+    ] as const) {
+      const alerts = module(d, `alerts[${i}]`);
+      const failed = evaluateResource(alerts, 'allRegionsFailed');
+      expect(failed).toMatchObject({
+        type: 'Microsoft.Insights/scheduledQueryRules',
+        kind: 'LogAlert',
+        properties: {
+          scopes: [resourceId('Microsoft.Insights/components', `appi-${token}${suffix}`)],
+          criteria: { allOf: [{ query: 'customEvents | where name == "AllRegionsFailed"', threshold: 0 }] },
+          actions: { actionGroups: [group] },
+        },
+      });
+      const http5xx = evaluateResource(alerts, 'http5xx');
+      expect(http5xx.properties).toMatchObject({
+        scopes: [resourceId('Microsoft.Web/sites', `func-api-${token}${suffix}`)],
+        criteria: { allOf: [{ metricName: 'Http5xx', threshold: 10 }] },
+        actions: [{ actionGroupId: group }],
+      });
+    }
+    // Each account's throttling once, from the primary stamp.
+    const throttled = evaluateCopies(module(d, 'alerts[0]'), 'throttled');
+    expect(throttled.map((a: Json) => String(a.properties.scopes[0]).split('/').pop())).toEqual([
+      `oai-${token}-eastus2`,
+      `oai-${token}-swedencentral`,
+    ]);
+    expect(throttled[0].properties.criteria.allOf[0]).toMatchObject({
+      metricName: 'AzureOpenAIRequests',
+      dimensions: [{ name: 'StatusCode', operator: 'Include', values: ['429'] }],
+    });
+    expect(copyCountOf(module(d, 'alerts[1]'), 'throttled')).toBe(0);
+    // Without an action group they still fire (in the portal), notifying nobody.
+    expect(evaluateResource(module(deployment, 'alerts[0]'), 'http5xx').properties.actions).toEqual([]);
+  });
+
+  it('deploys the stamps one at a time, stamp 2 in its own group and region, Front Door in a global group', () => {
+    expect(template.resources.functionApp.copy).toMatchObject({ mode: 'serial', batchSize: 1 });
+    const scopeOf = (symbol: string) => template.resources[symbol].resourceGroup;
+    expect(scopeOf('functionApp')).toBe("[variables('stampGroupNames')[copyIndex()]]");
+    expect(twoStamps.variables.stampGroupNames).toEqual([
+      `rg-${fileParameters.environmentName}`,
+      `rg-${fileParameters.environmentName}-swedencentral`,
+    ]);
+    expect(scopeOf('frontDoor')).toBe(`[format('rg-{0}-global', parameters('environmentName'))]`);
+    expect(twoStamps.outputs.FUNCTION_APP_RESOURCE_GROUPS).toEqual(twoStamps.variables.stampGroupNames);
+  });
+
+  it('runs the retention timer in the primary stamp only: the conversations table is shared', () => {
+    expect(appSettings(twoStamps, 0)).not.toHaveProperty('AzureWebJobs.conversations-retention-timer.Disabled');
+    expect(appSettings(twoStamps, 1)['AzureWebJobs.conversations-retention-timer.Disabled']).toBe('true');
+  });
+
+  it('takes zone redundancy and always-ready instances as parameters, off by default', () => {
+    const fa = (d: Deployment) => module(d, 'functionApp[0]');
+    expect(evaluateResource(fa(deployment), 'plan').properties.zoneRedundant).toBe(false);
+    expect(
+      evaluateResource(fa(deployment), 'site').properties.functionAppConfig.scaleAndConcurrency.alwaysReady,
+    ).toEqual([]);
+    const warm = evaluateDeployment(template, {
+      ...fileParameters,
+      zoneRedundant: true,
+      functionAlwaysReadyInstances: 2,
+    });
+    expect(evaluateResource(fa(warm), 'plan').properties.zoneRedundant).toBe(true);
+    expect(evaluateResource(fa(warm), 'site').properties.functionAppConfig.scaleAndConcurrency.alwaysReady).toEqual([
+      { name: 'http', instanceCount: 2 },
+    ]);
+  });
+});
+
 describe('security properties', () => {
   it('turns off shared key access on every storage account', () => {
     for (const [symbol, resource] of [
@@ -726,8 +904,8 @@ describe('security properties', () => {
         expect(JSON.stringify(output), `${where}.${name}`).not.toMatch(/list[A-Za-z]*\(/);
       }
       for (const [name, param] of Object.entries(t.parameters ?? {})) {
-        // One secret passes through parameters: the response id secret, generated at deployment (newGuid()
-        // cannot run anywhere else), and it goes to the app setting only (checked above).
+        // Secrets pass through parameters only once, new: deploy.sh generates a Key Vault secret the
+        // vault lacks, and the vault module writes it (the apps read it by Key Vault reference).
         if (RESPONSE_ID_SECRET_PARAMETERS.includes(name)) continue;
         expect((param as { type?: string }).type ?? '', `${where} parameter ${name}`).not.toMatch(/^secure/i);
       }
@@ -745,9 +923,13 @@ describe('security properties', () => {
         'CHAT_REGIONS',
         'CHAT_STORAGE_TABLE_ENDPOINT',
         'FRONT_DOOR_URL',
+        'CHAT_WEB_CLIENT_ID',
         'FUNCTION_APP_NAME',
         'FUNCTION_APP_NAMES',
+        'FUNCTION_APP_RESOURCE_GROUPS',
         'FUNCTION_APP_URL',
+        'FUNCTION_APP_URLS',
+        'KEY_VAULT_ID',
         'KEY_VAULT_URL',
         'RESOURCE_GROUP',
       ].sort(),

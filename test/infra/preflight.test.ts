@@ -41,6 +41,19 @@ interface Case {
   readonly deletedAccounts?: unknown[];
   readonly deletedVaults?: unknown[];
   readonly restore?: boolean;
+  /** How the compiled parameter file is shaped: `--outfile`'s plain file, or `--stdout`'s wrapper. */
+  readonly parametersShape?: 'file' | 'stdout';
+  readonly windowDays?: number;
+}
+
+/** The parameter file as Bicep compiles it: `build-params --outfile` writes it as is, `--stdout` wraps it. */
+function compiledParameters(shape: 'file' | 'stdout'): unknown {
+  const file = {
+    $schema: 'https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#',
+    contentVersion: '1.0.0.0',
+    parameters: { models: { value: MODELS } },
+  };
+  return shape === 'file' ? file : { parametersJson: JSON.stringify(file, null, 2), templateJson: '{}' };
 }
 
 function preflight(c: Case): { status: number | null; stderr: string; restored: string } {
@@ -58,7 +71,7 @@ function preflight(c: Case): { status: number | null; stderr: string; restored: 
     [
       join(repoRoot, 'scripts/infra/preflight.mjs'),
       '--parameters',
-      write('parameters.json', { parameters: { models: { value: MODELS } } }),
+      write('parameters.json', compiledParameters(c.parametersShape ?? 'file')),
       ...regions,
       '--existing',
       write('existing.json', c.existing ?? []),
@@ -73,6 +86,7 @@ function preflight(c: Case): { status: number | null; stderr: string; restored: 
       '--now',
       '2026-11-30T00:00:00Z',
       ...(c.restore ? ['--restore'] : []),
+      ...(c.windowDays === undefined ? [] : ['--retirement-window-days', String(c.windowDays)]),
     ],
     { encoding: 'utf8' },
   );
@@ -126,12 +140,12 @@ describe('scripts/infra/preflight.mjs', () => {
     ['no quota at all', { usage: [] }, /has no quota named OpenAI\.GlobalStandard\.gpt-5\.2 there/],
     [
       'a soft-deleted account, naming the purge command and --restore',
-      { deletedAccounts: [deletedAccount] },
+      { deletedAccounts: [deletedAccount], usage: usage(100, 100) },
       /az cognitiveservices account purge --location eastus2 --resource-group rg-demo1 --name oai-abc-eastus2[\s\S]*Rerun with --restore/,
     ],
     [
       'a purge-protected soft-deleted vault, which can only be recovered',
-      { deletedVaults: [deletedVault] },
+      { deletedVaults: [deletedVault], usage: usage(100, 100) },
       /Key Vault kv-abc \(eastus2\), purge-protected until 2026-12-06: it cannot be purged; recover it/,
     ],
   ])('stops on %s', (_name, c, message) => {
@@ -139,6 +153,39 @@ describe('scripts/infra/preflight.mjs', () => {
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(message);
     expect(run.stderr).toContain('nothing was deployed');
+  });
+
+  it('reads the parameters as `bicep build-params --stdout` prints them (wrapped in parametersJson)', () => {
+    const run = preflight({ parametersShape: 'stdout' });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toContain('preflight: ok: 1 model(s) deployable');
+  });
+
+  it('stops on a version that retires within the window (60 days unless set), naming model, version, region and date', () => {
+    const retiring = offered('2025-12-11', {
+      skus: [
+        { name: 'GlobalStandard', usageName: 'OpenAI.GlobalStandard.gpt-5.2', deprecationDate: '2026-12-12T00:00:00Z' },
+      ],
+    });
+    const run = preflight({ models: [retiring] });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(
+      'preflight: gpt-5.2 2025-12-11 (GlobalStandard) in eastus2 retires on 2026-12-12, within the 60-day window',
+    );
+    expect(run.stderr).toContain('in swedencentral retires on 2026-12-12');
+    expect(preflight({ models: [retiring], windowDays: 10 }).status).toBe(0);
+    expect(preflight({ models: [retiring], windowDays: 13 }).status).toBe(1);
+  });
+
+  it.each(['Deprecating', 'Deprecated'])('stops on a version whose lifecycle is %s, whatever its dates', (status) => {
+    const run = preflight({ models: [offered('2025-12-11', { lifecycleStatus: status })] });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`gpt-5.2 2025-12-11 (GlobalStandard) in eastus2 is ${status}`);
+  });
+
+  it('exits 3 when soft-deleted resources are the only problem, so preflight.sh can offer to recover them', () => {
+    expect(preflight({ deletedVaults: [deletedVault] }).status).toBe(3);
+    expect(preflight({ deletedVaults: [deletedVault], usage: [] }).status).toBe(1);
   });
 
   it("counts this environment's own deployments as free quota on a redeploy", () => {

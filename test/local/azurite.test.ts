@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TableClient } from '@azure/data-tables';
 import { afterEach, describe, expect, it } from 'vitest';
-import { azuriteConnectionString, ensureLocalStorage, startAzurite, type Azurite } from '../../local/azurite';
+import { azuriteConnectionString, ensureLocalStorage, freePort, startAzurite, type Azurite } from '../../local/azurite';
 
 const folders: string[] = [];
 const running: Azurite[] = [];
@@ -81,5 +81,36 @@ describe('ensureLocalStorage (npm start)', () => {
       `TableEndpoint=http://127.0.0.1:${port}/devstoreaccount1`,
     );
     expect(readdirSync(repoRoot)).toContain('.azurite');
+  });
+
+  it('starts Azurite for UseDevelopmentStorage=true (local.settings.json.example) when nothing serves the port', async () => {
+    const port = await freePort();
+    const env = { CHAT_STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true' };
+    const storage = await ensureLocalStorage({ repoRoot: folder(), env, port });
+    if (storage.kind !== 'azurite') throw new Error('expected Azurite');
+    running.push(storage.azurite);
+    expect(storage.env.CHAT_STORAGE_CONNECTION_STRING).toContain(`TableEndpoint=http://127.0.0.1:${port}/`);
+  });
+
+  it('uses the Azurite already on the port for UseDevelopmentStorage=true (npm run simulators)', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (taken.address() as { port: number }).port;
+      const env = { CHAT_STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true' };
+      expect(await ensureLocalStorage({ repoRoot: folder(), env, port })).toEqual({ kind: 'configured' });
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+});
+
+describe("Azurite's blob service (npm run simulators, for func start's AzureWebJobsStorage)", () => {
+  it('starts on a free port and answers the Blob REST API of the dev account', async () => {
+    const azurite = await startAzurite({ location: folder(), service: 'blob' });
+    running.push(azurite);
+    const response = await fetch(`http://127.0.0.1:${azurite.port}/devstoreaccount1?comp=list`);
+    expect(response.headers.get('x-ms-request-id')).toBeTruthy();
+    await response.text();
   });
 });

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { azuriteConnectionString } from '../../local/azurite';
 import { repoRoot, transpile } from '../transpile';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
@@ -30,7 +31,8 @@ function runStart(env: Record<string, string>): Promise<Run> {
       SIMULATOR_LATENCY: 'none',
       // Free ports and no Azurite: only the ports under test may be fixed.
       IDENTITY_PROVIDER_PORT: '0',
-      CHAT_STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true',
+      // A store nobody serves: configured, so npm start starts no Azurite of its own.
+      CHAT_STORAGE_CONNECTION_STRING: azuriteConnectionString('http://127.0.0.1:9/devstoreaccount1'),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningIdentityProvider } from '../../../local/identity';
@@ -159,5 +162,51 @@ describe('identityProviderPort', () => {
   it('names the setting when it is not a port', () => {
     expect(() => identityProviderPort({ IDENTITY_PROVIDER_PORT: 'http' })).toThrow(ConfigError);
     expect(() => identityProviderPort({ IDENTITY_PROVIDER_PORT: 'http' })).toThrow(/IDENTITY_PROVIDER_PORT=7083/);
+  });
+});
+
+describe('a provider with a key file (npm start)', () => {
+  it('signs with the same keys after a restart, so a token from before it still verifies', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'identity-keys-'));
+    const keyFile = join(dir, '.local-secrets', 'identity-keys.json');
+    try {
+      const before = await startIdentityProvider({ port: 0, keyFile });
+      const token = await before.token('alice');
+      const port = before.port;
+      await before.close();
+      expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+
+      // The same port, as npm start's 7083: the issuer is the same too.
+      const after = await startIdentityProvider({ port, keyFile });
+      try {
+        const jwks = createRemoteJWKSet(new URL(`${after.url}/discovery/v2.0/keys`));
+        const { payload } = await jwtVerify(token, jwks, { issuer: after.issuer });
+        expect(payload.name).toBe('alice');
+        expect(decodeProtectedHeader(await after.token('bob')).kid).toBe(decodeProtectedHeader(token).kid);
+        // A rotation is kept too, and the previous key stays published.
+        const kid = await after.rotateKey();
+        const kept = JSON.parse(readFileSync(keyFile, 'utf8')) as { keys: { kid: string; d?: string }[] };
+        expect(kept.keys.map((k) => k.kid)).toEqual([kid, decodeProtectedHeader(token).kid]);
+      } finally {
+        await after.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('starts over with a new key when the key file is damaged', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'identity-keys-'));
+    const keyFile = join(dir, 'identity-keys.json');
+    writeFileSync(keyFile, '{"keys":[{"kty":"oct","k":"AAAA"}]}');
+    try {
+      const provider = await startIdentityProvider({ port: 0, keyFile });
+      const jwks = createRemoteJWKSet(new URL(`${provider.url}/discovery/v2.0/keys`));
+      await expect(jwtVerify(await provider.token('alice'), jwks)).resolves.toBeDefined();
+      await provider.close();
+      expect((JSON.parse(readFileSync(keyFile, 'utf8')) as { keys: { kty: string }[] }).keys[0]?.kty).toBe('RSA');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
