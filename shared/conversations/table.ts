@@ -380,19 +380,24 @@ export class ConversationTable {
 }
 
 /**
- * A read, made once more when the connection was reset before any answer: a kept-alive socket the store
- * had just closed (Azurite closes idle ones after 5 s, Azure's front ends after longer). The SDK's own
- * retries are off (one layer decides); a read is safe to repeat, and a chat should not lose its history to
- * a stale socket. Writes are not repeated: their ETags and the callers' loops decide.
+ * A read, made again (at most twice more) when the connection was reset before any answer: a kept-alive
+ * socket the store had just closed (Azurite closes idle ones after 5 s, Azure's front ends after longer),
+ * and the pool may hold more than one such socket (a page read opens two at once). The SDK's own retries
+ * are off (one layer decides); a read is safe to repeat, and a chat should not lose its history to a stale
+ * socket. Writes are not repeated: their ETags and the callers' loops decide.
  */
 async function again<T>(read: () => Promise<T>): Promise<T> {
-  try {
-    return await read();
-  } catch (error) {
-    if (!connectionReset(error)) throw error;
-    return read();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await read();
+    } catch (error) {
+      if (attempt >= READ_ATTEMPTS || !connectionReset(error)) throw error;
+    }
   }
 }
+
+/** Tries of a read whose connection is reset under it. */
+const READ_ATTEMPTS = 3;
 
 /** A request that got no answer because the connection was reset or closed under it. */
 export function connectionReset(error: unknown): boolean {
