@@ -1,5 +1,5 @@
 /**
- * What sign-in and quotas add to a chat (issue 12), in one run: token validation and the caller gate in
+ * What sign-in and quotas add to a chat, in one run: token validation and the caller gate in
  * this process with the JWKS cached; the quota check (`admit` + `recordUsage`) against Azurite on loopback
  * with the table warm, for one user and for many, and in memory for the floor; and end to end, the backend
  * answering non-streamed chats with a function key (sign-in off) beside the same backend taking a bearer

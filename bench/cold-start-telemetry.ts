@@ -1,5 +1,5 @@
 /**
- * Cold start with telemetry off and on (issue 6). Each run is a fresh process behind the same
+ * Cold start with telemetry off and on. Each run is a fresh process behind the same
  * `@azure/functions-core` stand-in the local host installs: it loads the app's entry files (package.json
  * `main`, as the worker does), then builds the production services (the appStart hook's work) and
  * waits until telemetry is ready (for `on`: applicationinsights loaded and started).

@@ -1,5 +1,5 @@
 /**
- * `BENCH_ONLY=conversations`: what a stored conversation adds to a chat (issue 13). One backend on one
+ * `BENCH_ONLY=conversations`: what a stored conversation adds to a chat. One backend on one
  * Azurite (temporary folder) and two quiet simulated regions. Setup: `conversations` conversations of 20
  * turns each, made through the backend. Then, one request at a time, alternately: the 21st question of one
  * of them (`x-conversation-id`: the backend loads 40 messages, fits them to the context window, stores the

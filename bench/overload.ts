@@ -1,5 +1,5 @@
 /**
- * `BENCH_ONLY=overload` (issue 17.5): the backend past saturation, with load shedding on and off. For each load
+ * `BENCH_ONLY=overload`: the backend past saturation, with load shedding on and off. For each load
  * (non-streamed chats against quiet simulated regions, streamed chats against realistic ones), two backend
  * processes: one with the default `CHAT_SHED_LAG_MS`, one with it at 60 000 (shedding as good as off, while its
  * lag is still measured and shown in health). Per concurrency, closed loops of the official `openai` client (no

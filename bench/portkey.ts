@@ -1,6 +1,6 @@
 /**
- * The Portkey gateway (`@portkey-ai/gateway`, a dev dependency) as a third side of the non-streamed measurement
- * (issue 17): a general-purpose gateway that teams put in front of Azure OpenAI instead of a backend like this
+ * The Portkey gateway (`@portkey-ai/gateway`, a dev dependency) as a third side of the non-streamed measurement:
+ * a general-purpose gateway that teams put in front of Azure OpenAI instead of a backend like this
  * one, started by the bench in its own process on loopback with a fallback config over the same simulated
  * regions the backend uses.
  */

@@ -1,5 +1,5 @@
 /**
- * Where one chat's CPU goes (issue 17): the backend under a steady non-streamed load and then under streams,
+ * Where one chat's CPU goes: the backend under a steady non-streamed load and then under streams,
  * with V8's CPU profiler on in its process for the measured window only, and each sample charged to a part
  * (bench/attribution.ts). Reported per chat and per streamed chunk, split into what runs in Azure (the app
  * and the `@azure/functions` library) and what only the local host adds.

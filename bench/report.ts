@@ -122,7 +122,7 @@ export type GoalRow = [string, string, string, boolean];
 
 const rps = (side: SideResult) => `${side.rps.toFixed(0)} rps`;
 
-/** The non-streamed goals of issue 17 against the Portkey gateway and the direct path, with what was measured. */
+/** The non-streamed goals against the Portkey gateway and the direct path, with what was measured. */
 export function portkeyGoals(levels: readonly LevelResult[]): GoalRow[] {
   const at = (c: number) => levels.find((l) => l.concurrency === c);
   const vsPortkey = (c: number) => {
@@ -162,7 +162,7 @@ export function portkeyGoals(levels: readonly LevelResult[]): GoalRow[] {
   ];
 }
 
-/** The non-streamed goals: added latency at concurrency 64 (issue 7) and the Portkey goals (issue 17). */
+/** The non-streamed goals: added latency at concurrency 64 and the Portkey goals. */
 export function nonStreamedGoals(levels: readonly LevelResult[]): GoalRow[] {
   const c64 = levels.find((l) => l.concurrency === 64);
   const addedP50 = c64 ? c64.backend.p50 - c64.direct.p50 : Number.NaN;
@@ -174,7 +174,7 @@ export function nonStreamedGoals(levels: readonly LevelResult[]): GoalRow[] {
   ];
 }
 
-/** The goals of issue 7, each with what was measured. */
+/** The latency and failover goals, each with what was measured. */
 export function goals(r: Results) {
   const c64 = r.nonStreamed.find((l) => l.concurrency === 64);
   const addedP50 = c64 ? c64.backend.p50 - c64.direct.p50 : Number.NaN;
@@ -363,7 +363,7 @@ export function renderResults(r: Results): string {
   return lines.join('\n');
 }
 
-/** The stream failover run's rows of the goals table (issue 14). */
+/** The stream failover run's rows of the goals table. */
 export function streamFailoverGoals(f: StreamFailoverResult): [string, string, string, boolean][] {
   // The yardstick: the secondary's time to first token for fresh streams at the same time, under the same load.
   const limit = percentile(f.secondaryTtftUnderLoadMs, 50) + 50;
@@ -527,7 +527,7 @@ function notes(r: Results, g: ReturnType<typeof goals>): string[] {
 const storeLegs = (a: AuthResult) => a.quota.filter((leg) => !leg.name.includes('memory'));
 const addedP50 = (a: AuthResult) => a.endToEnd.bearer.p50 - a.endToEnd.functionKey.p50;
 
-/** The sign-in and quota rows of the goals table (issue 12). */
+/** The sign-in and quota rows of the goals table. */
 export function authGoals(a: AuthResult): [string, string, string, boolean][] {
   const legs = storeLegs(a);
   const added = addedP50(a);

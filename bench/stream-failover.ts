@@ -1,5 +1,5 @@
 /**
- * The failover run for streams (issue 14): streams through the backend at a steady rate while the primary
+ * The failover run for streams: streams through the backend at a steady rate while the primary
  * region's process is killed mid-run, so that streams in flight break after their first byte and the
  * backend continues them from the secondary. Measured: streams completed, the gap the client sees at the
  * switch, and whether each text equals the unbroken answer.

@@ -1,5 +1,5 @@
 /**
- * Continuing a streamed answer that broke after its first byte (issue 14): the request that asks
+ * Continuing a streamed answer that broke after its first byte: the request that asks
  * another region for the rest, and the token usage of an answer served in parts.
  */
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';

@@ -1,4 +1,4 @@
-// The conversation list beside the chat (issue 13.5): the caller's stored conversations, newest first; open
+// The conversation list beside the chat: the caller's stored conversations, newest first; open
 // one, rename it, delete it, or start a new chat. The backend keeps the history: in a conversation the page
 // sends only the new question with sessionState {conversationId}, and the answer says where it was stored.
 // The current id is kept in sessionStorage, so a reload of this tab shows the same conversation and goes on.

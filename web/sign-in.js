@@ -1,4 +1,4 @@
-// Signing in on the demo page (issue 12.2). GET config.json says how this backend signs users in (and
+// Signing in on the demo page. GET config.json says how this backend signs users in (and
 // whether it keeps conversations, passed on to conversations.js):
 // - "local": a "Sign in as" box; tokens come from npm start's identity provider, which asks no password
 //   (it listens on loopback, for development only);

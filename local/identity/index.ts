@@ -1,4 +1,4 @@
-/** The local OpenID Connect provider (issue 12): Entra-shaped access tokens for `npm start` and tests. */
+/** The local OpenID Connect provider: Entra-shaped access tokens for `npm start` and tests. */
 export { identityProviderPort, parseTokenRequest, startIdentityProvider } from './server';
 export type {
   IdentityProviderOptions,

@@ -1,4 +1,4 @@
-/** End-user sign-in (issue 12): settings, the Entra ID access token validator, and who the caller is. */
+/** End-user sign-in: settings, the Entra ID access token validator, and who the caller is. */
 export { appServicePrincipal } from './app-service';
 export type { PrincipalCheck } from './app-service';
 export { principalId, SERVICE_CALLER } from './caller';

@@ -1,5 +1,5 @@
 /**
- * How the demo page signs its user in (issue 12.2), as `GET /api/web/config.json` tells the page. Derived
+ * How the demo page signs its user in, as `GET /api/web/config.json` tells the page. Derived
  * once from the sign-in settings the app already checks tokens with, so the page asks for the very tokens
  * the app accepts. Nothing in it is secret: a SPA's client id, an authority and a scope are public.
  */

@@ -1,5 +1,5 @@
 /**
- * Conversations that persist (issue 13): per-caller chat history in Table Storage. The chat service
+ * Conversations that persist: per-caller chat history in Table Storage. The chat service
  * calls `begin()` for a turn and the turn's `finish()` with the answer; the conversation endpoints call
  * `list`, `read`, `rename`, `remove` and `removeAll`. Layout: table.ts; the turn's rules: service.ts.
  */

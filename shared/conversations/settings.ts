@@ -1,5 +1,5 @@
 /**
- * The conversation settings (issue 13), parsed once into a frozen object; a bad value throws a
+ * The conversation settings, parsed once into a frozen object; a bad value throws a
  * ConfigError naming the setting. The store is the one of the quotas (`CHAT_STORAGE_CONNECTION_STRING`
  * or `CHAT_STORAGE_TABLE_ENDPOINT`), in a table of its own.
  */

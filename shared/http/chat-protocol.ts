@@ -21,7 +21,7 @@ export interface ChatContext {
    * order (`region` is the first). Absent for an answer served whole.
    */
   readonly parts?: readonly AnswerPart[];
-  /** The conversation this chat belongs to and what came of it (issue 13); absent for a stateless chat. */
+  /** The conversation this chat belongs to and what came of it; absent for a stateless chat. */
   readonly conversation?: ConversationOutcome;
 }
 

@@ -1,5 +1,5 @@
 /**
- * How HTTP requests name a conversation and how answers say what came of it (issue 13): the AI Chat
+ * How HTTP requests name a conversation and how answers say what came of it: the AI Chat
  * Protocol's `sessionState.conversationId`, the OpenAI-compatible endpoint's `x-conversation-id` header,
  * the opt-out (`context.store: false`, OpenAI's `store: false`), `Idempotency-Key`, and the listing's paging.
  */

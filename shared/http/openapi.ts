@@ -467,7 +467,7 @@ const conversationErrors = {
 };
 const notFound = error('not_found: no such conversation of the caller (another caller’s answers the same).');
 
-/** The caller's conversations (issue 13): each caller (user, app, or the function-key service) has their own. */
+/** The caller's conversations: each caller (user, app, or the function-key service) has their own. */
 function conversationPaths() {
   const ok = (description: string, name: SchemaName) => ({ description, content: json(name) });
   return {

@@ -1,5 +1,5 @@
 /**
- * Load shedding (issue 17.5): when this instance's event loop falls behind, a new request is turned away
+ * Load shedding: when this instance's event loop falls behind, a new request is turned away
  * at once (503 `overloaded` with Retry-After, see shared/http/overload.ts) instead of queueing behind the
  * backlog, where its wait, and every later request's, grows without bound.
  *

@@ -2,7 +2,7 @@
  * Follow-ups (`previous_response_id`, `item_reference`) and the region that stored what they refer
  * to: only that region can answer them. While it serves, they go there and nowhere else; when it cannot,
  * the client is told to send the whole conversation, since no other region has the stored turns and the
- * backend keeps no copy of them (issue 15.2).
+ * backend keeps no copy of them.
  */
 import { ChatError, PREVIOUS_RESPONSE_NOT_FOUND } from '../errors';
 

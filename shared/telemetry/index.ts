@@ -1,5 +1,5 @@
 /**
- * Application Insights for this backend (issue 6): a dependency per upstream attempt, token and
+ * Application Insights for this backend: a dependency per upstream attempt, token and
  * latency metrics, breaker and all-regions-failed events. What the Functions host already records
  * (requests, console logs, host metrics) is left to the host.
  *

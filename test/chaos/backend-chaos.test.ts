@@ -1,5 +1,5 @@
 /**
- * Chaos through the whole backend (issue 7): the local host with the real function files, the official
+ * Chaos through the whole backend: the local host with the real function files, the official
  * `openai` client as the caller, and each simulator fault switched on and off on the primary while requests
  * are in flight. The breaker threshold is high and throttles expire at once, so that the test needs no clock:
  * every request tries the primary first and the answer's `x-chat-region` shows where it went.

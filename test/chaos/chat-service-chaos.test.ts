@@ -1,5 +1,5 @@
 /**
- * Chaos at small scale (issue 7): concurrent requests while each fault of the simulator is switched on and
+ * Chaos at small scale: concurrent requests while each fault of the simulator is switched on and
  * off on the primary region, through the chat service as production wires it. The secondary stays healthy,
  * so no request may be lost. Time is the manual health clock; the only real wait is the 1 s attempt
  * limit in the latency case (the primary's delay is a gate that never opens by itself).

@@ -1,5 +1,5 @@
 /**
- * An overloaded instance through the local host and the real function files (issue 17.5): every chat route
+ * An overloaded instance through the local host and the real function files: every chat route
  * answers 503 `overloaded` with the retry headers and the one error body before it reads the body or calls a
  * region, the official openai client sees an APIError, and GET /api/health still answers and says so.
  * The lag is fed to the process's own load shedder by hand (its sampler stopped), and the test holds one

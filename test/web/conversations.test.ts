@@ -1,5 +1,5 @@
 /**
- * The demo page's conversation list (issue 13.5) in headless Chromium, against a backend that stores
+ * The demo page's conversation list in headless Chromium, against a backend that stores
  * conversations in Azurite and signs users in with the local provider (users and the key's service caller).
  * Every test signs in as a user of its own, so what it stores is its own whatever order the tests run in.
  */

@@ -1,5 +1,5 @@
 /**
- * The demo page in Azure's shape (issue 12.2): sign-in with Microsoft Entra ID through MSAL, from the SPA
+ * The demo page in Azure's shape: sign-in with Microsoft Entra ID through MSAL, from the SPA
  * registration in CHAT_WEB_CLIENT_ID. No real Entra ID is reached: Chromium's requests to
  * login.microsoftonline.com are answered by the test (a code for any authorize request, unsigned tokens for
  * it), so MSAL's popup, the redirect bridge and the token request run for real against a stand-in. A file

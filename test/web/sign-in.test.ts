@@ -1,5 +1,5 @@
 /**
- * Signing in on the demo page (issue 12.2) against a backend with sign-in on, as `npm start` runs it: the
+ * Signing in on the demo page against a backend with sign-in on, as `npm start` runs it: the
  * local OpenID Connect provider, users and service callers (CHAT_AUTH_CALLERS=users,service), the app
  * checking every request. The page is driven in headless Chromium (skipped without it, except in CI).
  */
