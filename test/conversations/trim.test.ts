@@ -4,7 +4,7 @@
  */
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { describe, expect, it } from 'vitest';
-import { ChatError } from '../../shared/errors';
+import type { ChatError } from '../../shared/errors';
 import { fitToContext, REPLY_PRIMING_TOKENS, type CountedMessage } from '../../shared/conversations/trim';
 
 const user = (turn: number, content: string): CountedMessage => ({
