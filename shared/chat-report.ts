@@ -10,6 +10,7 @@ import type { AnswerPart } from './continuation';
 import type { AttemptEvent } from './failover';
 import type { Logger } from './logger';
 import type { BreakerChange } from './region-health';
+import type { AnswerToolCall } from './tool-calls';
 import type { Answer, Upstream } from './upstream';
 
 /** One upstream attempt as an observer sees it (skipped regions are not reported). */
@@ -45,6 +46,8 @@ export interface CompletionReport {
   /** From the start of the request to the end of the answer, ms. */
   readonly durationMs: number;
   readonly finishReason?: string;
+  /** Function calls the answer made (their number only: arguments are payload, never logged). */
+  readonly toolCalls?: number;
   /** `interrupted`: the region broke mid-stream; `abandoned`: the consumer stopped reading. */
   readonly outcome: 'completed' | 'interrupted' | 'abandoned';
   /** Prompt and answer text: only when the observer sets `captureContent`. */
@@ -82,6 +85,8 @@ export interface AnswerEnd {
   readonly outcome: CompletionReport['outcome'];
   readonly usage: CompletionUsage | undefined;
   readonly finishReason: string | undefined;
+  /** The function calls the answer made (streamed: as far as they came). */
+  readonly toolCalls?: readonly AnswerToolCall[];
   /** The answer text; only read when content is captured. */
   readonly answer: () => string;
   /** A stream served in more than one part (a continuation): the parts. */
@@ -191,6 +196,7 @@ export class RequestReport {
         firstTokenMs: this.#firstTokenMs ?? performance.now() - this.#startedAt,
         durationMs: performance.now() - this.#startedAt,
         ...(end.finishReason ? { finishReason: end.finishReason } : {}),
+        ...(end.toolCalls && end.toolCalls.length > 0 ? { toolCalls: end.toolCalls.length } : {}),
         outcome: end.outcome,
         ...(end.parts && end.parts.length > 1 ? { parts: end.parts } : {}),
         ...(observer.captureContent === true ? { content: { messages, answer: end.answer() } } : {}),

@@ -29,6 +29,7 @@ import { homeUnavailable, homeUnknown, notIssued } from './responses/home';
 import { ownerOf, ResponseIds } from './responses/ids';
 import { completionUsage, toRegional, type RegionalRequest, type ResponseParams } from './responses/request';
 import { relayResponseStream } from './responses/stream';
+import { functionCallsOf, toolCallsOf } from './tool-calls';
 import type { Served, Serving } from './served';
 import { HEALTH_CHECK_DEFAULTS, StampHealth, type HealthCheckSettings } from './stamp-health';
 import type { Timers } from './timers';
@@ -163,6 +164,8 @@ function answerRecord(end: AnswerEnd) {
     outcome: end.outcome,
     ...(end.finishReason ? { finishReason: end.finishReason } : {}),
     ...(end.usage ? { completionTokens: end.usage.completion_tokens } : {}),
+    // A call cut short is never stored: sent back later it would be a call without its result.
+    ...(end.outcome === 'completed' && end.toolCalls && end.toolCalls.length > 0 ? { toolCalls: end.toolCalls } : {}),
   };
 }
 
@@ -245,6 +248,7 @@ export class ChatService {
       outcome: 'completed',
       usage: completion.usage,
       finishReason: choice?.finish_reason,
+      toolCalls: toolCallsOf(choice?.message),
       answer: () => choice?.message.content ?? '',
     });
     return { ...serving.served, completion, ...conversationOf(begun.turn) };
@@ -280,7 +284,8 @@ export class ChatService {
     const issue = this.#ids.issuer(serving.upstream.name, ownerOf(request.caller));
     const { output_text: text, ...response } = issue(serving.answer);
     const usage = completionUsage(response.usage);
-    const end = { streamed: false, outcome: 'completed' as const, usage, finishReason: response.status };
+    const toolCalls = functionCallsOf(response.output);
+    const end = { streamed: false, outcome: 'completed' as const, usage, finishReason: response.status, toolCalls };
     await serving.report.completed(serving.upstream, { ...end, answer: () => text });
     return { ...serving.served, response };
   }

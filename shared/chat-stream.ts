@@ -98,7 +98,13 @@ class StreamRelay {
     } finally {
       const { report, upstream } = this.#first;
       const { tally } = this;
-      const end = { outcome: this.#outcome, usage: tally.usage(), finishReason: tally.finishReason() };
+      const toolCalls = tally.toolCalls.calls();
+      const end = {
+        outcome: this.#outcome,
+        usage: tally.usage(),
+        finishReason: tally.finishReason(),
+        ...(toolCalls.length > 0 ? { toolCalls } : {}),
+      };
       await report.completed(upstream, { streamed: true, ...end, answer: () => tally.text, parts: tally.parts() });
     }
   }
@@ -164,7 +170,7 @@ class StreamRelay {
         ? `no continuation left (${continued} made)`
         : end.reason === 'deadline'
           ? 'the request deadline passed'
-          : this.tally.hasToolCalls
+          : this.tally.toolCalls.size > 0
             ? 'a tool call cannot be continued as text'
             : undefined;
     if (continuation === undefined || refusal !== undefined) throw this.#interrupted(region, end, refusal);

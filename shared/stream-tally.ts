@@ -7,6 +7,7 @@ import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { CompletionUsage } from 'openai/resources/completions';
 import { totalUsage, type AnswerPart, type PartUsage } from './continuation';
 import type { OverlapTrimmer } from './resilience/overlap';
+import { ToolCallAccumulator } from './tool-calls';
 
 /** One upstream call's share of the answer. */
 export class PartTally implements PartUsage {
@@ -25,8 +26,8 @@ export class PartTally implements PartUsage {
 export class AnswerTally {
   /** The answer text the client has (overlap removed): what a continuation continues. */
   text = '';
-  /** Whether the answer streams tool calls, which cannot be continued as text. */
-  hasToolCalls = false;
+  /** The tool calls the answer streams (which cannot be continued as text), put together from their deltas. */
+  readonly toolCalls = new ToolCallAccumulator();
   readonly #parts: PartTally[] = [];
   /** The first call's response id: every chunk the client gets carries it. */
   #id: string | undefined;
@@ -72,7 +73,7 @@ export class AnswerTally {
       // Finished now, not when the call ends: the chunks after it (usage) already tell the parts.
       part.ended = 'finished';
     }
-    if (choice?.delta.tool_calls) this.hasToolCalls = true;
+    this.toolCalls.push(choice?.delta.tool_calls);
     const content = choice?.delta.content ?? '';
     if (content !== '') part.contentChunks++;
     // The finish chunk ends the text: whatever the trimmer still holds goes out with it.

@@ -1,6 +1,7 @@
 // Success bodies of chat completions. Shapes and key order follow the real captures in
 // test/fixtures/azure-wire/ (file named beside each); Azure's 2025 responses list keys alphabetically.
 import { randomInt } from 'node:crypto';
+import type { PlannedCall } from './tools';
 
 /** Identity shared by every chunk of one completion. */
 export interface CompletionMeta {
@@ -105,6 +106,68 @@ export function completionBody(
   };
 }
 
+/**
+ * A non-streamed answer that calls tools: `content: null`, the calls in `tool_calls`, finish_reason
+ * `tool_calls` (the shape of OpenAI's and Azure's documented function-calling examples).
+ */
+export function toolCallsBody(meta: CompletionMeta, calls: readonly PlannedCall[], usage: Usage): unknown {
+  return {
+    choices: [
+      {
+        content_filter_results: {},
+        finish_reason: 'tool_calls',
+        index: 0,
+        message: {
+          content: null,
+          refusal: null,
+          role: 'assistant',
+          tool_calls: calls.map((call) => ({
+            function: { arguments: call.arguments, name: call.name },
+            id: call.callId,
+            type: 'function',
+          })),
+        },
+      },
+    ],
+    created: meta.created,
+    id: meta.id,
+    model: meta.model,
+    object: 'chat.completion',
+    prompt_filter_results: promptFilterResults(),
+    system_fingerprint: SYSTEM_FINGERPRINT,
+    usage: usageBody(usage),
+  };
+}
+
+/**
+ * The first chunk of one streamed tool call: its `index`, `id`, `type` and name, arguments empty. The
+ * first call's also carries the role (a tool-calling answer has no separate role chunk).
+ */
+export function toolCallStartChunk(meta: CompletionMeta, index: number, call: PlannedCall): unknown {
+  const role = index === 0 ? { content: null, refusal: null, role: 'assistant' } : {};
+  return chunk(meta, {
+    content_filter_results: {},
+    delta: {
+      ...role,
+      tool_calls: [{ function: { arguments: '', name: call.name }, id: call.callId, index, type: 'function' }],
+    },
+    finish_reason: null,
+    index: 0,
+    logprobs: null,
+  });
+}
+
+/** A fragment of the arguments of the streamed tool call at `index`. */
+export function toolArgumentsChunk(meta: CompletionMeta, index: number, fragment: string): unknown {
+  return chunk(meta, {
+    content_filter_results: {},
+    delta: { tool_calls: [{ function: { arguments: fragment }, index }] },
+    finish_reason: null,
+    index: 0,
+    logprobs: null,
+  });
+}
+
 function chunk(meta: CompletionMeta, choice: Record<string, unknown>): unknown {
   return {
     choices: [choice],
@@ -144,7 +207,7 @@ export function contentChunk(meta: CompletionMeta, content: string): unknown {
 }
 
 /** aoai_stream_sse_chat_completion.json, last event before usage/[DONE]: empty delta, finish_reason set. */
-export function finishChunk(meta: CompletionMeta, finishReason: 'stop' | 'length'): unknown {
+export function finishChunk(meta: CompletionMeta, finishReason: 'stop' | 'length' | 'tool_calls'): unknown {
   return chunk(meta, { content_filter_results: {}, delta: {}, finish_reason: finishReason, index: 0, logprobs: null });
 }
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FinishReason } from './chat';
 import { contentText, tokenizer } from './tokens';
+import { toolResultsPreamble, trailingToolResults } from './tools';
 
 // Small fixed vocabularies: answers read like plain English and every word is a common single token,
 // so token counts stay predictable.
@@ -49,6 +50,29 @@ export function generateAnswer(seed: number, minTokens: number): GeneratedAnswer
   return { tokens, text: tokens.join('') };
 }
 
+/**
+ * The answer `messages` get from `deployment`: generated text, opened by what the tools returned when the
+ * conversation ends with tool results (so a client sees its result used).
+ */
+export function answerTo(
+  deployment: string,
+  messages: readonly Readonly<Record<string, unknown>>[],
+  minTokens: number,
+): GeneratedAnswer {
+  const generated = generateAnswer(requestSeed(deployment, messages), minTokens);
+  const results = trailingToolResults(messages);
+  if (results.length === 0) return generated;
+  return tokenized(`${toolResultsPreamble(results)} ${generated.text}`);
+}
+
+/** `text` split the way the tokenizer splits it. */
+export function tokenized(text: string): GeneratedAnswer {
+  const tokens = tokenizer()
+    .encode(text)
+    .map((id) => tokenizer().decode([id]));
+  return { tokens, text: tokens.join('') };
+}
+
 /** A request that may ask to continue an answer: see {@link continuationOf}. */
 export interface ContinuationRequest {
   readonly deployment: string;
@@ -80,18 +104,11 @@ export function continuationOf(request: ContinuationRequest): GeneratedAnswer | 
     return undefined;
   }
   const partialText = contentText(partial['content']);
-  const original = generateAnswer(
-    requestSeed(request.deployment, messages.slice(0, partialIndex)),
-    request.answerTokens,
-  );
+  const original = answerTo(request.deployment, messages.slice(0, partialIndex), request.answerTokens);
   if (partialText === '' || partialText.length >= original.text.length || !original.text.startsWith(partialText)) {
     return undefined;
   }
-  const rest = repeatedWords(partialText, request.repeatWords) + original.text.slice(partialText.length);
-  const tokens = tokenizer()
-    .encode(rest)
-    .map((id) => tokenizer().decode([id]));
-  return { tokens, text: tokens.join('') };
+  return tokenized(repeatedWords(partialText, request.repeatWords) + original.text.slice(partialText.length));
 }
 
 /** The last `count` words of `text`, with the white space before each, as a model repeats them. */

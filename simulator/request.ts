@@ -1,6 +1,7 @@
 import type { ResponsesCall } from './responses-api';
 import type { ErrorAnswer } from './responses';
 import { invalidRequest } from './responses';
+import { parseTools, type ToolOptions } from './tools';
 
 /** The parts of a chat completions body the simulator uses. */
 export interface ChatRequest {
@@ -11,6 +12,8 @@ export interface ChatRequest {
   readonly includeUsage: boolean;
   /** `max_completion_tokens`, else `max_tokens`; undefined when neither is set. */
   readonly maxTokens: number | undefined;
+  /** The function tools offered and how the model may use them (see tools.ts). */
+  readonly tools: ToolOptions;
   /** Set for a Responses API call (`POST /openai/v1/responses`): what its answer echoes and stores. */
   readonly responses?: ResponsesCall;
 }
@@ -63,9 +66,12 @@ export function parseChatRequest(body: unknown): ChatRequest | ErrorAnswer {
       'invalid_value',
     );
   }
+  const tools = parseTools(record, 'chat');
+  if ('status' in tools) return tools;
   const streamOptions = record['stream_options'];
   const model = record['model'];
   return {
+    tools,
     model: typeof model === 'string' ? model : undefined,
     messages: messages as Record<string, unknown>[],
     stream: record['stream'] === true,

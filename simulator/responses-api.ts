@@ -9,9 +9,13 @@ import type { ChatRequest } from './request';
 import type { ErrorAnswer } from './responses';
 import { invalidRequest } from './responses';
 import { contentText } from './tokens';
+import { parseTools, type PlannedCall } from './tools';
 
-/** A message of a conversation as the simulator generates from it. */
-export type Message = Readonly<{ role: string; content: string }>;
+/**
+ * A message of a conversation as the simulator generates from it, in the chat shape: text messages, an
+ * assistant message with `tool_calls` for a `function_call` item, a `tool` message for its output.
+ */
+export type Message = Readonly<{ role: string; content: string } & Record<string, unknown>>;
 
 /** What a Responses call adds to a chat request: what to echo, what to store. */
 export interface ResponsesCall {
@@ -30,6 +34,23 @@ export interface ResponsesCall {
     readonly topP: number | null;
     readonly maxOutputTokens: number | null;
     readonly metadata: unknown;
+    readonly tools: unknown;
+    readonly toolChoice: unknown;
+    readonly parallelToolCalls: boolean;
+  };
+}
+
+/** One function call of an answer, with its output item id (`fc_...`). */
+export interface ResponseCall extends PlannedCall {
+  readonly itemId: string;
+}
+
+/** A function call as a conversation message (what `previous_response_id` and `item_reference` stand for). */
+function callMessage(call: PlannedCall): Message {
+  return {
+    role: 'assistant',
+    content: '',
+    tool_calls: [{ id: call.callId, type: 'function', function: { name: call.name, arguments: call.arguments } }],
   };
 }
 
@@ -49,11 +70,19 @@ export class ResponseStore {
     return this.#items.get(id);
   }
 
-  save(call: ResponsesCall, answer: string): void {
+  /** Keeps an answer: its text, or the function calls it made. */
+  save(call: ResponsesCall, answer: string | readonly ResponseCall[]): void {
     if (!call.store) return;
-    const message = { role: 'assistant', content: answer };
-    remember(this.#conversations, call.id, [...call.history, message], this.limit);
-    remember(this.#items, call.itemId, message, this.limit);
+    if (typeof answer === 'string') {
+      const message = { role: 'assistant', content: answer };
+      remember(this.#conversations, call.id, [...call.history, message], this.limit);
+      remember(this.#items, call.itemId, message, this.limit);
+      return;
+    }
+    const messages = answer.map(callMessage);
+    remember(this.#conversations, call.id, [...call.history, ...messages], this.limit);
+    for (const [index, made] of answer.entries())
+      remember(this.#items, made.itemId, messages[index] as Message, this.limit);
   }
 }
 
@@ -63,7 +92,7 @@ function remember<T>(map: Map<string, T>, key: string, value: T, limit: number):
   if (map.size > limit && oldest.done !== true) map.delete(oldest.value);
 }
 
-export function responseId(prefix: 'resp' | 'msg'): string {
+export function responseId(prefix: 'resp' | 'msg' | 'fc'): string {
   return `${prefix}_${randomBytes(24).toString('hex')}`;
 }
 
@@ -92,6 +121,8 @@ export function parseResponsesRequest(body: unknown, store: ResponseStore): Chat
       'invalid_value',
     );
   }
+  const tools = parseTools(record, 'responses');
+  if ('status' in tools) return tools;
   const instructions = typeof record['instructions'] === 'string' ? record['instructions'] : null;
   const history = [...previous, ...input];
   const responses: ResponsesCall = {
@@ -106,6 +137,9 @@ export function parseResponsesRequest(body: unknown, store: ResponseStore): Chat
       topP: numberOrNull(record['top_p']),
       maxOutputTokens: numberOrNull(maxTokens),
       metadata: record['metadata'] ?? {},
+      tools: record['tools'] ?? [],
+      toolChoice: record['tool_choice'] ?? 'auto',
+      parallelToolCalls: tools.parallel,
     },
   };
   return {
@@ -114,6 +148,7 @@ export function parseResponsesRequest(body: unknown, store: ResponseStore): Chat
     stream: record['stream'] === true,
     includeUsage: false,
     maxTokens: typeof maxTokens === 'number' ? maxTokens : undefined,
+    tools,
     responses,
   };
 }
@@ -132,6 +167,30 @@ function inputMessages(input: unknown, store: ResponseStore): Message[] | ErrorA
       if (stored === undefined)
         return invalidRequest(`Item with id '${String(fields['id'])}' not found.`, 'input', null);
       messages.push(stored);
+      continue;
+    }
+    if (fields['type'] === 'function_call') {
+      const { call_id: callId, name, arguments: args } = fields;
+      if (typeof callId !== 'string' || typeof name !== 'string' || typeof args !== 'string') {
+        return invalidRequest(
+          `Missing required parameter: 'input[${index}].call_id', 'name' or 'arguments'.`,
+          `input[${index}]`,
+          'missing_required_parameter',
+        );
+      }
+      messages.push(callMessage({ callId, name, arguments: args }));
+      continue;
+    }
+    if (fields['type'] === 'function_call_output') {
+      if (typeof fields['call_id'] !== 'string') {
+        return invalidRequest(
+          `Missing required parameter: 'input[${index}].call_id'.`,
+          `input[${index}].call_id`,
+          'missing_required_parameter',
+        );
+      }
+      const output = typeof fields['output'] === 'string' ? fields['output'] : contentText(fields['output']);
+      messages.push({ role: 'tool', content: output, tool_call_id: fields['call_id'] });
       continue;
     }
     if (typeof fields['role'] !== 'string') {
@@ -185,6 +244,11 @@ export function messageItem(call: ResponsesCall, status: string, text?: string):
   };
 }
 
+/** A function call output item (ResponseFunctionToolCall); `arguments` empty while it streams. */
+export function functionCallItem(call: ResponseCall, status: string, args = call.arguments): Record<string, unknown> {
+  return { id: call.itemId, type: 'function_call', status, arguments: args, call_id: call.callId, name: call.name };
+}
+
 /** ResponseUsage. */
 function usageBody(usage: Usage): Record<string, unknown> {
   return {
@@ -201,6 +265,8 @@ export interface ResponseState {
   readonly status: 'in_progress' | 'completed' | 'incomplete';
   readonly incomplete?: { readonly reason: string } | null;
   readonly text?: string;
+  /** The function calls the answer made, instead of text. */
+  readonly calls?: readonly ResponseCall[];
   readonly usage?: Usage;
 }
 
@@ -218,19 +284,25 @@ export function responseBody(call: ResponsesCall, meta: ResponseMeta, state: Res
     instructions: call.instructions,
     max_output_tokens: call.echo.maxOutputTokens,
     model: meta.model,
-    output: done ? [messageItem(call, state.status, state.text ?? '')] : [],
-    parallel_tool_calls: true,
+    output: done ? outputOf(call, state) : [],
+    parallel_tool_calls: call.echo.parallelToolCalls,
     previous_response_id: call.previousResponseId,
     reasoning: { effort: null, summary: null },
     store: call.store,
     temperature: call.echo.temperature ?? 1,
     text: { format: { type: 'text' } },
-    tool_choice: 'auto',
-    tools: [],
+    tool_choice: call.echo.toolChoice,
+    tools: call.echo.tools,
     top_p: call.echo.topP ?? 1,
     truncation: 'disabled',
     usage: done && state.usage ? usageBody(state.usage) : null,
     user: null,
     metadata: call.echo.metadata,
   };
+}
+
+function outputOf(call: ResponsesCall, state: ResponseState): Record<string, unknown>[] {
+  if (state.calls !== undefined && state.calls.length > 0)
+    return state.calls.map((c) => functionCallItem(c, 'completed'));
+  return [messageItem(call, state.status, state.text ?? '')];
 }

@@ -6,10 +6,12 @@ import type { ServerResponse } from 'node:http';
 import type { FinishReason, Usage } from './chat';
 import { writeFlushed } from './http';
 import {
+  functionCallItem,
   messageItem,
   responseBody,
   responseStatus,
   textPart,
+  type ResponseCall,
   type ResponseMeta,
   type ResponsesCall,
 } from './responses-api';
@@ -80,5 +82,69 @@ export async function writeResponseStream(
   out.write('response.output_item.done', { ...at, item: messageItem(call, status, text) });
   const response = responseBody(call, meta, { status, incomplete, text, usage: plan.usage });
   res.end(out.frame(status === 'completed' ? 'response.completed' : 'response.incomplete', { response }));
+  return 'complete';
+}
+
+/** Everything one streamed response that calls functions needs. */
+export interface FunctionCallStreamPlan {
+  readonly call: ResponsesCall;
+  readonly meta: ResponseMeta;
+  /** Each function call with its arguments split into the deltas sent. */
+  readonly calls: readonly { readonly made: ResponseCall; readonly fragments: readonly string[] }[];
+  readonly usage: Usage;
+  /** Break the answer part way, after that many argument deltas. */
+  readonly interruption: Interruption | undefined;
+  readonly perTokenMs: number;
+  readonly delay: (ms: number) => Promise<void>;
+}
+
+/**
+ * A streamed response that calls functions: for each call (output item) `response.output_item.added` with
+ * empty arguments, `response.function_call_arguments.delta` per fragment, `.done` with the whole
+ * arguments, `response.output_item.done`; then `response.completed` with the calls as its output.
+ */
+export async function writeFunctionCallStream(
+  res: ServerResponse,
+  headers: Readonly<Record<string, string>>,
+  plan: FunctionCallStreamPlan,
+): Promise<StreamOutcome> {
+  const { call, meta } = plan;
+  res.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+  const out = new EventWriter(res);
+  const started = responseBody(call, meta, { status: 'in_progress' });
+  out.write('response.created', { response: started });
+  out.write('response.in_progress', { response: started });
+  let left = plan.interruption?.afterChunks ?? Infinity;
+  let first = true;
+  for (const [index, { made, fragments }] of plan.calls.entries()) {
+    const at = { output_index: index };
+    out.write('response.output_item.added', { ...at, item: functionCallItem(made, 'in_progress', '') });
+    for (const fragment of fragments) {
+      if (!first) await plan.delay(plan.perTokenMs);
+      first = false;
+      if (res.destroyed) return 'closed';
+      const delta = out.frame('response.function_call_arguments.delta', {
+        item_id: made.itemId,
+        ...at,
+        delta: fragment,
+      });
+      if (plan.interruption) await writeFlushed(res, delta);
+      else res.write(delta);
+      if (--left <= 0 && plan.interruption) {
+        await interrupt(res, plan.interruption);
+        return 'interrupted';
+      }
+    }
+    out.write('response.function_call_arguments.done', {
+      item_id: made.itemId,
+      ...at,
+      name: made.name,
+      arguments: made.arguments,
+    });
+    out.write('response.output_item.done', { ...at, item: functionCallItem(made, 'completed') });
+  }
+  const calls = plan.calls.map((c) => c.made);
+  const response = responseBody(call, meta, { status: 'completed', calls, usage: plan.usage });
+  res.end(out.frame('response.completed', { response }));
   return 'complete';
 }

@@ -5,9 +5,9 @@ import type { AddressInfo } from 'node:net';
 import type { AuthConfig, Operation } from './auth';
 import { authenticate } from './auth';
 import type { CompletionMeta, FinishReason, Usage } from './chat';
-import { completionBody, completionId } from './chat';
+import { completionBody, completionId, toolCallsBody } from './chat';
 import { DEFAULT_FAULT_LATENCY_MS, DEFAULT_THROTTLE_RETRY_AFTER_MS, interruptionOf, parseFault } from './faults';
-import { continuationOf, cutAnswer, generateAnswer, requestSeed } from './generate';
+import { answerTo, continuationOf, cutAnswer, tokenized } from './generate';
 import { abortableSleep, parseJson, readBody, sendJson, writeFlushed } from './http';
 import { RateLimiter } from './rate-limit';
 import { regionDisplayName } from './regions';
@@ -16,11 +16,13 @@ import { isErrorAnswer, parseChatRequest } from './request';
 import {
   parseResponsesRequest,
   responseBody,
+  responseId,
   responseStatus,
   ResponseStore,
+  type ResponseCall,
   type ResponsesCall,
 } from './responses-api';
-import { writeResponseStream } from './responses-stream';
+import { writeFunctionCallStream, writeResponseStream } from './responses-stream';
 import type { ErrorAnswer } from './responses';
 import {
   contentFilterPrompt,
@@ -34,7 +36,8 @@ import {
   serviceUnavailable,
 } from './responses';
 import { StatsRecorder } from './stats';
-import { interrupt, writeStream, type Interruption } from './stream';
+import { interrupt, writeStream, writeToolCallStream, type Interruption } from './stream';
+import { planToolCalls, type PlannedCall } from './tools';
 import { contentText, countPromptTokens, tokenizer } from './tokens';
 import type { Fault, LatencyModel, RunningSimulator, SimulatorOptions } from './types';
 import { LATENCY_PRESETS } from './types';
@@ -92,6 +95,14 @@ interface AnswerPlan {
   readonly meta: CompletionMeta;
   readonly tokens: readonly string[];
   readonly finishReason: FinishReason;
+  readonly usage: Usage;
+  readonly interruption: Interruption | undefined;
+}
+
+/** Tool calls an answer makes, with their arguments split into the fragments a stream sends. */
+interface ToolCallPlan {
+  readonly meta: CompletionMeta;
+  readonly calls: readonly { readonly call: PlannedCall; readonly fragments: readonly string[] }[];
   readonly usage: Usage;
   readonly interruption: Interruption | undefined;
 }
@@ -309,20 +320,28 @@ class Simulator {
     promptTokens: number,
     filterOutput: boolean,
   ): Promise<void> {
-    const full =
-      continuationOf({
-        deployment,
-        messages: request.messages,
-        answerTokens: this.#config.answerTokens,
-        repeatWords: this.#config.continuationRepeatWords,
-      }) ?? generateAnswer(requestSeed(deployment, request.messages), this.#config.answerTokens);
-    const { tokens, finishReason } = cutAnswer(full, request.maxTokens, filterOutput);
     const interruption = interruptionOf(this.#fault);
     const meta: CompletionMeta = {
       id: completionId(),
       created: Math.floor(this.#config.now() / 1000),
       model: this.#config.deployments[deployment] ?? deployment,
     };
+    const planned = planToolCalls(request.tools, request.messages);
+    if (planned.length > 0) {
+      const calls = planned.map((call) => ({ call, fragments: tokenized(call.arguments).tokens }));
+      // What the model writes: each call's name and its arguments.
+      const written = calls.reduce((n, c) => n + c.fragments.length + tokenized(c.call.name).tokens.length, 0);
+      const usage = { promptTokens, completionTokens: written };
+      return this.#callTools(exchange, request, { meta, calls, usage, interruption });
+    }
+    const full =
+      continuationOf({
+        deployment,
+        messages: request.messages,
+        answerTokens: this.#config.answerTokens,
+        repeatWords: this.#config.continuationRepeatWords,
+      }) ?? answerTo(deployment, request.messages, this.#config.answerTokens);
+    const { tokens, finishReason } = cutAnswer(full, request.maxTokens, filterOutput);
     const usage = { promptTokens, completionTokens: tokens.length };
     if (request.responses) return this.#respond(exchange, request, { meta, tokens, finishReason, usage, interruption });
     const { firstTokenMs, perTokenMs } = this.#config.latency;
@@ -349,6 +368,53 @@ class Simulator {
       delay: (ms) => this.#delay(ms),
     });
     if (outcome === 'complete') this.#stats.addTokens(usage.promptTokens, usage.completionTokens);
+  }
+
+  /** An answer that calls tools, on either API, whole or streamed. */
+  async #callTools(exchange: Exchange, request: ChatRequest, plan: ToolCallPlan): Promise<void> {
+    const { meta, calls, usage, interruption } = plan;
+    const { firstTokenMs, perTokenMs } = this.#config.latency;
+    const fragments = calls.reduce((n, c) => n + c.fragments.length, 0);
+    const delay = (ms: number) => this.#delay(ms);
+    const call = request.responses;
+    const made: ResponseCall[] = calls.map((c) => ({ ...c.call, itemId: responseId('fc') }));
+    if (!request.stream) {
+      await this.#delay(firstTokenMs + perTokenMs * fragments);
+      const responseMeta = { created: meta.created, model: meta.model };
+      const body = call
+        ? responseBody(call, responseMeta, { status: 'completed', calls: made, usage })
+        : toolCallsBody(meta, planned(calls), usage);
+      const answer = { status: 200, body };
+      if (interruption) return this.#sendPart(exchange, answer, interruption);
+      this.#stats.addTokens(usage.promptTokens, usage.completionTokens);
+      if (call) this.#stored.save(call, made);
+      return this.#send(exchange, answer);
+    }
+    await this.#delay(firstTokenMs);
+    if (exchange.res.destroyed) return;
+    const headers = this.#headers(exchange);
+    const outcome = call
+      ? await writeFunctionCallStream(exchange.res, headers, {
+          call,
+          meta: { created: meta.created, model: meta.model },
+          calls: made.map((m, index) => ({ made: m, fragments: calls[index]?.fragments ?? [] })),
+          usage,
+          interruption,
+          perTokenMs,
+          delay,
+        })
+      : await writeToolCallStream(exchange.res, headers, {
+          meta,
+          calls,
+          usage,
+          includeUsage: request.includeUsage,
+          interruption,
+          perTokenMs,
+          delay,
+        });
+    if (outcome !== 'complete') return;
+    this.#stats.addTokens(usage.promptTokens, usage.completionTokens);
+    if (call) this.#stored.save(call, made);
   }
 
   /** A Responses API answer, whole or streamed; stored (unless `store: false`) once it was sent whole. */
@@ -452,6 +518,10 @@ class Simulator {
     }
     sendJson(res, 404, { error: { code: 'NotFound', message: `No simulator control endpoint ${route}.` } }, {});
   }
+}
+
+function planned(calls: ToolCallPlan['calls']): PlannedCall[] {
+  return calls.map((c) => c.call);
 }
 
 /**

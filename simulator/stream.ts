@@ -8,8 +8,11 @@ import {
   promptFilterChunk,
   roleChunk,
   sseEvent,
+  toolArgumentsChunk,
+  toolCallStartChunk,
   usageChunk,
 } from './chat';
+import type { PlannedCall } from './tools';
 import { writeFlushed } from './http';
 
 /** How a faulty region breaks an answer part way: drops the connection, or goes silent and keeps it open. */
@@ -70,6 +73,59 @@ export async function writeStream(
   } else {
     res.write(sseEvent(finishChunk(meta, plan.finishReason)));
   }
+  if (plan.includeUsage) res.write(sseEvent(usageChunk(meta, plan.usage)));
+  res.end(sseEvent('[DONE]'));
+  return 'complete';
+}
+
+/** Everything one streamed answer that calls tools needs. */
+export interface ToolStreamPlan {
+  readonly meta: CompletionMeta;
+  /** Each call with its arguments split into the fragments sent (one token each, as a model streams them). */
+  readonly calls: readonly { readonly call: PlannedCall; readonly fragments: readonly string[] }[];
+  readonly usage: Usage;
+  readonly includeUsage: boolean;
+  /** Break the answer part way: after `afterChunks` tool-call chunks (a call's first chunk and its fragments). */
+  readonly interruption: Interruption | undefined;
+  readonly perTokenMs: number;
+  readonly delay: (ms: number) => Promise<void>;
+}
+
+/**
+ * A streamed answer that calls tools, as OpenAI and Azure stream one: for each call a first chunk with its
+ * `index`, `id`, `type` and name and empty arguments, then chunks with fragments of its arguments; then
+ * `finish_reason: "tool_calls"`, the usage chunk when asked for, and `[DONE]`.
+ */
+export async function writeToolCallStream(
+  res: ServerResponse,
+  headers: Readonly<Record<string, string>>,
+  plan: ToolStreamPlan,
+): Promise<StreamOutcome> {
+  const { meta } = plan;
+  res.writeHead(200, {
+    ...headers,
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache, must-revalidate',
+    'x-accel-buffering': 'no',
+  });
+  res.write(sseEvent(promptFilterChunk()));
+  const chunks = plan.calls.flatMap(({ call, fragments }, index) => [
+    toolCallStartChunk(meta, index, call),
+    ...fragments.map((fragment) => toolArgumentsChunk(meta, index, fragment)),
+  ]);
+  const broken = plan.interruption;
+  const sent = broken ? chunks.slice(0, broken.afterChunks) : chunks;
+  for (const [index, data] of sent.entries()) {
+    if (index > 0) await plan.delay(plan.perTokenMs);
+    if (res.destroyed) return 'closed';
+    if (broken) await writeFlushed(res, sseEvent(data));
+    else res.write(sseEvent(data));
+  }
+  if (broken) {
+    await interrupt(res, broken);
+    return 'interrupted';
+  }
+  res.write(sseEvent(finishChunk(meta, 'tool_calls')));
   if (plan.includeUsage) res.write(sseEvent(usageChunk(meta, plan.usage)));
   res.end(sseEvent('[DONE]'));
   return 'complete';

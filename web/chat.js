@@ -5,7 +5,8 @@
 // Signed in (sign-in.js), requests carry the user's access token instead of the function key.
 // conversations.js keeps the conversation list and says what each request carries of the history.
 'use strict';
-/* global startSignIn, startConversations -- from sign-in.js and conversations.js, loaded before this file */
+// tools.js offers the model a get_time tool the page answers itself (the "get_time tool" box).
+/* global startSignIn, startConversations, startTools -- from sign-in.js, conversations.js and tools.js, loaded before this file */
 
 const API_URL = new URL('../', location.href); // this page is served at /api/web/
 const STREAM_URL = new URL('chat/stream', API_URL);
@@ -24,7 +25,7 @@ const messages = [];
 keyInput.value = localStorage.getItem('functionKey') ?? (isLocal ? 'local-dev-key' : '');
 keyInput.addEventListener('change', () => localStorage.setItem('functionKey', keyInput.value));
 
-/** The sign-in session; if config.json cannot be read, the page still works with the key. */
+/** The conversation list and what each request carries of the history. */
 const conversations = startConversations({ call: callApi, onOpen: showConversation, onError: showError });
 
 /** The sign-in session; if config.json cannot be read, the page still works with the key. */
@@ -67,10 +68,21 @@ async function ask(question) {
   sendButton.disabled = true;
   conversations.setBusy(true);
   try {
-    const answer = await streamAnswer((text) => {
+    const onText = (text) => {
       if (bubble === undefined) bubble = addMessage('assistant', text);
       else appendText(bubble, text);
-    });
+    };
+    const answer = tools.enabled()
+      ? await tools.answer(messages, {
+          onText,
+          onRegion: showRegion,
+          onToolCall: (name, args, result) => {
+            const call = addMessage('tool', `${name}(${args}) → ${result}`);
+            // The call came before the answer (whose bubble exists once its first words arrived).
+            if (bubble !== undefined) messagesBox.insertBefore(call, bubble);
+          },
+        })
+      : await streamAnswer(onText);
     messages.push({ role: 'assistant', content: answer });
   } catch (error) {
     // A region shown by the response headers before the stream broke did not answer after all.
@@ -106,6 +118,18 @@ async function streamAnswer(onText) {
   }
   return answer;
 }
+
+/** The get_time tool: its requests go through the same credentials and error handling as chat. */
+const tools = startTools({
+  call: callApi,
+  post: async (path, json) => {
+    const { headers, sent } = await credentials();
+    headers['content-type'] = 'application/json';
+    const response = await fetch(new URL(path, API_URL), { method: 'POST', headers, body: JSON.stringify(json) });
+    if (!response.ok) throw await responseError(response, sent);
+    return response;
+  },
+});
 
 /** What proves who is asking: the signed-in user's token, else the key field. `sent` says which (or nothing). */
 async function credentials() {

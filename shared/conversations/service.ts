@@ -9,11 +9,12 @@
  * answer replaces the one stored before. A store that fails or is not configured never fails a chat:
  * it is answered without history, and the outcome says so (`unavailable`, with a warning).
  */
-import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import type { ChatCompletionMessageParam, ChatCompletionMessageToolCall } from 'openai/resources/chat/completions';
 import type { Caller } from '../auth/caller';
 import type * as TokensModule from '../tokens';
 import { ChatError } from '../errors';
 import type { Logger } from '../logger';
+import type { AnswerToolCall } from '../tool-calls';
 import { describeStoreError } from '../quota/service';
 import { partitionKey } from '../quota/windows';
 import { CONVERSATION_ID, idempotencyRowKey, isIndexKey, MAX_TITLE_CHARS, splitText, titleFrom } from './keys';
@@ -355,9 +356,12 @@ export class ConversationService {
   async #answerRecord(answer: AnswerRecord): Promise<MessageRecord> {
     const max = this.#limits.maxMessageChars;
     const tooLong = answer.text.length > max;
+    const calls = answer.toolCalls ?? [];
     const message: ChatCompletionMessageParam = {
       role: 'assistant',
-      content: tooLong ? answer.text.slice(0, max) : answer.text,
+      // A message that only calls tools has no text, as OpenAI writes it.
+      content: tooLong ? answer.text.slice(0, max) : calls.length > 0 && answer.text === '' ? null : answer.text,
+      ...(calls.length > 0 ? { tool_calls: calls.map(toolCallParam) } : {}),
     };
     const reason: PartialReason | undefined = tooLong
       ? 'too-large'
@@ -376,6 +380,10 @@ export class ConversationService {
       ...(answer.finishReason ? { finishReason: answer.finishReason } : {}),
     };
   }
+}
+
+function toolCallParam(call: AnswerToolCall): ChatCompletionMessageToolCall {
+  return { id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } };
 }
 
 /** `admit`, called at most once however often the result is asked for (a turn that re-reads after a conflict). */
@@ -473,6 +481,9 @@ export interface MessageJson {
   readonly turn: number;
   readonly role: string;
   readonly content: ChatCompletionMessageParam['content'];
+  /** An assistant message's function calls; a `tool` message's answers `tool_call_id`. */
+  readonly tool_calls?: ChatCompletionMessageToolCall[];
+  readonly tool_call_id?: string;
   readonly created: string;
   /** `partial`: an answer cut short; `partialReason` says why. */
   readonly status: 'complete' | 'partial';
@@ -491,11 +502,16 @@ function summaryJson(c: ConversationSummary): ConversationJson {
 }
 
 function messageJson(m: StoredMessage): MessageJson {
-  const { content } = JSON.parse(m.body) as { content: ChatCompletionMessageParam['content'] };
+  const { content, tool_calls, tool_call_id } = JSON.parse(m.body) as Pick<
+    MessageJson,
+    'content' | 'tool_calls' | 'tool_call_id'
+  >;
   return {
     turn: m.turn,
     role: m.role,
     content,
+    ...(tool_calls ? { tool_calls } : {}),
+    ...(tool_call_id === undefined ? {} : { tool_call_id }),
     created: new Date(m.created).toISOString(),
     status: m.status,
     ...(m.partialReason ? { partialReason: m.partialReason } : {}),

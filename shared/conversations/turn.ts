@@ -5,6 +5,7 @@
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type { Caller } from '../auth/caller';
 import type { Logger } from '../logger';
+import type { AnswerToolCall } from '../tool-calls';
 import type { PartialReason } from './table';
 
 /**
@@ -67,6 +68,11 @@ export interface AnswerRecord {
   readonly finishReason?: string;
   /** The answer's completion tokens from the usage, when known (else they are counted). */
   readonly completionTokens?: number;
+  /**
+   * The function calls of a completed answer: stored with it as the assistant message's `tool_calls`, so the
+   * client's next turn (the `tool` messages with their results) follows its calls.
+   */
+  readonly toolCalls?: readonly AnswerToolCall[];
 }
 
 /** One turn under way. */

@@ -35,6 +35,16 @@ const modelName = z
 /** OpenAI's rule for participant and function names. */
 const name = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -');
 
+/**
+ * A tool's `type`: only `function` tools. Built-in tools (web_search, file_search, code_interpreter, ...)
+ * are refused by name: they run against resources of one Azure resource (vector stores, containers, files)
+ * or are not offered by Azure OpenAI, so no request using them could fail over to another region.
+ */
+const functionToolType = z.literal('function', {
+  error: (issue) =>
+    `tool type ${JSON.stringify(issue.input)} is not available through this backend: only function tools ({"type":"function", ...}); built-in tools cannot fail over between regions`,
+});
+
 /** Microsoft AI Chat Protocol (`@microsoft/ai-chat-protocol`) request. */
 export const chatProtocolMessage = z
   .object({
@@ -184,7 +194,7 @@ export const openAIChatRequest = z
     tools: z
       .array(
         z.object({
-          type: z.literal('function'),
+          type: functionToolType,
           function: z.object({
             name,
             description: z.string().max(4096).optional(),
@@ -247,6 +257,50 @@ const responseMessage = z
     status: z.enum(['in_progress', 'completed', 'incomplete']).optional(),
   })
   .strict();
+const callId = z.string().min(1).max(256);
+/** A function call of an earlier answer, sent back (ResponseFunctionToolCall). */
+const functionCallItem = z
+  .object({
+    type: z.literal('function_call'),
+    call_id: callId,
+    name,
+    arguments: z.string().max(LIMITS.maxMessageChars),
+    id: z.string().max(256).optional().describe('The call’s output item id as this backend returned it.'),
+    status: z.enum(['in_progress', 'completed', 'incomplete']).optional(),
+  })
+  .strict();
+/** What the client's function returned for a call (`call_id`). */
+const functionCallOutputItem = z
+  .object({
+    type: z.literal('function_call_output'),
+    call_id: callId,
+    output: z.union(
+      [
+        text,
+        z
+          .array(z.union([inputText, inputImage]))
+          .min(1)
+          .max(64),
+      ],
+      {
+        error: 'must be text, or an array of input_text and input_image parts',
+      },
+    ),
+    id: z.string().max(256).optional(),
+    status: z.enum(['in_progress', 'completed', 'incomplete']).optional(),
+  })
+  .strict();
+/** A function the model may call (FunctionTool). */
+const responseFunctionTool = z
+  .object({
+    type: functionToolType,
+    name,
+    description: z.string().max(4096).nullable().optional(),
+    parameters: z.record(z.string(), z.unknown()).nullable().optional(),
+    strict: z.boolean().nullable().optional(),
+  })
+  .strict();
+
 const itemReference = z
   .object({
     type: z.literal('item_reference'),
@@ -255,8 +309,8 @@ const itemReference = z
   .strict();
 
 /**
- * OpenAI Responses API request (text in, text out), as the OpenAI SDKs, the Vercel AI SDK and LangChain
- * send it. Other fields (tools, reasoning, include, conversation, background ...) are refused by name.
+ * OpenAI Responses API request (text and function calls), as the OpenAI SDKs, the Vercel AI SDK and
+ * LangChain send it. Other fields (reasoning, include, conversation, background ...) are refused by name.
  */
 export const openAIResponsesRequest = z
   .object({
@@ -265,11 +319,19 @@ export const openAIResponsesRequest = z
       [
         text,
         z
-          .array(z.union([itemReference, responseMessage]))
+          .array(
+            z.union([itemReference, functionCallItem, functionCallOutputItem, responseMessage], {
+              error:
+                'must be a message ({role, content}), an item_reference, a function_call or a function_call_output',
+            }),
+          )
           .min(1, 'must have at least one item')
           .max(LIMITS.maxMessages),
       ],
-      { error: 'must be text, or an array of messages ({role, content}) and item references' },
+      {
+        error:
+          'must be text, or an array of messages ({role, content}), item references, function calls and their outputs',
+      },
     ),
     instructions: text.nullable().optional().describe('A system (developer) message for this response only.'),
     previous_response_id: z
@@ -297,6 +359,12 @@ export const openAIResponsesRequest = z
       .nullable()
       .optional(),
     user: z.string().max(256).optional(),
+    tools: z.array(responseFunctionTool).max(128).nullable().optional(),
+    tool_choice: z
+      .union([z.enum(['none', 'auto', 'required']), z.object({ type: z.literal('function'), name }).strict()])
+      .nullable()
+      .optional(),
+    parallel_tool_calls: z.boolean().nullable().optional(),
     truncation: z.enum(['auto', 'disabled']).nullable().optional(),
     text: z
       .object({

@@ -23,6 +23,7 @@ import type { RegionHealth } from '../region-health';
 import { nextWithin, StreamStalled, type IdleLimit } from '../resilience/idle-timeout';
 import type { Serving } from '../served';
 import type { Timers } from '../timers';
+import { functionCallsOf, type AnswerToolCall } from '../tool-calls';
 import { completionUsage } from './request';
 
 /** A stream whose first event with output is in hand. */
@@ -74,12 +75,15 @@ class ResponseTally {
   usage: ResponseUsage | undefined;
   /** The terminal event's status (`completed`, `incomplete`, `failed`); undefined until one came. */
   status: string | undefined;
+  /** The function calls of the final response. */
+  toolCalls: AnswerToolCall[] = [];
 
   count(event: ResponseStreamEvent): void {
     if (event.type === 'response.output_text.delta') this.text += event.delta;
     if (TERMINAL.has(event.type) && 'response' in event) {
       this.status = event.response.status ?? event.type.slice('response.'.length);
       this.usage = event.response.usage ?? undefined;
+      this.toolCalls = functionCallsOf(event.response.output);
     }
   }
 }
@@ -121,7 +125,12 @@ export async function* relayResponseStream(
   } finally {
     serving.release();
     if (!serving.signal.aborted) await rest.return?.(undefined);
-    const end = { outcome, usage: completionUsage(tally.usage), finishReason: tally.status };
+    const end = {
+      outcome,
+      usage: completionUsage(tally.usage),
+      finishReason: tally.status,
+      toolCalls: tally.toolCalls,
+    };
     await serving.report.completed(serving.upstream, { streamed: true, ...end, answer: () => tally.text });
   }
 }

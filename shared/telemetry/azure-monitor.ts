@@ -139,6 +139,7 @@ class AzureMonitorSink implements TelemetrySink {
     this.#instruments = new Map<string, Histogram | Counter>([
       [METRICS.promptTokens, meter.createHistogram(METRICS.promptTokens, { unit: '{token}' })],
       [METRICS.completionTokens, meter.createHistogram(METRICS.completionTokens, { unit: '{token}' })],
+      [METRICS.toolCalls, meter.createHistogram(METRICS.toolCalls, { unit: '{call}' })],
       [METRICS.timeToFirstToken, meter.createHistogram(METRICS.timeToFirstToken, { unit: 'ms' })],
       [METRICS.failovers, meter.createCounter(METRICS.failovers)],
       [METRICS.throttles, meter.createCounter(METRICS.throttles)],

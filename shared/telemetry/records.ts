@@ -14,6 +14,8 @@ export const METRICS = {
   promptTokens: 'chat.prompt_tokens',
   /** Completion tokens per answered request, by model and region. */
   completionTokens: 'chat.completion_tokens',
+  /** Function calls per answered request that made any, by model and region. */
+  toolCalls: 'chat.tool_calls',
   /** Request start (all attempts) to the first answer byte, ms, by model, region and streamed. */
   timeToFirstToken: 'chat.time_to_first_token',
   /** Attempts that failed in a way that moves the request to the next region, by model, region and reason. */
@@ -150,6 +152,7 @@ export function completionMetrics(report: CompletionReport): MetricRecord[] {
     metrics.push({ name: METRICS.promptTokens, value: report.usage.prompt_tokens, dimensions: where });
     metrics.push({ name: METRICS.completionTokens, value: report.usage.completion_tokens, dimensions: where });
   }
+  if (report.toolCalls) metrics.push({ name: METRICS.toolCalls, value: report.toolCalls, dimensions: where });
   return metrics;
 }
 

@@ -145,6 +145,23 @@ describe('telemetry of a normal chat', () => {
     ]);
   });
 
+  it.each([false, true])('counts the tool calls of an answer that makes them (streamed: %s)', async (streamed) => {
+    const request = {
+      messages: [{ role: 'user' as const, content: 'Use get_time and get_date' }],
+      params: {
+        tools: ['get_time', 'get_date'].map((name) => ({
+          type: 'function' as const,
+          function: { name, parameters: { type: 'object', properties: {} } },
+        })),
+      },
+      requestId: `req-tools-${String(streamed)}`,
+    };
+    if (streamed) await collect((await service().stream(request)).chunks);
+    else await service().complete(request);
+    const envelopes = await emitted();
+    expect(metric(envelopes, 'chat.tool_calls')).toEqual([{ value: 2, count: 1, model: 'gpt-4o', region: 'eastus2' }]);
+  });
+
   it('sends no prompt, answer or key unless content logging is on', async () => {
     const result = await service().complete({ ...hello, requestId: 'req-private', traceParent });
     const sent = JSON.stringify(await emitted());
