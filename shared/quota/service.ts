@@ -414,24 +414,19 @@ export class QuotaService {
     this.#pending.set(id, { key, window, delta: sum });
   }
 
-  /** Writes back what was counted in memory while the store was out; what fails stays pending. */
+  /** Writes back what was counted in memory while the store was out; throws at the first failure, the rest kept. */
   async #writeBack(store: Counters): Promise<void> {
     const pending = [...this.#pending.entries()];
     this.#pending.clear();
-    let written = 0;
-    for (const [id, change] of pending) {
+    for (const [index, [, change]] of pending.entries()) {
       try {
-        if (change.delta !== 0) await store.adjust(change.key, change.window, change.delta);
-        written += 1;
+        await store.adjust(change.key, change.window, change.delta);
       } catch (error) {
-        if (!this.#pending.has(id)) this.#pending.set(id, change);
-        this.#logger.warn('quota: counts made during the outage not written back yet', {
-          error: describeStoreError(error),
-        });
-        return;
+        for (const [, left] of pending.slice(index)) this.#pend(left.key, left.window, left.delta);
+        throw error;
       }
     }
-    if (written > 0) this.#logger.info('quota: counts made during the outage written back to the store', { written });
+    this.#logger.info('quota: counts made while the store was out written back to it', { counters: pending.length });
   }
 
   /**
@@ -446,8 +441,10 @@ export class QuotaService {
     const store = this.#store;
     if (!store || !this.#mayUseStore(now)) return inMemory();
     try {
+      // What was counted in memory while the store was out goes back first, so this call reads it too.
+      if (this.#pending.size > 0) await this.#writeBack(store);
       const result = await onStore(store);
-      if (this.#succeeded(now) || this.#pending.size > 0) await this.#writeBack(store);
+      this.#succeeded(now);
       return result;
     } catch (error) {
       if (error instanceof ContentionError) {
@@ -468,15 +465,13 @@ export class QuotaService {
     return true;
   }
 
-  /** Marks the store reachable; true when it was not (a recovery). */
-  #succeeded(now: number): boolean {
+  #succeeded(now: number): void {
     const link = this.#link;
-    if (link.kind === 'ok') return false;
+    if (link.kind === 'ok') return;
     this.#link = { kind: 'ok', since: now };
     this.#logger.info('quota: store reachable again; limits hold across instances again', {
       degradedForMs: now - link.since,
     });
-    return true;
   }
 
   #failed(now: number, error: unknown): void {
