@@ -98,8 +98,15 @@ class StreamRelay {
     } finally {
       const { report, upstream } = this.#first;
       const { tally } = this;
+      const unmetered = tally.unmetered();
       const end = { outcome: this.#outcome, usage: tally.usage(), finishReason: tally.finishReason() };
-      await report.completed(upstream, { streamed: true, ...end, answer: () => tally.text, parts: tally.parts() });
+      await report.completed(upstream, {
+        streamed: true,
+        ...end,
+        ...(unmetered ? { unmetered } : {}),
+        answer: () => tally.text,
+        parts: tally.parts(),
+      });
     }
   }
 

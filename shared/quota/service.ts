@@ -84,6 +84,8 @@ export interface Reservation extends Admitted {
    * Never rejects: the answer has been served already; a count that could not be written is logged.
    */
   settle(usedTokens: number): Promise<void>;
+  /** The request never reached a region (refused after its admission): its tokens and its request given back. */
+  release(): Promise<void>;
 }
 
 export interface QuotaServiceOptions {
@@ -188,14 +190,19 @@ export class QuotaService {
       }
     }
     let settled = false;
+    const settle = async (used: number) => {
+      if (settled) return false;
+      settled = true;
+      await this.#settle(caller, { reserved: amount, used, now });
+      return true;
+    };
     return {
       ...(requests === undefined ? {} : { requestsRemaining: this.#limits.userRequestsPerMinute - requests }),
       ...(day === undefined ? {} : { tokensRemaining: Math.max(0, this.#limits.userTokensPerDay - day) }),
       tokens: amount,
-      settle: async (used: number) => {
-        if (settled) return;
-        settled = true;
-        await this.#settle(caller, { reserved: amount, used, now });
+      settle: async (used) => void (await settle(used)),
+      release: async () => {
+        if ((await settle(0)) && requests !== undefined) await this.#giveBackRequest(caller, now);
       },
     };
   }
@@ -433,11 +440,7 @@ export class QuotaService {
    * Runs one counter operation on the store, or in memory while the store is out; a store failure
    * switches to memory for this and later calls until a probe succeeds. ContentionError is no failure.
    */
-  async #use<T>(
-    now: number,
-    onStore: (store: Counters) => Promise<T>,
-    inMemory: () => Promise<T>,
-  ): Promise<T> {
+  async #use<T>(now: number, onStore: (store: Counters) => Promise<T>, inMemory: () => Promise<T>): Promise<T> {
     const store = this.#store;
     if (!store || !this.#mayUseStore(now)) return inMemory();
     try {

@@ -74,8 +74,11 @@ class ResponseTally {
   usage: ResponseUsage | undefined;
   /** The terminal event's status (`completed`, `incomplete`, `failed`); undefined until one came. */
   status: string | undefined;
+  /** Output deltas streamed (about a token each): what a stream that ends without usage is billed beyond its prompt. */
+  deltas = 0;
 
   count(event: ResponseStreamEvent): void {
+    if (event.type.endsWith('.delta')) this.deltas += 1;
     if (event.type === 'response.output_text.delta') this.text += event.delta;
     if (TERMINAL.has(event.type) && 'response' in event) {
       this.status = event.response.status ?? event.type.slice('response.'.length);
@@ -121,7 +124,13 @@ export async function* relayResponseStream(
   } finally {
     serving.release();
     if (!serving.signal.aborted) await rest.return?.(undefined);
-    const end = { outcome, usage: completionUsage(tally.usage), finishReason: tally.status };
+    const usage = completionUsage(tally.usage);
+    const end = {
+      outcome,
+      usage,
+      finishReason: tally.status,
+      ...(usage ? {} : { unmetered: { calls: 1, chunks: tally.deltas } }),
+    };
     await serving.report.completed(serving.upstream, { streamed: true, ...end, answer: () => tally.text });
   }
 }
