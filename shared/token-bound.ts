@@ -7,6 +7,21 @@
  * its budget (./tokens.ts). This module loads nothing: the tokenizer's rank table is megabytes.
  */
 
+/**
+ * An estimate (not a bound) of the o200k_base tokens of `text` from its characters alone, for what exact counting
+ * leaves past its budget: a token per 3.3 ASCII characters (English runs 4 to 5), per 2 characters of the other
+ * alphabets (Cyrillic, Greek, Arabic, Hebrew), one per CJK, Thai or other BMP character (common CJK words are one
+ * token for two; rare characters two), and one per UTF-16 unit of an emoji or other astral character.
+ */
+export function estimateTokens(text: string): number {
+  let tenths = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    tenths += code < 0x80 ? 3 : code < 0x800 ? 5 : 10;
+  }
+  return Math.ceil(tenths / 10);
+}
+
 /** Upper bound of the o200k_base tokens of `text`: its UTF-8 bytes. */
 export function tokenBound(text: string): number {
   return Buffer.byteLength(text, 'utf8');

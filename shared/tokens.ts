@@ -9,12 +9,14 @@
  * `用户` took 33 s in one call, 20,000 of Thai 11 s, while 100,000 of English take 0.2 s. So text is counted in
  * pieces whose runs are at most {@link RUN_CHARS} characters (a cut inside a run can add a token per cut; ordinary
  * text is cut at whitespace and counts the same), each piece costs (bytes of each run)² units of a per-request
- * {@link CountBudget}, and once the budget is spent the rest of the text counts its upper bound (./token-bound.ts).
+ * {@link CountBudget}, and once the budget is spent the rest of the text is estimated from its characters
+ * (./token-bound.ts): the count trims a conversation to the context and prices a dropped stream's prompt, where a
+ * close guess serves better than a bound three times too high; the quota reserves the bound before any of this.
  * The async forms yield to the event loop between pieces, so no request holds it for more than a piece's time.
  */
 import { Tiktoken } from 'js-tiktoken/lite';
 import o200kBase from 'js-tiktoken/ranks/o200k_base';
-import { tokenBound } from './token-bound';
+import { estimateTokens } from './token-bound';
 
 // Every deployment is counted with o200k_base (gpt-4o, gpt-4.1, o-series); older gpt-4/gpt-35 models used
 // cl100k_base, but loading a second rank table costs time for no test that needs it.
@@ -33,7 +35,7 @@ export const RUN_CHARS = 32;
 /**
  * Cost units one request may spend on exact counts (a piece costs the sum of its runs' bytes squared): about
  * 80,000 characters of English, 1,700 of CJK or Thai: some tens of ms of work in pieces of about 1 ms (the
- * bench's `token-count` phase measures it per script). Past it, the upper bound.
+ * bench's `token-count` phase measures it per script). Past it, an estimate.
  */
 export const EXACT_COUNT_UNITS = 500_000;
 /** How long the async forms run before they yield to the event loop, ms. */
@@ -48,7 +50,7 @@ export function countBudget(units: number = EXACT_COUNT_UNITS): CountBudget {
   return { units };
 }
 
-/** Number of o200k_base tokens in `text`: exact while `budget` lasts, its upper bound past it. */
+/** Number of o200k_base tokens in `text`: exact while `budget` lasts, estimated past it. */
 export function countTokens(text: string, budget: CountBudget = countBudget()): number {
   return run(counting(text, budget));
 }
@@ -61,7 +63,7 @@ export function countTokensAsync(text: string, budget: CountBudget = countBudget
 /**
  * Prompt tokens the way OpenAI's cookbook counts them for gpt-4o style models: 3 tokens of framing per
  * message, the tokens of its role, content and name (+1 for a name), and 3 tokens priming the reply.
- * Exact while `budget` lasts (one budget for all the messages), an upper bound past it.
+ * Exact while `budget` lasts (one budget for all the messages), estimated past it.
  */
 export function countPromptTokens(messages: readonly unknown[], budget: CountBudget = countBudget()): number {
   return run(promptCounting(messages, budget));
@@ -106,7 +108,7 @@ function* counting(text: string, budget: CountBudget): Counting {
   let total = 0;
   for (let start = 0; start < text.length;) {
     const piece = nextPiece(text, start);
-    if (piece.cost > budget.units) return total + tokenBound(text.slice(start));
+    if (piece.cost > budget.units) return total + estimateTokens(text.slice(start));
     budget.units -= piece.cost;
     total += tokenizer().encode(text.slice(start, piece.end)).length;
     start = piece.end;

@@ -348,7 +348,7 @@ function replayOf(loaded: LoadedConversation, id: string, key: string): number |
 
 /**
  * Cost of one message in prompt tokens: its content and role plus 3 tokens of framing; exact within `budget`
- * (default: one of its own), an upper bound past it (shared/tokens.ts).
+ * (default: one of its own), estimated past it (shared/tokens.ts).
  */
 export async function messageTokens(
   tokens: Tokens,
