@@ -4,8 +4,9 @@
  * at the quota table as the backend wrote it. Signed-in users are ordinary accounts, as in the attacks.
  */
 import { afterAll, beforeAll } from 'vitest';
+import { startIdentityProvider } from '../../local/identity';
 import { escapeKey } from '../../shared/quota';
-import { startSignedInBackend, type SignedInBackend } from '../e2e/backend';
+import { FUNCTION_KEY, startBackend, type BackendOptions, type SignedInBackend } from '../e2e/backend';
 import { useAzurite, type AzuriteFixture } from '../stand-ins/azurite';
 
 export interface QuotaStack {
@@ -23,12 +24,33 @@ export interface QuotaStack {
  * Starts the stack in beforeAll with `settings` on top of the signed-in backend's (a function: read then, after
  * the file's earlier beforeAll hooks), and stops it in afterAll.
  */
-export function useQuotaStack(settings: Record<string, string> | (() => Record<string, string>)): QuotaStack {
+export function useQuotaStack(
+  settings: Record<string, string> | (() => Record<string, string>),
+  options: BackendOptions = {},
+): QuotaStack {
   const azurite = useAzurite();
   let stack: SignedInBackend | undefined;
   beforeAll(async () => {
     const extra = typeof settings === 'function' ? settings() : settings;
-    stack = await startSignedInBackend({ CHAT_STORAGE_CONNECTION_STRING: azurite.connectionString, ...extra });
+    const identity = await startIdentityProvider({ port: 0 });
+    const backend = await startBackend(
+      {
+        ...identity.backendSettings(),
+        CHAT_AUTH_CALLERS: 'users,service',
+        CHAT_SERVICE_KEYS: FUNCTION_KEY,
+        CHAT_STORAGE_CONNECTION_STRING: azurite.connectionString,
+        ...extra,
+      },
+      options,
+    );
+    stack = {
+      backend,
+      identity,
+      async close() {
+        await backend.close();
+        await identity.close();
+      },
+    };
   }, 60_000);
   afterAll(async () => {
     await stack?.close();
