@@ -301,7 +301,7 @@ export class QuotaService {
     const key = { partitionKey: partitionKey(caller), rowKey: DAY_ROW };
     const reads: CounterRead[] = [{ key, window: dayWindow(now) }];
     // The minute's count is in the same partition: one query reads both, and the conditional writes that
-    // follow (the minute's in #countRequest, the day's in recordUsage) need no reads of their own.
+    // follow (the minute's in #countRequest, the day's reservation) need no reads of their own.
     if (this.#limits.userRequestsPerMinute > 0)
       reads.push({ key: { ...key, rowKey: MINUTE_ROW }, window: minuteWindow(now) });
     const [used = 0] = await this.#read(now, reads);

@@ -12,8 +12,8 @@
  * `readForUpdate` reads several rows of one partition with one query and keeps each (bounded, oldest
  * dropped first); the next add of such a row writes on it at once. A row changed since it was read fails
  * that write with 412 (409 for a row created meanwhile) and is read again, as any lost race is, so the
- * kept row saves a round trip and never an ETag check. A chat's quota check is then three store calls:
- * the query of the user's two rows (admit), the minute's write (admit), the day's write (recordUsage).
+ * kept row saves a round trip and never an ETag check. A chat's quota check is then four store calls:
+ * the query of the user's two rows and the minute's write (admit), then the day's reservation and its settle.
  *
  * Each store call has a timeout (default 2 s, {@link DEFAULT_STORE_TIMEOUT_MS}): a store that does not answer in it
  * is treated as out. The SDK's
