@@ -55,6 +55,7 @@ import { conversationBench } from './conversations';
 import { cpuAttribution, profileGoals, profileSection } from './profile';
 import { overloadBench, overloadGoals, overloadSection } from './overload';
 import { streamFailover } from './stream-failover';
+import { tokenCountBench, tokenCountGoals, tokenCountSection } from './token-count';
 import { median, ms, percentile, sleep } from './stats';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -65,7 +66,8 @@ const QUICK = process.env.BENCH_QUICK === '1';
  * Portkey, backend) and prints their goal rows and section; `BENCH_ONLY=profile` runs the CPU attribution alone
  * (bench/profile.ts; `BENCH_PROFILES=dir` keeps the `.cpuprofile` files); `BENCH_ONLY=conversations` runs the
  * conversation phase alone (bench/conversations.ts) and prints its goal row; `BENCH_ONLY=overload` runs load
- * shedding on and off past saturation (bench/overload.ts) and prints its section.
+ * shedding on and off past saturation (bench/overload.ts) and prints its section; `BENCH_ONLY=token-count` measures
+ * counting untrusted text, worst case per script, before and after the count was bounded (bench/token-count.ts).
  */
 const ONLY = process.env.BENCH_ONLY;
 const scale = (n: number) => (QUICK ? Math.max(10, Math.round(n / 10)) : n);
@@ -509,6 +511,10 @@ const SINGLE_PHASES: Record<string, () => Promise<void>> = {
   overload: async () => {
     const legs = await overloadBench({ log, quick: QUICK });
     printPhase(overloadGoals(legs), [], overloadSection(legs));
+  },
+  'token-count': async () => {
+    const rows = await tokenCountBench({ log });
+    printPhase(tokenCountGoals(rows), [], tokenCountSection(rows));
   },
   auth: async () => {
     const auth = await authOverhead({ log, scale });

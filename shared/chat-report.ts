@@ -9,6 +9,7 @@ import { ChatError, type Attempt } from './errors';
 import type { AnswerPart } from './continuation';
 import type { AttemptEvent } from './failover';
 import type { Logger } from './logger';
+import type { Settlement } from './quota-settlement';
 import type { BreakerChange } from './region-health';
 import type { AnswerToolCall } from './tool-calls';
 import type { Answer, Upstream } from './upstream';
@@ -91,6 +92,11 @@ export interface AnswerEnd {
   readonly answer: () => string;
   /** A stream served in more than one part (a continuation): the parts. */
   readonly parts?: readonly AnswerPart[];
+  /**
+   * A stream that ended without its usage (the client left, or it broke): how many upstream calls sent no
+   * usage, and the content chunks they streamed (Azure streams about one token a chunk). Absent with `usage`.
+   */
+  readonly unmetered?: { readonly calls: number; readonly chunks: number };
 }
 
 /** Calls the observer; an observer that throws is logged and ignored. */
@@ -110,8 +116,8 @@ export interface RequestReportOptions {
   readonly traceParent?: string;
   readonly model: string;
   readonly messages: readonly ChatCompletionMessageParam[];
-  /** Told the answer's real usage once it has ended (a quota counts it), observer or not; never rejects. */
-  readonly onUsage?: (usage: CompletionUsage) => Promise<void>;
+  /** The caller's quota reservation, settled on every ending: answered (however it ended) or failed. */
+  readonly settlement?: Settlement;
   /** Told how the answer ended, text included, however it ended (a conversation stores it); never rejects. */
   readonly onAnswer?: (end: AnswerEnd) => Promise<void>;
 }
@@ -159,11 +165,14 @@ export class RequestReport {
     );
   }
 
-  /** No region answered (or the first one refused): a FailureReport for a ChatError. */
-  failed(error: unknown, regions: readonly string[]): void {
-    if (!(error instanceof ChatError)) return;
-    const { requestId, model } = this.#options;
-    this.#notify((o) => o.onFailed?.({ requestId, ...this.#traced, model, regions, error }));
+  /** No region answered (or the first one refused): a FailureReport for a ChatError; the reservation settled. */
+  async failed(error: unknown, regions: readonly string[]): Promise<void> {
+    const settled = this.#options.settlement?.failed(error);
+    if (error instanceof ChatError) {
+      const { requestId, model } = this.#options;
+      this.#notify((o) => o.onFailed?.({ requestId, ...this.#traced, model, regions, error }));
+    }
+    await settled;
   }
 
   /** The answer from `upstream` ended: a CompletionReport, once (later calls are ignored). */
@@ -175,7 +184,7 @@ export class RequestReport {
   async completed(upstream: Upstream, end: AnswerEnd): Promise<void> {
     if (this.#completed) return;
     this.#completed = true;
-    const counted = end.usage ? this.#options.onUsage?.(end.usage) : undefined;
+    const counted = this.#options.settlement?.answered(end);
     const stored = this.#options.onAnswer?.(end);
     this.#observeCompletion(upstream, end);
     await Promise.all([counted, stored]);

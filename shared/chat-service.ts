@@ -17,6 +17,7 @@ import type { Caller } from './auth/caller';
 import { relayStream, type StreamResult } from './chat-stream';
 import { notify, RequestReport, type AnswerEnd, type ChatObserver } from './chat-report';
 import { configuredModels, type AppConfig } from './config';
+import { loadTokenizer } from './conversations/service';
 import type { ConversationOutcome, ConversationRequest, ConversationTurn, TurnRequest } from './conversations/turn';
 import { continuationMessages } from './continuation';
 import type { CredentialSet } from './credentials';
@@ -30,8 +31,10 @@ import { ownerOf, ResponseIds } from './responses/ids';
 import { completionUsage, toRegional, type RegionalRequest, type ResponseParams } from './responses/request';
 import { relayResponseStream } from './responses/stream';
 import { functionCallsOf, toolCallsOf } from './tool-calls';
+import { settlement, type QuotaReservation } from './quota-settlement';
 import type { Served, Serving } from './served';
 import { HEALTH_CHECK_DEFAULTS, StampHealth, type HealthCheckSettings } from './stamp-health';
+import { promptBound } from './token-bound';
 import type { Timers } from './timers';
 import { Upstream, type Answer, type CallOptions, type CompletionParams, type OpenedStream } from './upstream';
 
@@ -103,12 +106,13 @@ export interface ChatHistory {
   begin(request: TurnRequest): Promise<ConversationTurn>;
 }
 
-/** Per-caller limits (shared/quota): asked before any region is called, told the real usage after. */
+/**
+ * Per-caller limits (shared/quota): a request's tokens reserved before any region is called (an upper bound of
+ * its prompt plus its completion limit), the reservation settled on every ending (./quota-settlement.ts).
+ */
 export interface CallerQuota {
-  /** Resolves when the caller may go on; rejects with a 429 ChatError when over a limit. */
-  admit(caller: Caller): Promise<unknown>;
-  /** Never rejects. */
-  recordUsage(caller: Caller, tokens: number): Promise<void>;
+  /** Resolves with the reservation when the caller may go on; rejects with a 429 ChatError when over a limit. */
+  reserve(caller: Caller, tokens: number): Promise<QuotaReservation>;
 }
 
 export interface ChatServiceOptions {
@@ -146,11 +150,26 @@ interface FailoverPass {
   readonly deadline: number;
 }
 
-/** A request admitted, with the messages to send (its conversation's history fitted in) and its turn. */
+/** A request admitted, with the messages to send (its conversation's history fitted in), its turn and its reservation. */
 interface Begun {
   readonly messages: ChatCompletionMessageParam[];
   readonly turn?: ConversationTurn;
+  readonly reservation?: QuotaReservation;
 }
+
+/** What a request sends and may get back, for its quota reservation. */
+interface Estimate {
+  /** Everything the region reads of the request (messages, tools, instructions): its prompt's upper bound. */
+  readonly sent: unknown;
+  /** The request's completion limit (`max_tokens`, `max_completion_tokens`, `max_output_tokens`), if it set one. */
+  readonly maxOutput?: number | null;
+}
+
+/**
+ * Completion tokens reserved for a request that sets no limit: the most the gpt-4o family writes in one answer
+ * (16,384). The reservation is settled with the real usage when the answer ends.
+ */
+export const DEFAULT_COMPLETION_RESERVE = 16_384;
 
 /** The conversation's outcome on a result, read when the handler answers (it changes once the answer is stored). */
 function conversationOf(turn: ConversationTurn | undefined): { conversation?: () => ConversationOutcome } {
@@ -328,7 +347,7 @@ export class ChatService {
     if (home !== undefined && this.#upstreams.get(home)?.deployment(model) === undefined) {
       throw homeUnknown(home, model, request.requestId);
     }
-    const begun = await this.#begin(chat);
+    const begun = await this.#begin(chat, { sent: regional.params, maxOutput: regional.params.max_output_tokens });
     if (home === undefined) return this.#serve(chat, begun, send);
     return this.#serve(chat, begun, send).catch((error: unknown) => {
       throw homeUnavailable(error, home);
@@ -358,22 +377,32 @@ export class ChatService {
    * admitted against their quota (a caller over their limit costs no tokens), then the question stored. The
    * quota is asked after the load, so a request refused for its conversation (404, 413) costs no quota.
    */
-  async #begin(request: ChatRequest): Promise<Begun> {
+  async #begin(request: ChatRequest, estimate?: Estimate): Promise<Begun> {
     const { requestId, caller, conversation } = request;
     this.#route(request); // an unknown model is refused before anything is counted or stored
-    const withId = (error: unknown) => {
-      throw error instanceof ChatError ? error.with({ requestId }) : error;
-    };
     const quota = this.#options.quota;
-    const admit = caller && quota ? () => quota.admit(caller) : undefined;
-    const history = this.#options.history;
-    if (!caller || !conversation || !history) {
-      if (admit) await admit().catch(withId);
-      return { messages: [...request.messages] };
-    }
     const maxTokens = request.params?.max_completion_tokens ?? request.params?.max_tokens ?? undefined;
-    const turn = await history
-      .begin({
+    let reservation: QuotaReservation | undefined;
+    // The reservation: an upper bound of what is sent (no tokenizer: microseconds), the history the conversation
+    // adds, and the completion limit.
+    const admit =
+      caller && quota
+        ? async (historyTokens: number) => {
+            const { sent, maxOutput } = estimate ?? {
+              sent: [request.messages, request.params?.tools],
+              maxOutput: maxTokens,
+            };
+            const tokens = promptBound(sent) + historyTokens + (maxOutput ?? DEFAULT_COMPLETION_RESERVE);
+            reservation = await quota.reserve(caller, tokens);
+          }
+        : undefined;
+    const history = this.#options.history;
+    try {
+      if (!caller || !conversation || !history) {
+        if (admit) await admit(0);
+        return { messages: [...request.messages], ...(reservation ? { reservation } : {}) };
+      }
+      const turn = await history.begin({
         caller,
         conversation,
         messages: request.messages,
@@ -381,9 +410,13 @@ export class ChatService {
         ...(admit ? { admit } : {}),
         ...(maxTokens == null ? {} : { maxTokens }),
         ...(request.idempotencyKey === undefined ? {} : { idempotencyKey: request.idempotencyKey }),
-      })
-      .catch(withId);
-    return { messages: turn.messages, turn };
+      });
+      return { messages: turn.messages, turn, ...(reservation ? { reservation } : {}) };
+    } catch (error) {
+      // Refused after its admission (its conversation, its context length): no region was asked.
+      await reservation?.release();
+      throw error instanceof ChatError ? error.with({ requestId }) : error;
+    }
   }
 
   /** Route, then the failover loop over the route's upstreams, each attempt and the outcome reported. */
@@ -393,16 +426,16 @@ export class ChatService {
     send: (upstream: Upstream, call: CallOptions) => Promise<Answer<T>>,
   ): Promise<Serving<T>> {
     const { model, upstreams } = this.#route(request);
-    const { requestId, caller } = request;
-    const quota = this.#options.quota;
-    const counted = caller && quota ? { caller, quota } : undefined;
-    const { turn } = begun;
+    const { requestId } = request;
+    const { turn, reservation } = begun;
+    const logger = this.#logger(request);
+    const promptTokens = async () => (await loadTokenizer()).countPromptTokensAsync(begun.messages);
     const report = new RequestReport({
-      logger: this.#logger(request),
+      logger,
       requestId,
       model,
       messages: begun.messages,
-      ...(counted ? { onUsage: (usage) => counted.quota.recordUsage(counted.caller, usage.total_tokens) } : {}),
+      ...(reservation ? { settlement: settlement({ reservation, promptTokens, logger }) } : {}),
       ...(turn ? { onAnswer: (end) => turn.finish(answerRecord(end)) } : {}),
       ...(this.#options.observer ? { observer: this.#options.observer } : {}),
       ...(request.traceParent === undefined ? {} : { traceParent: request.traceParent }),
@@ -410,7 +443,7 @@ export class ChatService {
     const regions = upstreams.map((u) => u.name);
     const deadline = this.health.now() + this.#options.config.requestTimeoutMs;
     return this.#failover(request, { model, regions, report, deadline }, send).catch(async (error: unknown) => {
-      report.failed(error, regions);
+      await report.failed(error, regions);
       // No answer: the question is not kept in the conversation (never replayed, never shown unanswered).
       await turn?.discard();
       throw error;

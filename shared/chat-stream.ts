@@ -99,13 +99,20 @@ class StreamRelay {
       const { report, upstream } = this.#first;
       const { tally } = this;
       const toolCalls = tally.toolCalls.calls();
+      const unmetered = tally.unmetered();
       const end = {
         outcome: this.#outcome,
         usage: tally.usage(),
         finishReason: tally.finishReason(),
         ...(toolCalls.length > 0 ? { toolCalls } : {}),
       };
-      await report.completed(upstream, { streamed: true, ...end, answer: () => tally.text, parts: tally.parts() });
+      await report.completed(upstream, {
+        streamed: true,
+        ...end,
+        ...(unmetered ? { unmetered } : {}),
+        answer: () => tally.text,
+        parts: tally.parts(),
+      });
     }
   }
 

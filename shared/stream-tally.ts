@@ -56,6 +56,13 @@ export class AnswerTally {
     return this.#parts.length <= 1 ? this.#parts[0]?.usage : totalUsage(this.#parts);
   }
 
+  /** Without usage (see {@link usage}): the calls that sent none and the content chunks they streamed. */
+  unmetered(): { calls: number; chunks: number } | undefined {
+    if (this.usage() !== undefined || this.#parts.length === 0) return undefined;
+    const chunks = this.#parts.reduce((n, p) => n + (p.usage === undefined ? p.contentChunks : 0), 0);
+    return { calls: this.#parts.filter((p) => p.usage === undefined).length, chunks };
+  }
+
   finishReason(): string | undefined {
     return this.#parts.at(-1)?.finishReason;
   }

@@ -88,13 +88,15 @@ export class ConversationService {
     const admitted = { ...request, admit: once(request.admit) };
     const table = this.#table;
     if (!table) {
-      await admitted.admit();
+      await admitted.admit(0);
       return stateless(request.messages, id, 'Conversations are not configured here: this chat is not stored.');
     }
     const size = request.messages.reduce((n, m) => n + JSON.stringify(m).length, 0);
     if (size > this.#limits.maxMessageChars) throw tooLarge(size, this.#limits.maxMessageChars);
-    const tokens = await loadTokenizer();
-    const turn = request.messages.map((message) => ({ message, tokens: messageTokens(tokens, message), turn: -1 }));
+    // Counted after the admission (the quota first: a caller over it costs no tokenizer work), once, within one
+    // budget for the turn's messages, yielding to the event loop (shared/tokens.ts).
+    let counting: Promise<CountedMessage[]> | undefined;
+    const turn = () => (counting ??= countedTurn(request.messages));
     try {
       return await this.#append(table, admitted, turn);
     } catch (error) {
@@ -102,7 +104,7 @@ export class ConversationService {
       const why = describeStoreError(error);
       request.logger.warn('conversations: store unavailable; answering without history', { error: why });
       // The chat goes on without history: it is admitted like any (unless it was before the store failed).
-      await admitted.admit();
+      await admitted.admit(0);
       return stateless(
         request.messages,
         id,
@@ -199,8 +201,8 @@ export class ConversationService {
   /** Loads, fits, admits and appends, again while other writers win the header's ETag (admitted once). */
   async #append(
     table: ConversationTable,
-    request: TurnRequest & { readonly admit: () => Promise<unknown> },
-    turn: CountedMessage[],
+    request: TurnRequest & { readonly admit: (historyTokens: number) => Promise<unknown> },
+    countTurn: () => Promise<CountedMessage[]>,
   ): Promise<ConversationTurn> {
     const { conversation, idempotencyKey } = request;
     const partition = partitionKey(request.caller);
@@ -215,10 +217,14 @@ export class ConversationService {
       // instance gone) stays in the record but is not sent again with every later turn.
       const answered = new Set((loaded?.messages ?? []).filter((m) => m.slot === 'r').map((m) => m.turn));
       const history = (loaded?.messages ?? []).filter((m) => m.turn < number && answered.has(m.turn)).map(counted);
+      // The quota is asked now, after the load and before the turn is counted or anything is stored. The history
+      // added to the turn is at most what fits in the context; a client that resends its history adds none (the
+      // request's own size already counts it).
+      const historyTokens = history.reduce((n, m) => n + m.tokens, 0);
+      await request.admit(resent ? 0 : Math.min(Math.max(0, budget), historyTokens));
+      const turn = await countTurn();
       // A client that resends its history has it sent as it is (as a stateless chat): none of it is added again.
       const fitted = resent ? asSent(turn) : fitToContext({ history, turn, budget });
-      // Valid from here on: the quota is asked now, after the load and before anything is stored.
-      await request.admit();
       // The request holds the whole chat (unless it only adds to a conversation it names): see `#turn`.
       const whole = conversation.kind !== 'continue' || resent !== undefined;
       const at = { partition, number, dropped: fitted.dropped, ...(whole ? { sent: request.messages } : {}) };
@@ -373,7 +379,7 @@ export class ConversationService {
     const tokens =
       answer.completionTokens !== undefined && !reason
         ? answer.completionTokens + REPLY_PRIMING_TOKENS + 1
-        : messageTokens(await loadTokenizer(), message);
+        : await messageTokens(await loadTokenizer(), message);
     return {
       ...record(message, tokens, this.#now()),
       ...(reason ? { status: 'partial' as const, partialReason: reason } : {}),
@@ -387,9 +393,21 @@ function toolCallParam(call: AnswerToolCall): ChatCompletionMessageToolCall {
 }
 
 /** `admit`, called at most once however often the result is asked for (a turn that re-reads after a conflict). */
-function once(admit: (() => Promise<unknown>) | undefined): () => Promise<unknown> {
+function once(
+  admit: ((historyTokens: number) => Promise<unknown>) | undefined,
+): (historyTokens: number) => Promise<unknown> {
   let admitted: Promise<unknown> | undefined;
-  return () => (admitted ??= admit?.() ?? Promise.resolve());
+  return (historyTokens) => (admitted ??= admit?.(historyTokens) ?? Promise.resolve());
+}
+
+/** The turn's messages with their token counts: one counting budget for them all, the event loop free meanwhile. */
+async function countedTurn(messages: readonly ChatCompletionMessageParam[]): Promise<CountedMessage[]> {
+  const tokens = await loadTokenizer();
+  const budget = tokens.countBudget();
+  const counted: CountedMessage[] = [];
+  for (const message of messages)
+    counted.push({ message, tokens: await messageTokens(tokens, message, budget), turn: -1 });
+  return counted;
 }
 
 /** A turn that is neither loaded nor stored: the request's messages as they are. */
@@ -426,9 +444,16 @@ function replayOf(loaded: LoadedConversation, id: string, key: string): number |
   return loaded.keys.get(idempotencyRowKey(id, key));
 }
 
-/** Cost of one message in prompt tokens: its content and role plus 3 tokens of framing. */
-export function messageTokens(tokens: Tokens, message: ChatCompletionMessageParam): number {
-  return tokens.countPromptTokens([message]) - REPLY_PRIMING_TOKENS;
+/**
+ * Cost of one message in prompt tokens: its content and role plus 3 tokens of framing; exact within `budget`
+ * (default: one of its own), estimated past it (shared/tokens.ts).
+ */
+export async function messageTokens(
+  tokens: Tokens,
+  message: ChatCompletionMessageParam,
+  budget: TokensModule.CountBudget = tokens.countBudget(),
+): Promise<number> {
+  return (await tokens.countPromptTokensAsync([message], budget)) - REPLY_PRIMING_TOKENS;
 }
 
 function counted(stored: { body: string; tokens: number; turn: number }): CountedMessage {

@@ -28,12 +28,14 @@ export interface TurnRequest {
   /** `Idempotency-Key` of the request: a retry with the same key does not store the turn again. */
   readonly idempotencyKey?: string;
   /**
-   * The caller's quota admission, called once the turn is known to be valid (the conversation exists and
-   * is the caller's, the question fits) and before its question is stored: a request refused for its
-   * conversation (404, 413, 400) costs no quota, and one the quota refuses stores nothing. Called once, also
-   * when the chat goes on without history; its rejection is the turn's.
+   * The caller's quota admission, called once the conversation is loaded (it exists and is the caller's, the
+   * question is not too large to store) and before its question is counted exactly or stored: a request refused
+   * for its conversation (404, 413) costs no quota, one the quota refuses costs no tokenizer work and stores
+   * nothing. `historyTokens`: the prompt tokens the stored history may add to the request's messages (0 without
+   * history), for the reservation. Called once, also when the chat goes on without history; its rejection is the
+   * turn's.
    */
-  readonly admit?: () => Promise<unknown>;
+  readonly admit?: (historyTokens: number) => Promise<unknown>;
   readonly logger: Logger;
 }
 

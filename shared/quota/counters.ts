@@ -31,6 +31,12 @@ export interface Counters {
   readForUpdate(reads: readonly CounterRead[]): Promise<number[]>;
   /** Adds `amount` in `window`, unless the result would exceed `limit` (no limit when omitted). */
   add(key: CounterKey, window: string, amount: number, limit?: number): Promise<AddResult>;
+  /**
+   * Adds `delta` (negative to give back) to the count of `window`, never below 0: how a reservation is settled.
+   * A row that holds a later window is left as it is (the window it was counted in has passed), and resolves
+   * undefined; a row of an earlier window, or none, starts `window` from `max(0, delta)`.
+   */
+  adjust(key: CounterKey, window: string, delta: number): Promise<number | undefined>;
 }
 
 /**
@@ -75,9 +81,29 @@ export class MemoryCounters implements Counters {
     const entry = this.#entries.get(id);
     const current = entry?.window === window ? entry.value : 0;
     if (limit !== undefined && current + amount > limit) return Promise.resolve({ kind: 'over-limit', value: current });
-    if (!entry && this.#entries.size >= this.#maxEntries) this.#prune(window);
-    this.#entries.set(id, { window, value: current + amount });
+    this.#set(id, window, current + amount);
     return Promise.resolve({ kind: 'added', value: current + amount });
+  }
+
+  adjust(key: CounterKey, window: string, delta: number): Promise<number | undefined> {
+    const id = memoryKey(key);
+    const entry = this.#entries.get(id);
+    if (entry !== undefined && entry.window > window) return Promise.resolve(undefined);
+    const value = Math.max(0, (entry?.window === window ? entry.value : 0) + delta);
+    this.#set(id, window, value);
+    return Promise.resolve(value);
+  }
+
+  /** Sets a counter to `value` as the store has it, unless this memory holds a later window of it. */
+  remember(key: CounterKey, window: string, value: number): void {
+    const id = memoryKey(key);
+    const entry = this.#entries.get(id);
+    if (entry === undefined || entry.window <= window) this.#set(id, window, value);
+  }
+
+  #set(id: string, window: string, value: number): void {
+    if (!this.#entries.has(id) && this.#entries.size >= this.#maxEntries) this.#prune(window);
+    this.#entries.set(id, { window, value });
   }
 
   /** Drops entries of past windows of the same kind (same length: minute or day); time only moves forward. */

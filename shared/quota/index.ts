@@ -1,6 +1,6 @@
 /**
- * Per-user quotas shared by every instance (issue 12). The chat path calls `admit(caller)` before a
- * model call and `recordUsage(caller, usage.total_tokens)` after the answer; health shows `state()`.
+ * Per-user quotas shared by every instance. The chat path calls `reserve(caller, estimate)` before a model
+ * call and the reservation's `settle(tokens)` when the answer ends, however it ends; health shows `state()`.
  * See service.ts for the storage layout and how a store outage degrades.
  */
 import type { TokenCredential } from '@azure/identity';
@@ -23,9 +23,10 @@ export {
   type QuotaLimits,
   type QuotaServiceOptions,
   type QuotaStoreState,
+  type Reservation,
 } from './service';
 export { QUOTA_DEFAULTS, quotaSettings, type QuotaSettings, type QuotaStoreSetting } from './settings';
-export { TableCounters, quotaTableClient, type TableCountersOptions } from './table-counters';
+export { DEFAULT_STORE_TIMEOUT_MS, TableCounters, quotaTableClient, type TableCountersOptions } from './table-counters';
 export { escapeKey, partitionKey, type Caller } from './windows';
 
 export interface CreateQuotaServiceOptions {
@@ -33,7 +34,7 @@ export interface CreateQuotaServiceOptions {
   readonly logger: Logger;
   /** A credential for `CHAT_STORAGE_TABLE_ENDPOINT` (default: the process's one DefaultAzureCredential). */
   readonly credential?: TokenCredential;
-  /** Time allowed for each store call, ms (default 300). */
+  /** Time allowed for each store call, ms (default 2 000: see DEFAULT_STORE_TIMEOUT_MS). */
   readonly timeoutMs?: number;
 }
 

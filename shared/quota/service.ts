@@ -6,7 +6,7 @@
  * | PartitionKey        | RowKey              | window             | value                                   |
  * | ------------------- | ------------------- | ------------------ | --------------------------------------- |
  * | `user:<escaped id>` | `requests-per-minute` | `2025-06-01T12:34` | requests admitted in that UTC minute   |
- * | `user:<escaped id>` | `tokens-per-day`    | `2025-06-01`       | tokens used that UTC day (real usage)   |
+ * | `user:<escaped id>` | `tokens-per-day`    | `2025-06-01`       | tokens used that UTC day, and reserved  |
  * | `global:<shard>`    | `tokens-per-minute` | `2025-06-01T12:34` | tokens of that minute, this shard's part |
  *
  * One partition per user: a user's traffic touches only their partition, so no partition is hot for
@@ -17,14 +17,23 @@
  * in flight when it is reached still finish. Rows are rewritten when their window passes, never added.
  *
  * Updates are conditional (ETags, see table-counters.ts): no increment is lost between instances.
- * A check is three store calls: `admit` reads the user's day and minute rows with one partition query
- * and writes the minute's count on the row it read; `recordUsage` writes the day's tokens on the row
- * `admit` read (a row changed meanwhile fails its ETag and is read again).
- * When the store fails (refused, timeout, 5xx, denied) the service counts in this instance's memory
- * instead, logs one warning, reports `degraded`, and tries the store again after a back-off (5 s,
- * doubling to 60 s). During an outage each instance applies the limits on its own, so a user may get up
- * to the limit once per instance: degraded, never refusing every chat. Usage counted in memory is not
- * copied to the store when it comes back.
+ *
+ * Tokens are reserved and settled: `reserve` adds the request's estimate (prompt upper bound plus the completion
+ * limit) to the day's count with a conditional write that succeeds only while the count is under the limit, and
+ * the reservation's `settle` replaces it with the real usage once the answer has ended, however it ended. So a
+ * burst reads no stale count: each request's write sees the ones before it, on every instance, and the day's
+ * limit is passed by at most one request's reservation (the last one admitted under it). A check is four store
+ * calls: one partition query of the user's day and minute rows, the minute's write and the day's reservation on
+ * the rows it read, and the settle.
+ *
+ * When the store fails (refused, timeout, 5xx, denied) the service goes on in this instance's memory, logs one
+ * warning, reports `degraded`, and tries the store again after a back-off (5 s, doubling to 60 s). The memory is
+ * no fresh zero: every count this instance read or wrote in the store is kept there, so a caller it has seen goes
+ * on from their last known count (and one already at a limit stays refused). A write that failed is counted in
+ * memory as if it had been made (a timeout may have reached the store), and every change made in memory while
+ * the store was out is written back to it when it answers again, so the day's count ends up whole. A caller this
+ * instance has not seen this window starts from 0 here until the store is back: degraded, never refusing every
+ * chat.
  */
 import { ChatError } from '../errors';
 import type { Logger } from '../logger';
@@ -64,6 +73,19 @@ export type QuotaStoreState =
 export interface Admitted {
   readonly requestsRemaining?: number;
   readonly tokensRemaining?: number;
+}
+
+/** A request's tokens held against the caller's daily quota until its real usage is known. */
+export interface Reservation extends Admitted {
+  /** Tokens reserved: 0 when the daily limit is off or the caller is a service. */
+  readonly tokens: number;
+  /**
+   * Replaces the reservation with the real usage (prompt + completion as billed), once: later calls do nothing.
+   * Never rejects: the answer has been served already; a count that could not be written is logged.
+   */
+  settle(usedTokens: number): Promise<void>;
+  /** The request never reached a region (refused after its admission): its tokens and its request given back. */
+  release(): Promise<void>;
 }
 
 export interface QuotaServiceOptions {
@@ -109,6 +131,8 @@ export class QuotaService {
   readonly #maxProbeBackoffMs: number;
   readonly #random: () => number;
   #link: Link = { kind: 'ok' };
+  /** Changes counted in memory while the store was out, per counter, written back when it answers again. */
+  readonly #pending = new Map<string, { readonly key: CounterKey; readonly window: string; readonly delta: number }>();
   /** Shards this instance saw spent, for the minute they were spent in: not read again until it passes. */
   #spentShards: { readonly window: string; readonly shards: Set<number> } = { window: '', shards: new Set() };
 
@@ -127,20 +151,59 @@ export class QuotaService {
    * requests this minute, and counts the request. A server-to-server caller (`service`) is held only
    * to the global ceiling. Throws a 429 ChatError (`user_quota_exceeded` or `global_quota_exceeded`)
    * whose `retryAfterMs` is when the exhausted window ends: the next UTC minute or midnight. A store
-   * that is out never causes a refusal: the limits are then applied in this instance's memory.
+   * that is out never causes a refusal by itself: the limits are then applied in this instance's memory.
+   * Reserves no tokens: {@link reserve} does.
    * @param caller - a user id is `${tid}:${oid}`, 1 to 256 characters (RangeError otherwise).
    * @param now - epoch ms (default Date.now()).
    */
   async admit(caller: Caller, now: number = Date.now()): Promise<Admitted> {
+    const { requestsRemaining, tokensRemaining } = await this.reserve(caller, 0, now);
+    return {
+      ...(requestsRemaining === undefined ? {} : { requestsRemaining }),
+      ...(tokensRemaining === undefined ? {} : { tokensRemaining }),
+    };
+  }
+
+  /**
+   * {@link admit}, and `tokens` reserved against the caller's day: admitted while the day's count (usage and
+   * reservations) is under the limit, so the limit is passed by at most one reservation. Settle the reservation
+   * with the real usage when the answer ends, however it ends.
+   * @param tokens - the request's estimate: an upper bound of its prompt plus its completion limit.
+   * @param now - epoch ms (default Date.now()).
+   */
+  async reserve(caller: Caller, tokens: number, now: number = Date.now()): Promise<Reservation> {
     const checks = await Promise.allSettled([this.#checkTokensToday(caller, now), this.#checkGlobal(now)]);
-    const [tokens] = checks;
+    const [checked] = checks;
     const failures = checks.flatMap((c) => (c.status === 'rejected' ? [c.reason as unknown] : []));
     if (failures.length > 0) throw longestRefusal(failures);
-    const tokensToday = tokens.status === 'fulfilled' ? tokens.value : undefined;
+    const tokensToday = checked.status === 'fulfilled' ? checked.value : undefined;
     const requests = await this.#countRequest(caller, now);
+    const amount = tokensToday === undefined ? 0 : Math.max(0, Math.ceil(tokens));
+    let day = tokensToday;
+    if (amount > 0) {
+      try {
+        day = await this.#reserveTokens(caller, amount, now);
+      } catch (error) {
+        // Not admitted after all: the minute's count is given back.
+        if (requests !== undefined) await this.#giveBackRequest(caller, now);
+        throw error;
+      }
+    }
+    let settled = false;
+    const settle = async (used: number) => {
+      if (settled) return false;
+      settled = true;
+      await this.#settle(caller, { reserved: amount, used, now });
+      return true;
+    };
     return {
       ...(requests === undefined ? {} : { requestsRemaining: this.#limits.userRequestsPerMinute - requests }),
-      ...(tokensToday === undefined ? {} : { tokensRemaining: this.#limits.userTokensPerDay - tokensToday }),
+      ...(day === undefined ? {} : { tokensRemaining: Math.max(0, this.#limits.userTokensPerDay - day) }),
+      tokens: amount,
+      settle: async (used) => void (await settle(used)),
+      release: async () => {
+        if ((await settle(0)) && requests !== undefined) await this.#giveBackRequest(caller, now);
+      },
     };
   }
 
@@ -156,17 +219,70 @@ export class QuotaService {
     const writes: Promise<unknown>[] = [];
     if (caller.kind !== 'service' && this.#limits.userTokensPerDay > 0) {
       const key = { partitionKey: partitionKey(caller), rowKey: DAY_ROW };
-      writes.push(this.#use(now, (c) => c.add(key, dayWindow(now), amount)));
+      writes.push(this.#add(now, key, dayWindow(now), amount));
     }
     if (this.#limits.globalTokensPerMinute > 0) {
       const key = { partitionKey: shardPartitionKey(this.#randomShard()), rowKey: SHARD_ROW };
-      writes.push(this.#use(now, (c) => c.add(key, minuteWindow(now), amount)));
+      writes.push(this.#add(now, key, minuteWindow(now), amount));
     }
     const results = await Promise.allSettled(writes);
     for (const result of results) {
       if (result.status === 'rejected')
         this.#logger.warn('quota: usage not counted', { tokens: amount, error: describeStoreError(result.reason) });
     }
+  }
+
+  /** The reservation replaced by the real usage: the day's count moved by the difference, the global one by the usage. */
+  async #settle(
+    caller: Caller,
+    at: { readonly reserved: number; readonly used: number; readonly now: number },
+  ): Promise<void> {
+    const used = at.used > 0 ? Math.round(at.used) : 0;
+    const writes: Promise<unknown>[] = [];
+    if (caller.kind !== 'service' && this.#limits.userTokensPerDay > 0 && used !== at.reserved) {
+      const key = { partitionKey: partitionKey(caller), rowKey: DAY_ROW };
+      writes.push(this.#adjust(at.now, key, dayWindow(at.now), used - at.reserved));
+    }
+    if (this.#limits.globalTokensPerMinute > 0 && used > 0) {
+      const key = { partitionKey: shardPartitionKey(this.#randomShard()), rowKey: SHARD_ROW };
+      writes.push(this.#add(at.now, key, minuteWindow(at.now), used));
+    }
+    const results = await Promise.allSettled(writes);
+    for (const result of results) {
+      if (result.status === 'rejected')
+        this.#logger.warn('quota: usage not settled', {
+          tokens: used,
+          reserved: at.reserved,
+          error: describeStoreError(result.reason),
+        });
+    }
+  }
+
+  /** Adds `tokens` to the caller's day while its count is under the limit; the count after it. */
+  async #reserveTokens(caller: Caller, tokens: number, now: number): Promise<number> {
+    const limit = this.#limits.userTokensPerDay;
+    const key = { partitionKey: partitionKey(caller), rowKey: DAY_ROW };
+    let result: AddResult;
+    try {
+      // Refused only when the count before it is at the limit already: `current + tokens > limit - 1 + tokens`.
+      result = await this.#add(now, key, dayWindow(now), tokens, limit - 1 + tokens);
+    } catch (error) {
+      if (!(error instanceof ContentionError)) throw error;
+      throw refusal('user_quota_exceeded', 1_000, {
+        message: 'Too many requests at once. Try again in a second.',
+        diagnosis: `${error.message} Refused rather than admitted unreserved.`,
+      });
+    }
+    if (result.kind === 'added') return result.value;
+    throw dayRefusal(key.partitionKey, result.value, limit, now);
+  }
+
+  /** The minute's count of a request that was not admitted after all, given back. */
+  async #giveBackRequest(caller: Caller, now: number): Promise<void> {
+    const key = { partitionKey: partitionKey(caller), rowKey: MINUTE_ROW };
+    await this.#adjust(now, key, minuteWindow(now), -1).catch((error: unknown) =>
+      this.#logger.warn('quota: request count not given back', { error: describeStoreError(error) }),
+    );
   }
 
   /** The store's state, for the health endpoint. */
@@ -185,15 +301,12 @@ export class QuotaService {
     const key = { partitionKey: partitionKey(caller), rowKey: DAY_ROW };
     const reads: CounterRead[] = [{ key, window: dayWindow(now) }];
     // The minute's count is in the same partition: one query reads both, and the conditional writes that
-    // follow (the minute's in #countRequest, the day's in recordUsage) need no reads of their own.
+    // follow (the minute's in #countRequest, the day's reservation) need no reads of their own.
     if (this.#limits.userRequestsPerMinute > 0)
       reads.push({ key: { ...key, rowKey: MINUTE_ROW }, window: minuteWindow(now) });
-    const [used = 0] = await this.#use(now, (c) => c.readForUpdate(reads));
+    const [used = 0] = await this.#read(now, reads);
     if (used < limit) return used;
-    throw refusal('user_quota_exceeded', msToNextUtcMidnight(now), {
-      message: `Daily token quota used up: at most ${limit} tokens a day per user. It resets at midnight UTC.`,
-      diagnosis: `${key.partitionKey} used ${used} tokens on ${dayWindow(now)} (CHAT_USER_TOKENS_PER_DAY=${limit}).`,
-    });
+    throw dayRefusal(key.partitionKey, used, limit, now);
   }
 
   /** Returns the requests counted this minute including this one, or undefined when the limit is off. */
@@ -203,7 +316,7 @@ export class QuotaService {
     const key = { partitionKey: partitionKey(caller), rowKey: MINUTE_ROW };
     let result: AddResult;
     try {
-      result = await this.#use(now, (c) => c.add(key, minuteWindow(now), 1, limit));
+      result = await this.#add(now, key, minuteWindow(now), 1, limit);
     } catch (error) {
       if (!(error instanceof ContentionError)) throw error;
       // So many requests of one user at once that the count could not be updated: that is a burst over any limit.
@@ -230,7 +343,11 @@ export class QuotaService {
     for (let read = 0; read < SHARD_READS_PER_ADMIT && spent.size < this.#shards; read++) {
       const shard = this.#randomShard(spent);
       const key: CounterKey = { partitionKey: shardPartitionKey(shard), rowKey: SHARD_ROW };
-      const used = await this.#use(now, (c) => c.read(key, window));
+      const used = await this.#use(
+        now,
+        async (store) => this.#remembered(key, window, await store.read(key, window)),
+        () => this.#memory.read(key, window),
+      );
       if (used < shardBudget(limit, this.#shards, shard)) return;
       spent.add(shard);
     }
@@ -247,15 +364,89 @@ export class QuotaService {
     return open[Math.min(open.length - 1, Math.floor(this.#random() * open.length))] ?? 0;
   }
 
+  /** Counters read for update (one query when they share a partition), kept in memory as the store has them. */
+  #read(now: number, reads: readonly CounterRead[]): Promise<number[]> {
+    return this.#use(
+      now,
+      async (store) => {
+        const values = await store.readForUpdate(reads);
+        reads.forEach(({ key, window }, i) => this.#memory.remember(key, window, values[i] ?? 0));
+        return values;
+      },
+      () => this.#memory.readForUpdate(reads),
+    );
+  }
+
+  /** `Counters.add` on the store, or in memory (to be written back) while it is out. */
+  #add(now: number, key: CounterKey, window: string, amount: number, limit?: number): Promise<AddResult> {
+    return this.#use(
+      now,
+      async (store) => {
+        const result = await store.add(key, window, amount, limit);
+        this.#memory.remember(key, window, result.value);
+        return result;
+      },
+      async () => {
+        const result = await this.#memory.add(key, window, amount, limit);
+        if (result.kind === 'added') this.#pend(key, window, amount);
+        return result;
+      },
+    );
+  }
+
+  /** `Counters.adjust` on the store, or in memory (to be written back) while it is out. */
+  #adjust(now: number, key: CounterKey, window: string, delta: number): Promise<number | undefined> {
+    return this.#use(
+      now,
+      async (store) => this.#remembered(key, window, await store.adjust(key, window, delta)),
+      async () => {
+        const value = await this.#memory.adjust(key, window, delta);
+        if (value !== undefined) this.#pend(key, window, delta);
+        return value;
+      },
+    );
+  }
+
+  #remembered<T extends number | undefined>(key: CounterKey, window: string, value: T): T {
+    if (value !== undefined) this.#memory.remember(key, window, value);
+    return value;
+  }
+
+  /** A change made in memory while the store was out, to be written back when it answers again. */
+  #pend(key: CounterKey, window: string, delta: number): void {
+    const id = `${key.partitionKey}\u0000${key.rowKey}`;
+    const pending = this.#pending.get(id);
+    if (pending !== undefined && pending.window > window) return;
+    const sum = pending?.window === window ? pending.delta + delta : delta;
+    this.#pending.set(id, { key, window, delta: sum });
+  }
+
+  /** Writes back what was counted in memory while the store was out; throws at the first failure, the rest kept. */
+  async #writeBack(store: Counters): Promise<void> {
+    const pending = [...this.#pending.entries()];
+    this.#pending.clear();
+    for (const [index, [, change]] of pending.entries()) {
+      try {
+        await store.adjust(change.key, change.window, change.delta);
+      } catch (error) {
+        for (const [, left] of pending.slice(index)) this.#pend(left.key, left.window, left.delta);
+        throw error;
+      }
+    }
+    this.#logger.info('quota: counts made while the store was out written back to it', { counters: pending.length });
+  }
+
   /**
    * Runs one counter operation on the store, or in memory while the store is out; a store failure
    * switches to memory for this and later calls until a probe succeeds. ContentionError is no failure.
    */
-  async #use<T>(now: number, operation: (counters: Counters) => Promise<T>): Promise<T> {
+  async #use<T>(now: number, onStore: (store: Counters) => Promise<T>, inMemory: () => Promise<T>): Promise<T> {
     const store = this.#store;
-    if (!store || !this.#mayUseStore(now)) return operation(this.#memory);
+    if (!store || !this.#mayUseStore(now)) return inMemory();
     try {
-      const result = await operation(store);
+      // What was counted in memory while the store was out goes back first, so this call reads it too.
+      if (this.#pending.size > 0) await this.#writeBack(store);
+      const result = await onStore(store);
       this.#succeeded(now);
       return result;
     } catch (error) {
@@ -264,7 +455,7 @@ export class QuotaService {
         throw error;
       }
       this.#failed(now, error);
-      return operation(this.#memory);
+      return inMemory();
     }
   }
 
@@ -324,6 +515,13 @@ function longestRefusal(failures: readonly unknown[]): unknown {
   const refusals = failures.filter((f): f is ChatError => f instanceof ChatError);
   if (refusals.length < failures.length) return failures.find((f) => !(f instanceof ChatError));
   return refusals.reduce((a, b) => ((b.retryAfterMs ?? 0) > (a.retryAfterMs ?? 0) ? b : a));
+}
+
+function dayRefusal(partition: string, used: number, limit: number, now: number): ChatError {
+  return refusal('user_quota_exceeded', msToNextUtcMidnight(now), {
+    message: `Daily token quota used up: at most ${limit} tokens a day per user. It resets at midnight UTC.`,
+    diagnosis: `${partition} used or reserved ${used} tokens on ${dayWindow(now)} (CHAT_USER_TOKENS_PER_DAY=${limit}).`,
+  });
 }
 
 function refusal(

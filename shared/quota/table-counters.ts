@@ -12,10 +12,11 @@
  * `readForUpdate` reads several rows of one partition with one query and keeps each (bounded, oldest
  * dropped first); the next add of such a row writes on it at once. A row changed since it was read fails
  * that write with 412 (409 for a row created meanwhile) and is read again, as any lost race is, so the
- * kept row saves a round trip and never an ETag check. A chat's quota check is then three store calls:
- * the query of the user's two rows (admit), the minute's write (admit), the day's write (recordUsage).
+ * kept row saves a round trip and never an ETag check. A chat's quota check is then four store calls:
+ * the query of the user's two rows and the minute's write (admit), then the day's reservation and its settle.
  *
- * Each store call has a short timeout (default 300 ms): a slow store must never hold a chat. The SDK's
+ * Each store call has a timeout (default 2 s, {@link DEFAULT_STORE_TIMEOUT_MS}): a store that does not answer in it
+ * is treated as out. The SDK's
  * own retries are off ({@link quotaTableClient}): the quota service falls back instead of waiting.
  */
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
@@ -26,7 +27,7 @@ import type { QuotaStoreSetting } from './settings';
 export interface TableCountersOptions {
   /** The store's client, or its promise ({@link quotaTableClient} loads the SDK on first use). */
   readonly client: TableClient | Promise<TableClient>;
-  /** Time allowed for each store call, ms (default 300). */
+  /** Time allowed for each store call, ms (default {@link DEFAULT_STORE_TIMEOUT_MS}). */
   readonly timeoutMs?: number;
   /** Conditional writes tried per add before giving up with a ContentionError (default 12). */
   readonly maxAttempts?: number;
@@ -35,6 +36,17 @@ export interface TableCountersOptions {
   /** Rows kept from `readForUpdate` for the next add of each (default 10 000, about 2 MB). */
   readonly maxKeptRows?: number;
 }
+
+/**
+ * Time allowed for each store call, ms. Table Storage publishes no latency bound ("fast, but no upper bounds on
+ * latency": https://learn.microsoft.com/azure/cosmos-db/table-support), and its SLA counts a single-entity operation
+ * as failed only after seconds (https://learn.microsoft.com/azure/cosmos-db/table/faq: "a 10-second SLA" against
+ * Cosmos DB's 10-15 ms). Ordinary calls take tens of milliseconds from an app in the same region; 2 s lets a slow
+ * moment (a partition moving, a burst at its 2,000 entities/s target) finish rather than flip the instance to its
+ * own counts, and is still short beside a chat. Azurite on a loaded laptop answers in about the same range, which
+ * is why the earlier 300 ms tripped under a burst of one user's requests.
+ */
+export const DEFAULT_STORE_TIMEOUT_MS = 2_000;
 
 interface CounterRow {
   readonly window: string;
@@ -53,7 +65,7 @@ export class TableCounters implements Counters {
   readonly #maxAttempts: number;
   readonly #random: () => number;
   /** The last add queued per counter (`partitionKey \u0000 rowKey`) on this instance. */
-  readonly #queues = new Map<string, Promise<AddResult>>();
+  readonly #queues = new Map<string, Promise<unknown>>();
   /** Rows read for update, per counter, oldest first; an add takes its row out. */
   readonly #kept = new Map<string, KeptRow>();
   readonly #maxKeptRows: number;
@@ -62,7 +74,7 @@ export class TableCounters implements Counters {
     this.#client = Promise.resolve(options.client);
     // A client that could not be built fails each store call instead (which degrades), never the process.
     this.#client.catch(() => undefined);
-    this.#timeoutMs = options.timeoutMs ?? 300;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
     this.#maxAttempts = options.maxAttempts ?? 12;
     this.#random = options.random ?? Math.random;
     this.#maxKeptRows = options.maxKeptRows ?? 10_000;
@@ -92,24 +104,45 @@ export class TableCounters implements Counters {
    * than wait its turn against a store that is out.
    */
   add(key: CounterKey, window: string, amount: number, limit?: number): Promise<AddResult> {
+    return this.#queued(key, () => this.#add(key, window, amount, limit));
+  }
+
+  adjust(key: CounterKey, window: string, delta: number): Promise<number | undefined> {
+    return this.#queued(key, () => this.#adjust(key, window, delta));
+  }
+
+  /** Runs `change` after the changes of this counter queued before it (see {@link add}). */
+  #queued<T>(key: CounterKey, change: () => Promise<T>): Promise<T> {
     const id = counterId(key);
     const previous = this.#queues.get(id);
-    const run = async (): Promise<AddResult> => {
+    const run = async (): Promise<T> => {
       const failure = await previous?.then(
         () => undefined,
         (error: unknown) => (error instanceof ContentionError ? undefined : { error }),
       );
       if (failure) throw failure.error;
-      return this.#add(key, window, amount, limit);
+      return change();
     };
     const next = run();
     this.#queues.set(id, next);
-    // Forget the queue once it is empty, so the map holds only keys with adds in flight.
+    // Forget the queue once it is empty, so the map holds only keys with changes in flight.
     const forget = () => {
       if (this.#queues.get(id) === next) this.#queues.delete(id);
     };
     next.then(forget, forget);
     return next;
+  }
+
+  async #adjust(key: CounterKey, window: string, delta: number): Promise<number | undefined> {
+    const kept = this.#take(key);
+    for (let attempt = 0; attempt < this.#maxAttempts; attempt++) {
+      const row = attempt === 0 && kept ? kept.row : await this.#get(key);
+      if (row !== undefined && row.window > window) return undefined;
+      const value = Math.max(0, valueIn(row, window) + delta);
+      if (await this.#write(key, window, value, row?.etag)) return value;
+      if (attempt > 0 || !kept) await this.#backOff(attempt);
+    }
+    throw new ContentionError(key, this.#maxAttempts);
   }
 
   async #add(key: CounterKey, window: string, amount: number, limit?: number): Promise<AddResult> {

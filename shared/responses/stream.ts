@@ -77,8 +77,11 @@ class ResponseTally {
   status: string | undefined;
   /** The function calls of the final response. */
   toolCalls: AnswerToolCall[] = [];
+  /** Output deltas streamed (about a token each): what a stream that ends without usage is billed beyond its prompt. */
+  deltas = 0;
 
   count(event: ResponseStreamEvent): void {
+    if (event.type.endsWith('.delta')) this.deltas += 1;
     if (event.type === 'response.output_text.delta') this.text += event.delta;
     if (TERMINAL.has(event.type) && 'response' in event) {
       this.status = event.response.status ?? event.type.slice('response.'.length);
@@ -125,11 +128,13 @@ export async function* relayResponseStream(
   } finally {
     serving.release();
     if (!serving.signal.aborted) await rest.return?.(undefined);
+    const usage = completionUsage(tally.usage);
     const end = {
       outcome,
-      usage: completionUsage(tally.usage),
+      usage,
       finishReason: tally.status,
       toolCalls: tally.toolCalls,
+      ...(usage ? {} : { unmetered: { calls: 1, chunks: tally.deltas } }),
     };
     await serving.report.completed(serving.upstream, { streamed: true, ...end, answer: () => tally.text });
   }

@@ -31,10 +31,7 @@ const question = (text: string): ChatCompletionMessageParam[] => [{ role: 'user'
 /** A chat service with a quota of PER_MINUTE requests (on a fixed clock: no minute ends mid-test) and conversations. */
 function setup() {
   const quota = instance(azurite.connectionString, { limits: { userRequestsPerMinute: PER_MINUTE } });
-  const atNoon: CallerQuota = {
-    admit: (caller) => quota.admit(caller, NOON),
-    recordUsage: (caller, tokens) => quota.recordUsage(caller, tokens, NOON),
-  };
+  const atNoon: CallerQuota = { reserve: (caller, tokens) => quota.reserve(caller, tokens, NOON) };
   const history = conversations(azurite.connectionString, { limits: { maxMessageChars: 1_000 } });
   const chat = regions.service({}, { quota: atNoon, history });
   /** Requests the caller may still start this minute (asking counts one, so it is added back). */

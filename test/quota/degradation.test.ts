@@ -23,6 +23,9 @@ class SwitchableStore implements Counters {
   add(...args: Parameters<Counters['add']>) {
     return this.#gate().then(() => this.#inner.add(...args));
   }
+  adjust(...args: Parameters<Counters['adjust']>) {
+    return this.#gate().then(() => this.#inner.adjust(...args));
+  }
   async #gate(): Promise<void> {
     this.calls++;
     await Promise.resolve();

@@ -1,7 +1,7 @@
 /**
- * Azurite stopped mid-run: admits go on with per-instance limits, the state says degraded, one warning;
- * Azurite back on the same port and folder: the next probe finds it, the state is ok again, and the
- * counts written before the outage are still there.
+ * Azurite stopped mid-run: admits go on with per-instance limits from the counts each instance last saw in
+ * the store (never from 0), the state says degraded, one warning; Azurite back on the same port and folder:
+ * the next probe finds it, writes back what was counted meanwhile, and the state is ok again.
  */
 import { describe, expect, it } from 'vitest';
 import { useAzurite } from '../stand-ins/azurite';
@@ -17,14 +17,16 @@ describe('a store outage', () => {
     await a.recordUsage(alice, 700, NOON);
 
     await azurite.stop();
-    // Each instance now counts alice on its own: 20 a minute each, from 0.
+    // Each instance goes on from the count it last saw: a's last write made alice's minute 4, so 16 more.
     const whileOut = [];
-    for (let i = 0; i < 21; i++) whileOut.push(await outcome(a, alice, NOON + 1_000));
-    expect(whileOut.slice(0, 20).every((o) => o === 'ok')).toBe(true);
-    expect(whileOut[20]).toBe('user_quota_exceeded');
+    for (let i = 0; i < 17; i++) whileOut.push(await outcome(a, alice, NOON + 1_000));
+    expect(whileOut.slice(0, 16).every((o) => o === 'ok')).toBe(true);
+    expect(whileOut[16]).toBe('user_quota_exceeded');
+    // b's last write made it 5; it admits her once more on its own.
     expect(await outcome(b, alice, NOON + 1_000)).toBe('ok');
     await a.recordUsage(bob, 1_000, NOON + 1_000);
     expect(await outcome(a, bob, NOON + 1_000)).toBe('user_quota_exceeded');
+    // b has never seen bob: it counts him from 0 until the store is back.
     expect(await outcome(b, bob, NOON + 1_000)).toBe('ok');
 
     const state = a.state();
@@ -41,12 +43,15 @@ describe('a store outage', () => {
     await azurite.restart();
     expect(await outcome(a, newUser(), NOON + 10_000)).toBe('ok');
     expect(a.state().state).toBe('degraded');
-    // The probe is due: the store answers, and it still holds what was written before the outage (5
-    // requests this minute, 700 tokens today); what was counted in memory meanwhile is not copied back.
-    expect(await a.admit(alice, NOON + 16_500)).toEqual({ requestsRemaining: 14, tokensRemaining: 300 });
+    // The probe is due: the store answers, a's counts made meanwhile go back to it (16 of alice's requests, bob's
+    // 1,000 tokens) on top of what it held (5 requests, 700 tokens), and then b's (one request each).
+    expect(await a.admit(newUser(), NOON + 16_500)).toMatchObject({ requestsRemaining: 19 });
     expect(a.state()).toEqual({ state: 'ok', since: new Date(NOON + 16_500).toISOString() });
-    expect((await b.admit(bob, NOON + 17_000)).tokensRemaining).toBe(1_000);
+    expect(await outcome(b, bob, NOON + 17_000)).toBe('user_quota_exceeded');
     expect(b.state().state).toBe('ok');
+    expect(await outcome(a, alice, NOON + 17_000)).toBe('user_quota_exceeded');
+    // Written back: 5 + 16 + 1 requests this minute (two over: each instance went on by itself), 700 tokens today.
+    expect(await a.admit(alice, NOON + 60_000)).toEqual({ requestsRemaining: 19, tokensRemaining: 300 });
     expect(a.log.lines.filter((l) => l.level === 'warn')).toHaveLength(1);
     expect(a.log.lines.some((l) => l.level === 'info' && /reachable again/.test(l.message))).toBe(true);
   });
