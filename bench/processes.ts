@@ -97,6 +97,19 @@ export async function startSimulatorProcess(options: {
   };
 }
 
+/** Sets a simulated region's fault (`POST /_sim/fault`, e.g. `{ kind: 'stall', afterChunks: 1 }`). */
+export async function setSimulatorFault(
+  region: SimulatorProcess,
+  fault: { readonly kind: string } & Record<string, unknown>,
+): Promise<void> {
+  const response = await fetch(`${region.url}/_sim/fault`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(fault),
+  });
+  if (!response.ok) throw new Error(`${region.region}: setting fault ${fault.kind} answered ${response.status}`);
+}
+
 export interface BackendProcess {
   readonly url: string;
   readonly pid: number;

@@ -13,6 +13,7 @@ import { backendClient, directClient, holdTimes, interleavedSides, MODEL, portke
 import { startPortkeyProcess, PORTKEY_VERSION } from './portkey';
 import {
   regionsSetting,
+  setSimulatorFault,
   startBackendProcess,
   startSimulatorProcess,
   type BackendProcess,
@@ -200,16 +201,6 @@ async function streamLoop(client: OpenAI, concurrency: number, streams: number, 
   return { streams, failures, chunks, elapsedMs: performance.now() - started, errors: [...errors] };
 }
 
-async function setFault(region: SimulatorProcess, fault: Record<string, unknown>): Promise<void> {
-  const response = await fetch(`${region.url}/_sim/fault`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(fault),
-  });
-  if (!response.ok)
-    throw new Error(`${region.region}: setting fault ${String(fault.kind)} answered ${response.status}`);
-}
-
 /** Opens `count` streams through the backend, waits for each one's first chunk, and reads its memory with them open. */
 async function idleStreamsMemory(
   client: OpenAI,
@@ -217,7 +208,7 @@ async function idleStreamsMemory(
   regions: readonly SimulatorProcess[],
   count: number,
 ): Promise<IdleStreamsMemory> {
-  for (const region of regions) await setFault(region, { kind: 'stall', afterChunks: 1 });
+  for (const region of regions) await setSimulatorFault(region, { kind: 'stall', afterChunks: 1 });
   const before = await backend.stats();
   const controllers: AbortController[] = [];
   const errors = new Set<string>();
@@ -245,7 +236,7 @@ async function idleStreamsMemory(
   await sleep(500);
   const open = await backend.stats();
   for (const controller of controllers) controller.abort();
-  for (const region of regions) await setFault(region, { kind: 'none' });
+  for (const region of regions) await setSimulatorFault(region, { kind: 'none' });
   return {
     streams: count,
     open: opened.filter(Boolean).length,
