@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type OpenAI from 'openai';
 import { MODEL } from './load';
-import { ipcChild, type SimulatorProcess } from './processes';
+import { ipcChild, setSimulatorFault, type SimulatorProcess } from './processes';
 
 const PACKAGE_JSON = require.resolve('@portkey-ai/gateway/package.json');
 /** Portkey's Node server (the package's `bin`), run as `node start-server.js --port=0 --headless`. */
@@ -78,15 +78,6 @@ async function answeringRegion(client: OpenAI): Promise<string> {
   return response.headers.get('x-ms-region') ?? '';
 }
 
-async function setFault(region: SimulatorProcess, kind: 'outage' | 'none'): Promise<void> {
-  const response = await fetch(`${region.url}/_sim/fault`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ kind }),
-  });
-  if (!response.ok) throw new Error(`${region.region}: setting fault ${kind} answered ${response.status}`);
-}
-
 /**
  * Checks that Portkey routes as configured before it is measured: a chat is answered by the first region, and,
  * with the first region in an outage (503), by the second. Returns the two regions' display names.
@@ -98,7 +89,7 @@ export async function checkPortkeyFallback(
   const [first] = regions;
   if (!first || regions.length < 2) throw new Error('the fallback check needs two regions');
   const primary = await answeringRegion(client);
-  await setFault(first, 'outage');
+  await setSimulatorFault(first, { kind: 'outage' });
   try {
     const fallback = await answeringRegion(client);
     if (primary === '' || fallback === '' || fallback === primary) {
@@ -106,6 +97,6 @@ export async function checkPortkeyFallback(
     }
     return { primary, fallback };
   } finally {
-    await setFault(first, 'none');
+    await setSimulatorFault(first, { kind: 'none' });
   }
 }

@@ -52,6 +52,8 @@ export async function startSimulatorProcess(options: {
   region: string;
   latency: Latency;
   port?: number;
+  /** Length of the generated answers in tokens (the simulator's default when absent). */
+  answerTokens?: number;
 }): Promise<SimulatorProcess> {
   const port = options.port ?? (await freePort());
   let child: ChildProcess | undefined;
@@ -63,6 +65,7 @@ export async function startSimulatorProcess(options: {
         ...['--port', String(port), '--region', options.region, '--latency', options.latency],
         // The benchmark sends far more than a deployment's default quota; it measures the backend, not 429s.
         ...['--rpm', '100000000', '--tpm', '1000000000000'],
+        ...(options.answerTokens === undefined ? [] : ['--answer-tokens', String(options.answerTokens)]),
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -94,11 +97,24 @@ export async function startSimulatorProcess(options: {
   };
 }
 
+/** Sets a simulated region's fault (`POST /_sim/fault`, e.g. `{ kind: 'stall', afterChunks: 1 }`). */
+export async function setSimulatorFault(
+  region: SimulatorProcess,
+  fault: { readonly kind: string } & Record<string, unknown>,
+): Promise<void> {
+  const response = await fetch(`${region.url}/_sim/fault`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(fault),
+  });
+  if (!response.ok) throw new Error(`${region.region}: setting fault ${fault.kind} answered ${response.status}`);
+}
+
 export interface BackendProcess {
   readonly url: string;
   readonly pid: number;
-  /** Resident set (bytes) and CPU time used so far (user + system, microseconds). */
-  stats(): Promise<{ rss: number; cpuMicros: number }>;
+  /** Resident set and V8 heap in use (bytes), and CPU time used so far (user + system, microseconds). */
+  stats(): Promise<{ rss: number; heapUsed: number; cpuMicros: number }>;
   setTap(enabled: boolean): Promise<void>;
   taps(): Promise<Record<string, StreamTaps>>;
   /** V8's CPU profiler in the backend process (bench/cpu-profiler.ts); `stop` writes the profile to `file`. */
@@ -140,7 +156,11 @@ export async function startBackendProcess(options: {
     pid: child.pid ?? 0,
     stats: async () => {
       const reply = await ask({ type: 'stats' });
-      return { rss: reply.rss ?? Number.NaN, cpuMicros: reply.cpuMicros ?? Number.NaN };
+      return {
+        rss: reply.rss ?? Number.NaN,
+        heapUsed: reply.heapUsed ?? Number.NaN,
+        cpuMicros: reply.cpuMicros ?? Number.NaN,
+      };
     },
     setTap: async (enabled) => {
       await ask({ type: 'tap', enabled } as Omit<ToBackend, 'id'>);

@@ -14,6 +14,7 @@ export type FromBackend =
       readonly type: 'reply';
       readonly id: number;
       readonly rss?: number;
+      readonly heapUsed?: number;
       readonly cpuMicros?: number;
       readonly taps?: Record<string, StreamTaps>;
     };

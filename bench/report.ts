@@ -6,6 +6,7 @@ import { PORTKEY_VERSION } from './portkey';
 import { profileGoals, profileSection, type ProfileResult } from './profile';
 import { mean, median, ms, percentile } from './stats';
 import type { StreamFailoverResult } from './stream-failover';
+import { streamedGoals, streamedSection, type StreamedResult } from './streamed';
 
 export interface SideResult {
   readonly rps: number;
@@ -108,6 +109,8 @@ export interface Results {
     readonly samples: readonly FailoverSample[];
   };
   readonly streamFailover: StreamFailoverResult;
+  /** Streamed chat at latency `none`: direct, Portkey and the backend side by side (bench/streamed.ts). */
+  readonly streamed: StreamedResult;
   readonly auth: AuthResult;
   readonly profile: ProfileResult;
   readonly overload: readonly OverloadLeg[];
@@ -194,6 +197,7 @@ export function goals(r: Results) {
     ratio,
     rows: [
       ...nonStreamedGoals(r.nonStreamed),
+      ...streamedGoals(r.streamed),
       [
         'Each streamed chunk passed on within 1 ms of arrival (one stream at a time)',
         '100 % ≤ 1 ms',
@@ -250,6 +254,7 @@ export function renderResults(r: Results): string {
     '',
     ...notes(r, g),
     ...nonStreamedSection(r.nonStreamed),
+    ...streamedSection(r.streamed),
     ...profileSection(r.profile),
     '## Streamed chat with realistic latency',
     '',

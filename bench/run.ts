@@ -56,6 +56,7 @@ import { cpuAttribution, profileGoals, profileSection } from './profile';
 import { overloadBench, overloadGoals, overloadSection } from './overload';
 import { streamFailover } from './stream-failover';
 import { tokenCountBench, tokenCountGoals, tokenCountSection } from './token-count';
+import { streamedBench, streamedGoals, streamedSection } from './streamed';
 import { median, ms, percentile, sleep } from './stats';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -67,7 +68,9 @@ const QUICK = process.env.BENCH_QUICK === '1';
  * (bench/profile.ts; `BENCH_PROFILES=dir` keeps the `.cpuprofile` files); `BENCH_ONLY=conversations` runs the
  * conversation phase alone (bench/conversations.ts) and prints its goal row; `BENCH_ONLY=overload` runs load
  * shedding on and off past saturation (bench/overload.ts) and prints its section; `BENCH_ONLY=token-count` measures
- * counting untrusted text, worst case per script, before and after the count was bounded (bench/token-count.ts).
+ * counting untrusted text, worst case per script, before and after the count was bounded (bench/token-count.ts);
+ * `BENCH_ONLY=streamed` runs 64-token streamed chats at latency `none`, direct vs Portkey vs the backend
+ * (bench/streamed.ts).
  */
 const ONLY = process.env.BENCH_ONLY;
 const scale = (n: number) => (QUICK ? Math.max(10, Math.round(n / 10)) : n);
@@ -508,6 +511,10 @@ const SINGLE_PHASES: Record<string, () => Promise<void>> = {
     printPhase(profileGoals(profile), [], profileSection(profile));
   },
   nonstreamed: () => nonStreamedOnly(),
+  streamed: async () => {
+    const r = await streamedBench({ log, scale, quick: QUICK });
+    printPhase(streamedGoals(r), [], streamedSection(r));
+  },
   overload: async () => {
     const legs = await overloadBench({ log, quick: QUICK });
     printPhase(overloadGoals(legs), [], overloadSection(legs));
@@ -533,29 +540,32 @@ const SINGLE_PHASES: Record<string, () => Promise<void>> = {
 async function allPhases(): Promise<void> {
   const begun = performance.now();
   const loadAtStart = os.loadavg()[0] ?? 0;
-  log('phase 1/8: cold start and import time');
+  log('phase 1/9: cold start and import time');
   const quiet = await startRegions('none');
   const coldStart = await coldStartPhase(quiet);
 
-  log('phase 2/8: non-streamed chat, direct vs through Portkey vs through the backend');
+  log('phase 2/9: non-streamed chat, direct vs through Portkey vs through the backend');
   const nonStreamed = await nonStreamedPhase(quiet);
   await stopAll(...quiet);
 
-  log('phase 3/8: streamed chat with realistic latency, and memory');
+  log('phase 3/9: streamed chat at latency none, direct vs through Portkey vs through the backend');
+  const streamedResult = await streamedBench({ log, scale, quick: QUICK });
+
+  log('phase 4/9: streamed chat with realistic latency, and memory');
   const realistic = await startRegions('realistic');
   const backendB = await startBackendProcess({ settings: { CHAT_REGIONS: regionsSetting(realistic) } });
   const streaming = await streamed(realistic, backendB);
   await stopAll(backendB, ...realistic);
 
-  log('phase 4/8: where one chat’s CPU goes (CPU profile of the backend)');
+  log('phase 5/9: where one chat’s CPU goes (CPU profile of the backend)');
   const profile = await cpuAttribution({ log, scale });
-  log('phase 5/8: failover under load');
+  log('phase 6/9: failover under load');
   const fail = await failover();
-  log('phase 6/8: failover under load, streamed');
+  log('phase 7/9: failover under load, streamed');
   const streamFailoverResult = await streamFailover(log);
-  log('phase 7/8: what sign-in and quotas add (token validation, quota check, end to end)');
+  log('phase 8/9: what sign-in and quotas add (token validation, quota check, end to end)');
   const auth = await authOverhead({ log, scale });
-  log('phase 8/8: overload, load shedding on and off');
+  log('phase 9/9: overload, load shedding on and off');
   const overload = await overloadBench({ log, quick: QUICK });
 
   const results: Results = {
@@ -569,6 +579,7 @@ async function allPhases(): Promise<void> {
       coldStart,
       failover: fail,
       streamFailover: streamFailoverResult,
+      streamed: streamedResult,
       auth,
       profile,
       overload,

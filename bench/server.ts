@@ -36,7 +36,8 @@ async function main(): Promise<void> {
       case 'stats':
         {
           const cpu = process.cpuUsage();
-          send({ type: 'reply', id: message.id, rss: process.memoryUsage.rss(), cpuMicros: cpu.user + cpu.system });
+          const { rss, heapUsed } = process.memoryUsage();
+          send({ type: 'reply', id: message.id, rss, heapUsed, cpuMicros: cpu.user + cpu.system });
           break;
         }
         break;

@@ -6,7 +6,7 @@ import { LATENCY_PRESETS } from './types';
 export const USAGE =
   'Usage: simulator [--port 7081] [--host 127.0.0.1] [--region eastus2] [--latency none|realistic] [--api-key KEY]\n' +
   '                 [--bearer accept|no-role] [--local-auth-disabled] [--rpm N] [--tpm N]\n' +
-  '                 [--continuation-repeat-words N]';
+  '                 [--continuation-repeat-words N] [--answer-tokens N]';
 
 /** Result of {@link parseCliArgs}: options to start with, `help`, or an error message. */
 export type CliArgs =
@@ -31,6 +31,7 @@ export function parseCliArgs(args: readonly string[]): CliArgs {
         rpm: { type: 'string' },
         tpm: { type: 'string' },
         'continuation-repeat-words': { type: 'string' },
+        'answer-tokens': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -46,7 +47,7 @@ export function parseCliArgs(args: readonly string[]): CliArgs {
     return { kind: 'error', message: '--bearer must be accept or no-role' };
   }
   const numbers: Record<string, number> = {};
-  for (const flag of ['port', 'rpm', 'tpm', 'continuation-repeat-words'] as const) {
+  for (const flag of ['port', 'rpm', 'tpm', 'continuation-repeat-words', 'answer-tokens'] as const) {
     const text = values[flag];
     if (text === undefined) continue;
     const value = Number(text);
@@ -55,12 +56,13 @@ export function parseCliArgs(args: readonly string[]): CliArgs {
     }
     numbers[flag] = value;
   }
-  const { 'continuation-repeat-words': continuationRepeatWords, ...limits } = numbers;
+  const { 'continuation-repeat-words': continuationRepeatWords, 'answer-tokens': answerTokens, ...limits } = numbers;
   return {
     kind: 'start',
     options: {
       ...limits,
       ...(continuationRepeatWords === undefined ? {} : { continuationRepeatWords }),
+      ...(answerTokens === undefined ? {} : { answerTokens }),
       host: values.host,
       region: values.region,
       latency: values.latency as LatencyPreset,

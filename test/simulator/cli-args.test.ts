@@ -35,11 +35,14 @@ describe('parseCliArgs', () => {
       '1000',
       '--continuation-repeat-words',
       '3',
+      '--answer-tokens',
+      '64',
     ]);
     expect(parsed).toEqual({
       kind: 'start',
       options: {
         continuationRepeatWords: 3,
+        answerTokens: 64,
         port: 7082,
         host: '127.0.0.1',
         region: 'swedencentral',
@@ -57,6 +60,7 @@ describe('parseCliArgs', () => {
     [['--latency', 'fast'], '--latency must be one of none, realistic'],
     [['--port', 'abc'], '--port must be a non-negative integer'],
     [['--rpm=-1'], '--rpm must be a non-negative integer'],
+    [['--answer-tokens', '2.5'], '--answer-tokens must be a non-negative integer'],
     [['--bearer', 'maybe'], '--bearer must be accept or no-role'],
     [['--nope'], "Unknown option '--nope'"],
   ])('rejects %j saying what is wrong', (args, message) => {
