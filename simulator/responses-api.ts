@@ -30,6 +30,8 @@ export interface ResponsesCall {
     readonly topP: number | null;
     readonly maxOutputTokens: number | null;
     readonly metadata: unknown;
+    /** `text` as sent (the output format, with its JSON schema): the API repeats it in the response. */
+    readonly text: unknown;
   };
 }
 
@@ -106,6 +108,8 @@ export function parseResponsesRequest(body: unknown, store: ResponseStore): Chat
       topP: numberOrNull(record['top_p']),
       maxOutputTokens: numberOrNull(maxTokens),
       metadata: record['metadata'] ?? {},
+      text:
+        typeof record['text'] === 'object' && record['text'] !== null ? record['text'] : { format: { type: 'text' } },
     },
   };
   return {
@@ -224,7 +228,7 @@ export function responseBody(call: ResponsesCall, meta: ResponseMeta, state: Res
     reasoning: { effort: null, summary: null },
     store: call.store,
     temperature: call.echo.temperature ?? 1,
-    text: { format: { type: 'text' } },
+    text: call.echo.text,
     tool_choice: 'auto',
     tools: [],
     top_p: call.echo.topP ?? 1,
