@@ -53,6 +53,7 @@ import { authOverhead } from './auth';
 import { checkPortkeyFallback, startPortkeyProcess, type PortkeyProcess } from './portkey';
 import { conversationBench } from './conversations';
 import { cpuAttribution, profileGoals, profileSection } from './profile';
+import { fairnessBench, fairnessGoals, fairnessSection } from './fairness';
 import { overloadBench, overloadGoals, overloadSection } from './overload';
 import { streamFailover } from './stream-failover';
 import { median, ms, percentile, sleep } from './stats';
@@ -65,7 +66,9 @@ const QUICK = process.env.BENCH_QUICK === '1';
  * Portkey, backend) and prints their goal rows and section; `BENCH_ONLY=profile` runs the CPU attribution alone
  * (bench/profile.ts; `BENCH_PROFILES=dir` keeps the `.cpuprofile` files); `BENCH_ONLY=conversations` runs the
  * conversation phase alone (bench/conversations.ts) and prints its goal row; `BENCH_ONLY=overload` runs load
- * shedding on and off past saturation (bench/overload.ts) and prints its section.
+ * shedding on and off past saturation (bench/overload.ts) and prints its section; `BENCH_ONLY=fairness` floods one
+ * instance with one user's streams and times another user's chats, with the per-caller limit and without
+ * (bench/fairness.ts).
  */
 const ONLY = process.env.BENCH_ONLY;
 const scale = (n: number) => (QUICK ? Math.max(10, Math.round(n / 10)) : n);
@@ -509,6 +512,10 @@ const SINGLE_PHASES: Record<string, () => Promise<void>> = {
   overload: async () => {
     const legs = await overloadBench({ log, quick: QUICK });
     printPhase(overloadGoals(legs), [], overloadSection(legs));
+  },
+  fairness: async () => {
+    const sides = await fairnessBench({ log, quick: QUICK });
+    printPhase(fairnessGoals(sides), [], fairnessSection(sides));
   },
   auth: async () => {
     const auth = await authOverhead({ log, scale });
