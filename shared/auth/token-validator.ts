@@ -171,10 +171,13 @@ export function createTokenValidator(options: TokenValidatorOptions): TokenValid
   });
   const settings = options.token;
   const skew = options.clockSkewSeconds ?? 300;
+  const accepted = new AcceptedTokens();
   return {
     async validate(authorization) {
       const bearer = bearerToken(authorization);
       if ('failure' in bearer) return bearer.failure;
+      const known = accepted.get(bearer.token, now());
+      if (known !== undefined) return known;
       let payload: JWTPayload;
       try {
         const { jwtVerify } = await jose();
@@ -189,9 +192,44 @@ export function createTokenValidator(options: TokenValidatorOptions): TokenValid
       } catch (error) {
         return fromVerifyError(error, { skew, now: now() });
       }
-      return authorize(payload, settings, { nowSeconds: now() / 1000, skew });
+      const check = authorize(payload, settings, { nowSeconds: now() / 1000, skew });
+      if (check.ok && typeof payload.exp === 'number')
+        accepted.set(bearer.token, check, (payload.exp + skew) * 1000, now());
+      return check;
     },
   };
+}
+
+/** Most tokens {@link AcceptedTokens} keeps (about 1.5 KB each). */
+const ACCEPTED_TOKENS_MAX = 1_000;
+/** Longest an accepted token is believed without checking its signature again, ms: a removed signing key stops counting by then. */
+const ACCEPTED_TOKENS_TTL_MS = 10 * 60_000;
+
+/**
+ * Tokens that passed every check lately, so the same token on the next request costs a map lookup instead of an
+ * RSA signature check (the most expensive step of admitting a request: a flood of requests with one user's
+ * token would otherwise cost a verification each). Kept until the token expires (with the clock skew jose
+ * allows) and at most {@link ACCEPTED_TOKENS_TTL_MS}; the oldest entry goes first when full. Only accepted tokens
+ * are kept: a refusal is always checked afresh, so a new signing key is fetched when one appears.
+ */
+class AcceptedTokens {
+  readonly #entries = new Map<string, { readonly check: TokenCheck; readonly untilMs: number }>();
+
+  get(token: string, nowMs: number): TokenCheck | undefined {
+    const entry = this.#entries.get(token);
+    if (entry === undefined) return undefined;
+    if (nowMs < entry.untilMs) return entry.check;
+    this.#entries.delete(token);
+    return undefined;
+  }
+
+  set(token: string, check: TokenCheck, expiresAtMs: number, nowMs: number): void {
+    this.#entries.set(token, { check, untilMs: Math.min(expiresAtMs, nowMs + ACCEPTED_TOKENS_TTL_MS) });
+    if (this.#entries.size > ACCEPTED_TOKENS_MAX) {
+      const oldest = this.#entries.keys().next();
+      if (oldest.done !== true) this.#entries.delete(oldest.value);
+    }
+  }
 }
 
 function fromVerifyError(error: unknown, ctx: { readonly skew: number; readonly now: number }): TokenCheck {

@@ -165,6 +165,16 @@ describe('createTokenValidator with claims an attacker chose (signed by a truste
     expect(admitted).toMatchObject({ ok: true, grantedBy: 'role', caller: { kind: 'app' } });
   });
 
+  it('believes a token it accepted again on the next request, never past its expiry', async () => {
+    const token = await fx.provider.token('alice', { expires_in: 600 });
+    const validator = fx.validator({ clockSkewSeconds: 0 });
+    expect((await validator.validate(`Bearer ${token}`)).ok).toBe(true);
+    fx.advance(599_000);
+    expect((await validator.validate(`Bearer ${token}`)).ok).toBe(true);
+    fx.advance(2_000);
+    expect(refused(await validator.validate(`Bearer ${token}`)).failure).toBe('expired');
+  });
+
   it('treats a token without scp as an app, whatever else it says', async () => {
     const token = await fx.provider.token('alice', { claims: { scp: null, roles: ['Chat.Invoke'] } });
     const check = await fx.validator({}, { CHAT_AUTH_REQUIRED_ROLE: 'Chat.Invoke' }).validate(`Bearer ${token}`);
