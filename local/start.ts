@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     .split(',')
     .map((k) => k.trim())
     .filter(Boolean);
-  const identity = await startSignIn(functionKeys);
+  const identity = await startSignIn(functionKeys, browserOrigins(settings));
   const storage = await ensureLocalStorage({ repoRoot: cwd, env: process.env });
   if (storage.kind === 'azurite') {
     Object.assign(process.env, storage.env);
@@ -71,14 +71,26 @@ async function main(): Promise<void> {
  * (CHAT_AUTH_AUDIENCE set). With it, chat endpoints take a signed-in user's token or one of the local
  * function keys (checked by the app, CHAT_SERVICE_KEYS), as they would in Azure with sign-in on.
  */
-async function startSignIn(functionKeys: readonly string[]): Promise<RunningIdentityProvider> {
+async function startSignIn(
+  functionKeys: readonly string[],
+  allowedOrigins: readonly string[],
+): Promise<RunningIdentityProvider> {
   const port = identityProviderPort(process.env);
-  const identity = await bindPort(identityPortUse(port), () => startIdentityProvider({ port }));
+  const identity = await bindPort(identityPortUse(port), () => startIdentityProvider({ port, allowedOrigins }));
   if (process.env.CHAT_AUTH_AUDIENCE === undefined) Object.assign(process.env, identity.backendSettings());
   // Locally the function keys serve as the service callers' keys too (in Azure: a Key Vault reference).
   process.env.CHAT_SERVICE_KEYS ??= functionKeys.join(',');
   console.log(`Local sign-in provider at ${identity.url} (POST ${identity.url}/token {"user":"alice"})`);
   return identity;
+}
+
+/**
+ * The browser origins the backend serves or allows (its own demo page, `Host.CORS`): the only pages that may ask
+ * the sign-in provider for tokens, so a site the developer happens to visit cannot mint them.
+ */
+function browserOrigins(settings: LocalSettings): string[] {
+  const port = portSetting('PORT', settings.port ?? 7071);
+  return [`http://localhost:${port}`, `http://127.0.0.1:${port}`, ...(settings.cors?.allowedOrigins ?? [])];
 }
 
 /**
@@ -127,6 +139,8 @@ function startApiHost(cwd: string, settings: LocalSettings, functionKeys: readon
       cwd,
       port,
       host: process.env.HOST ?? '127.0.0.1',
+      // Names other than localhost and IP addresses the API answers to (DNS rebinding defence), comma-separated.
+      allowedHosts: (process.env.LOCAL_ALLOWED_HOSTS ?? '').split(',').filter((name) => name.trim() !== ''),
       functionKeys,
       // Preflights allow only the headers this backend reads (App Service would echo any).
       ...(settings.cors ? { cors: { ...settings.cors, allowedRequestHeaders: BACKEND_REQUEST_HEADERS } } : {}),

@@ -14,9 +14,15 @@ import { closeUnlessDrainable } from './requestBody';
 import type { HttpRoute } from './routeTable';
 
 export interface HostError {
-  readonly status: 400 | 401 | 404 | 408 | 500 | 502;
+  readonly status: 400 | 401 | 403 | 404 | 408 | 500 | 502;
   readonly code:
-    'invalid_request' | 'unauthorized' | 'not_found' | 'request_timeout' | 'internal_error' | 'bad_gateway';
+    | 'invalid_request'
+    | 'unauthorized'
+    | 'forbidden'
+    | 'not_found'
+    | 'request_timeout'
+    | 'internal_error'
+    | 'bad_gateway';
   readonly message: string;
 }
 
@@ -44,6 +50,14 @@ export const notOriginForm: HostError = {
   status: 400,
   code: 'invalid_request',
   message: 'The request target must be a path starting with a single "/" (this host is not a proxy).',
+};
+
+/** A `Host` that does not name this machine (local/host/host-names.ts): a DNS rebinding attempt, or a name to allow. */
+export const hostNotAllowed: HostError = {
+  status: 403,
+  code: 'forbidden',
+  message:
+    'This local host answers only requests addressed to localhost or an IP address; list other names in LOCAL_ALLOWED_HOSTS.',
 };
 
 /** The loopback hop to the library's proxy failed before an answer (`libraryProxy: 'http'` only). */
