@@ -90,9 +90,9 @@ export class ResponseIds {
 /** Copies of a region's answers with the ids it issued signed for the caller. */
 export interface Issuer {
   /** A whole response (`POST /responses` without `stream`). */
-  response<T>(response: T): T;
+  readonly response: <T>(response: T) => T;
   /** A stream event. */
-  event<T>(event: T): T;
+  readonly event: <T>(event: T) => T;
 }
 
 type Sign = (id: string) => string;
