@@ -26,8 +26,7 @@ export function overloadedResponse(
     requestId,
     retryAfterMs: shed.retryAfterMs,
   });
-  const ctx = { requestId, exposeDiagnostics: config.exposeDiagnostics };
-  return jsonResponse(error.status, errorBody(error, ctx), errorHeaders(error, requestId));
+  return unlogged(error, requestId, config);
 }
 
 /**
@@ -46,6 +45,15 @@ export function tooManyInFlightResponse(
     requestId,
     retryAfterMs: over.retryAfterMs,
   });
+  return unlogged(error, requestId, config);
+}
+
+/** The one error body and headers for `error`, without the log line `errorResponse` (./responses.ts) writes. */
+function unlogged(
+  error: ChatError,
+  requestId: string,
+  config: { readonly exposeDiagnostics: boolean },
+): HttpResponseInit {
   const ctx = { requestId, exposeDiagnostics: config.exposeDiagnostics };
   return jsonResponse(error.status, errorBody(error, ctx), errorHeaders(error, requestId));
 }
