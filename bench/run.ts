@@ -53,6 +53,7 @@ import { authOverhead } from './auth';
 import { checkPortkeyFallback, startPortkeyProcess, type PortkeyProcess } from './portkey';
 import { conversationBench } from './conversations';
 import { cpuAttribution, profileGoals, profileSection } from './profile';
+import { fairnessBench, fairnessGoals, fairnessSection } from './fairness';
 import { overloadBench, overloadGoals, overloadSection } from './overload';
 import { streamFailover } from './stream-failover';
 import { tokenCountBench, tokenCountGoals, tokenCountSection } from './token-count';
@@ -70,7 +71,8 @@ const QUICK = process.env.BENCH_QUICK === '1';
  * shedding on and off past saturation (bench/overload.ts) and prints its section; `BENCH_ONLY=token-count` measures
  * counting untrusted text, worst case per script, before and after the count was bounded (bench/token-count.ts);
  * `BENCH_ONLY=streamed` runs 64-token streamed chats at latency `none`, direct vs Portkey vs the backend
- * (bench/streamed.ts).
+ * (bench/streamed.ts); `BENCH_ONLY=fairness` floods one instance with one user's streams and times another
+ * user's chats, with the per-caller limit and without (bench/fairness.ts).
  */
 const ONLY = process.env.BENCH_ONLY;
 const scale = (n: number) => (QUICK ? Math.max(10, Math.round(n / 10)) : n);
@@ -522,6 +524,10 @@ const SINGLE_PHASES: Record<string, () => Promise<void>> = {
   'token-count': async () => {
     const rows = await tokenCountBench({ log });
     printPhase(tokenCountGoals(rows), [], tokenCountSection(rows));
+  },
+  fairness: async () => {
+    const sides = await fairnessBench({ log, quick: QUICK });
+    printPhase(fairnessGoals(sides), [], fairnessSection(sides));
   },
   auth: async () => {
     const auth = await authOverhead({ log, scale });

@@ -48,7 +48,10 @@ async function main(): Promise<void> {
   const secrets = devSecretPaths(cwd);
   // Ids of the Responses API stay valid across restarts (in Azure the setting is required for that).
   process.env.CHAT_RESPONSE_ID_SECRET ??= persistentResponseIdSecret(secrets.responseIdSecret);
-  const identity = await startSignIn(functionKeys, secrets.identityKeys);
+  const identity = await startSignIn(functionKeys, {
+    keyFile: secrets.identityKeys,
+    allowedOrigins: browserOrigins(settings),
+  });
   const storage = await ensureLocalStorage({
     repoRoot: cwd,
     env: process.env,
@@ -83,10 +86,13 @@ async function main(): Promise<void> {
  * (CHAT_AUTH_AUDIENCE set). With it, chat endpoints take a signed-in user's token or one of the local
  * function keys (checked by the app, CHAT_SERVICE_KEYS), as they would in Azure with sign-in on.
  */
-async function startSignIn(functionKeys: readonly string[], keyFile: string): Promise<RunningIdentityProvider> {
+async function startSignIn(
+  functionKeys: readonly string[],
+  options: { readonly keyFile: string; readonly allowedOrigins: readonly string[] },
+): Promise<RunningIdentityProvider> {
   const port = identityProviderPort(process.env);
   // Its keys are kept in keyFile, so a page open across a restart stays signed in.
-  const identity = await bindPort(identityPortUse(port), () => startIdentityProvider({ port, keyFile }));
+  const identity = await bindPort(identityPortUse(port), () => startIdentityProvider({ port, ...options }));
   if (process.env.CHAT_AUTH_AUDIENCE === undefined) Object.assign(process.env, identity.backendSettings());
   // Locally the function keys serve as the service callers' keys too (in Azure: a Key Vault reference).
   process.env.CHAT_SERVICE_KEYS ??= functionKeys.join(',');
@@ -111,6 +117,19 @@ async function startBlobStorage(cwd: string): Promise<Azurite> {
   );
   console.log(`Azurite blob service (AzureWebJobsStorage for func start) at ${blobs.tableEndpoint}, data in .azurite/`);
   return blobs;
+}
+
+/**
+ * The browser origins the backend serves or allows (its own demo page, the CORS origins): the only pages that may
+ * ask the sign-in provider for tokens, so a site the developer happens to visit cannot mint them.
+ */
+function browserOrigins(settings: LocalSettings): string[] {
+  const port = portSetting('PORT', settings.port ?? 7071);
+  return [
+    `http://localhost:${port}`,
+    `http://127.0.0.1:${port}`,
+    ...(corsSetting(settings).cors?.allowedOrigins ?? []),
+  ];
 }
 
 /**
@@ -159,6 +178,8 @@ function startApiHost(cwd: string, settings: LocalSettings, functionKeys: readon
       cwd,
       port,
       host: process.env.HOST ?? '127.0.0.1',
+      // Names other than localhost and IP addresses the API answers to (DNS rebinding defence), comma-separated.
+      allowedHosts: (process.env.LOCAL_ALLOWED_HOSTS ?? '').split(',').filter((name) => name.trim() !== ''),
       functionKeys,
       ...corsSetting(settings),
     }),

@@ -300,8 +300,8 @@ export class ChatService {
     const serving = await this.#serveResponse(request, regional, (u, call) => u.respond(regional.params, call));
     serving.release();
     // output_text is the SDK's convenience, not part of the wire format.
-    const issue = this.#ids.issuer(serving.upstream.name, ownerOf(request.caller));
-    const { output_text: text, ...response } = issue(serving.answer);
+    const issuer = this.#ids.issuer(serving.upstream.name, ownerOf(request.caller));
+    const { output_text: text, ...response } = issuer.response(serving.answer);
     const usage = completionUsage(response.usage);
     const toolCalls = functionCallsOf(response.output);
     const end = { streamed: false, outcome: 'completed' as const, usage, finishReason: response.status, toolCalls };
@@ -316,7 +316,7 @@ export class ChatService {
     const events = relayResponseStream(serving, {
       health: this.health,
       logger: this.#logger(request),
-      issue: this.#ids.issuer(serving.upstream.name, ownerOf(request.caller)),
+      issue: this.#ids.issuer(serving.upstream.name, ownerOf(request.caller)).event,
       idleMs: this.#options.config.streamIdleTimeoutMs,
       ...(this.#options.timers ? { timers: this.#options.timers } : {}),
       ...(request.signal ? { clientSignal: request.signal } : {}),

@@ -70,6 +70,8 @@ export const ERROR_CODES = {
   health_check_failed: { status: 503, failover: false },
   // This instance is turning new requests away (shared/resilience/load-shedder.ts): come back after Retry-After.
   overloaded: { status: 503, failover: false },
+  // The caller already has CHAT_CALLER_MAX_IN_FLIGHT requests running on this instance (shared/resilience/caller-limit.ts).
+  too_many_in_flight: { status: 429, failover: false },
   // The conversation store is not configured or does not answer: history endpoints cannot serve (chats still do).
   conversations_unavailable: { status: 503, failover: false },
   stream_interrupted: { status: 502, failover: false },

@@ -12,12 +12,13 @@ import {
 } from '@azure/functions';
 import { chatAccess } from './auth/access';
 import type { Caller } from './auth/caller';
-import { stopStreamsOnDisconnect } from './http/client-disconnect';
-import { overloadedResponse } from './http/overload';
+import { clientSignalOf, stopStreamsOnDisconnect } from './http/client-disconnect';
+import { overloadedResponse, tooManyInFlightResponse } from './http/overload';
 import { requestScope } from './http/request-id';
 import { errorResponse } from './http/responses';
 import type { RouteEntry } from './http/route-methods';
 import { productionServices, type Services } from './production';
+import { releasingBody, type Release } from './resilience/caller-limit';
 
 const routes: RouteEntry[] = [];
 
@@ -78,29 +79,49 @@ export function wired<A extends unknown[]>(
 type CallerHandler = (request: HttpRequest, context: InvocationContext, caller?: Caller) => Promise<HttpResponseInit>;
 
 /**
- * A chat handler behind the load shedder and the caller gate (production wiring): an overloaded instance
- * answers 503 `overloaded` first, before the caller check, the body or any upstream call, so a turned-away
- * request costs next to nothing (the shedder counts the others in flight until their handler returns); then
- * the request goes on only with an admitted caller; a refused one gets the gate's 401/403/503 in the one
- * error body.
+ * A chat handler behind the caller gate, the per-caller limit and the load shedder (production wiring), cheapest
+ * and most specific first, all before the body is read or any upstream is called: a caller without valid
+ * credentials gets the gate's 401/403/503; a caller who already has CHAT_CALLER_MAX_IN_FLIGHT requests running
+ * here gets 429 `too_many_in_flight`, so one flooding user costs only themselves; an overloaded instance answers
+ * 503 `overloaded`. A caller's request counts as in flight until its answer is complete (a stream's body ended or
+ * cancelled, or the client gone), the shedder's until the handler returns.
  */
 export function gated(factory: (services: Services) => CallerHandler): Handler {
   const handler = wired(factory);
   return async (request, context) => {
-    const { gate, config, overload } = productionServices();
-    const shed = overload.admit(context.functionName);
-    if (shed) return overloadedResponse(request, shed, config);
+    const { gate, config, overload, callers } = productionServices();
+    let caller: Caller | undefined;
     try {
-      let caller: Caller | undefined;
-      try {
-        caller = await gate.admit(request);
-      } catch (error) {
-        // The gate logs nothing itself: the refusal is logged once, here, with the id the caller is told.
-        return errorResponse(error, requestScope(request, context, config));
-      }
-      return await handler(request, context, caller);
+      caller = await gate.admit(request);
+    } catch (error) {
+      // The gate logs nothing itself: the refusal is logged once, here, with the id the caller is told.
+      return errorResponse(error, requestScope(request, context, config));
+    }
+    const admission = callers.admit(caller);
+    if (!admission.ok) return tooManyInFlightResponse(request, admission, config);
+    const shed = overload.admit(context.functionName);
+    if (shed) {
+      admission.release();
+      return overloadedResponse(request, shed, config);
+    }
+    let response: HttpResponseInit | undefined;
+    try {
+      response = await handler(request, context, caller);
+      return response;
     } finally {
       overload.done();
+      releaseWhenComplete(response, admission.release, clientSignalOf(context).signal);
     }
   };
+}
+
+/** Releases the caller's slot now, or for a streamed body when it ends (or the client leaves first). */
+function releaseWhenComplete(response: HttpResponseInit | undefined, release: Release, signal?: AbortSignal): void {
+  const body = response?.body;
+  if (response === undefined || typeof body !== 'object' || body === null || !(Symbol.asyncIterator in body)) {
+    release();
+    return;
+  }
+  signal?.addEventListener('abort', release, { once: true });
+  (response as { body: unknown }).body = releasingBody(body, release);
 }

@@ -12,6 +12,7 @@ import { createTokenValidator } from './auth/token-validator';
 import { conversationSettings, createConversationService, type ConversationService } from './conversations';
 import { consoleLogger, type Logger } from './logger';
 import { createQuotaService, quotaSettings, type QuotaService } from './quota';
+import { CallerInFlight, callerLimitSettings } from './resilience/caller-limit';
 import { LoadShedder, overloadSettings } from './resilience/load-shedder';
 import { healthCheckSettings } from './stamp-health';
 import { createTelemetry, telemetrySettings, type Telemetry } from './telemetry';
@@ -31,6 +32,8 @@ export interface Services {
   readonly conversations: ConversationService;
   /** Turns requests away while this instance's event loop lags (CHAT_SHED_LAG_MS); its state shows in health. */
   readonly overload: LoadShedder;
+  /** Requests in flight per user or app on this instance, at most CHAT_CALLER_MAX_IN_FLIGHT each. */
+  readonly callers: CallerInFlight;
 }
 
 let services: Services | undefined;
@@ -55,7 +58,8 @@ export function productionServices(): Services {
     });
     const gate = callerGate(logger);
     const overload = new LoadShedder({ settings: overloadSettings(process.env), observer: telemetry, logger });
-    services = Object.freeze({ config, chat, credentials, telemetry, gate, quota, conversations, overload });
+    const callers = new CallerInFlight(callerLimitSettings(process.env));
+    services = Object.freeze({ config, chat, credentials, telemetry, gate, quota, conversations, overload, callers });
   }
   return services;
 }

@@ -37,6 +37,8 @@ export interface ResponsesCall {
     readonly tools: unknown;
     readonly toolChoice: unknown;
     readonly parallelToolCalls: boolean;
+    /** `text` as sent (the output format, with its JSON schema): the API repeats it in the response. */
+    readonly text: unknown;
   };
 }
 
@@ -140,6 +142,8 @@ export function parseResponsesRequest(body: unknown, store: ResponseStore): Chat
       tools: record['tools'] ?? [],
       toolChoice: record['tool_choice'] ?? 'auto',
       parallelToolCalls: tools.parallel,
+      text:
+        typeof record['text'] === 'object' && record['text'] !== null ? record['text'] : { format: { type: 'text' } },
     },
   };
   return {
@@ -290,7 +294,7 @@ export function responseBody(call: ResponsesCall, meta: ResponseMeta, state: Res
     reasoning: { effort: null, summary: null },
     store: call.store,
     temperature: call.echo.temperature ?? 1,
-    text: { format: { type: 'text' } },
+    text: call.echo.text,
     tool_choice: call.echo.toolChoice,
     tools: call.echo.tools,
     top_p: call.echo.topP ?? 1,

@@ -20,6 +20,7 @@ export interface HostError {
     | 'invalid_request'
     | 'unauthorized'
     | 'origin_not_allowed'
+    | 'forbidden'
     | 'not_found'
     | 'request_timeout'
     | 'internal_error'
@@ -53,6 +54,14 @@ export const notOriginForm: HostError = {
   status: 400,
   code: 'invalid_request',
   message: 'The request target must be a path starting with a single "/" (this host is not a proxy).',
+};
+
+/** A `Host` that does not name this machine (local/host/host-names.ts): a DNS rebinding attempt, or a name to allow. */
+export const hostNotAllowed: HostError = {
+  status: 403,
+  code: 'forbidden',
+  message:
+    'This local host answers only requests addressed to localhost or an IP address; list other names in LOCAL_ALLOWED_HOSTS.',
 };
 
 /** The loopback hop to the library's proxy failed before an answer (`libraryProxy: 'http'` only). */

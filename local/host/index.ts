@@ -33,6 +33,11 @@ export interface LocalHostOptions {
   readonly port?: number;
   /** Interface to bind. Default: `127.0.0.1`. */
   readonly host?: string;
+  /**
+   * `Host` names answered besides loopback names and IP literals (DNS rebinding defence, see host-names.ts); the
+   * bind `host`, when it is a name, is always answered. Default none.
+   */
+  readonly allowedHosts?: readonly string[];
   /** Keys accepted for `function` level (from `x-functions-key` or `?code=`). */
   readonly functionKeys?: readonly string[];
   /** Key accepted for `function` and `admin` level. */
@@ -86,6 +91,7 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
       logger,
     },
     defaultHost: host,
+    allowedHosts: [host, ...(options.allowedHosts ?? [])],
   });
   const port = await server.listen(options.port ?? 7071, host).catch(async (error: unknown) => {
     // Nothing will be served: release the library's proxy too, then let the caller explain the error.

@@ -6,10 +6,19 @@
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { bodyTimedOut, invocationFailed, notOriginForm, refusalError, requestIdOf, sendHostError } from './answers';
+import {
+  bodyTimedOut,
+  hostNotAllowed,
+  invocationFailed,
+  notOriginForm,
+  refusalError,
+  requestIdOf,
+  sendHostError,
+} from './answers';
 import { watchBodyIdle } from './bodyIdle';
 import { dispatch, type Dispatcher } from './dispatch';
 import { admit, type GatePolicy } from './gate';
+import { isAllowedHost } from './host-names';
 import { errorText } from './logger';
 import { bodyFraming, closeUnlessDrainable } from './requestBody';
 import type { HttpRoute } from './routeTable';
@@ -20,6 +29,8 @@ export interface HostServerOptions {
   readonly dispatcher: Dispatcher;
   /** Host name for request URLs when the client sends no `Host` header. */
   readonly defaultHost: string;
+  /** `Host` names answered besides loopback names and IP literals (see host-names.ts). */
+  readonly allowedHosts: readonly string[];
 }
 
 export interface HostServer {
@@ -69,6 +80,11 @@ async function handleRequest(
 ): Promise<void> {
   const { limits } = options.dispatcher;
   const method = (req.method ?? 'GET').toUpperCase();
+  if (!isAllowedHost(req.headers.host, options.allowedHosts)) {
+    res.shouldKeepAlive = false;
+    sendHostError(res, hostNotAllowed, { ...answerTo(req, {}), limits });
+    return;
+  }
   if (!isOriginForm(req.url)) {
     res.shouldKeepAlive = false;
     sendHostError(res, notOriginForm, { ...answerTo(req, {}), limits });

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import type { JWK, JWTPayload } from 'jose';
 import { ConfigError } from '../../shared/config';
+import { isOriginAllowed } from '../host/cors';
 import { requestIdFrom } from '../../shared/http/request-id';
 import { parseJson, readBody, sendJson } from '../../simulator/http';
 import { writePrivateFile } from '../dev-secrets';
@@ -36,6 +37,12 @@ export interface IdentityProviderOptions {
    * rotations are written too. Default: none, a fresh key per start (tests).
    */
   readonly keyFile?: string;
+  /**
+   * Browser origins that may read the provider's answers (CORS), as the backend's CORS settings write them:
+   * `npm start` passes the API's own origin and `Host.CORS`. Default: pages on this machine only (localhost,
+   * 127.0.0.1, [::1], any port). Never `*` unless listed: a page anywhere could otherwise mint tokens.
+   */
+  readonly allowedOrigins?: readonly string[];
 }
 
 /** Optional fields of a token request besides `user` (or `app`). */
@@ -149,18 +156,44 @@ function withOverrides(claims: JWTPayload, overrides: Readonly<Record<string, un
   return result;
 }
 
-// The demo page and SPAs on other local ports ask for tokens from the browser.
+// The demo page and SPAs on other local ports ask for tokens from the browser: only from allowed origins.
 const CORS = {
-  'access-control-allow-origin': '*',
   'access-control-allow-methods': 'GET, POST, OPTIONS',
   'access-control-allow-headers': 'content-type, x-request-id',
+  vary: 'Origin',
 };
+
+/** Whether `origin` is a page on this machine (http or https on a loopback name, any port). */
+export function isLoopbackOrigin(origin: string): boolean {
+  try {
+    const url = new URL(origin);
+    const name = url.hostname;
+    return (
+      (url.protocol === 'http:' || url.protocol === 'https:') &&
+      (name === 'localhost' || name.endsWith('.localhost') || name === '127.0.0.1' || name === '[::1]')
+    );
+  } catch {
+    return false;
+  }
+}
+
+/** The CORS headers of an answer to a request from `origin`: the origin echoed only when allowed. */
+export function corsHeaders(
+  origin: string | undefined,
+  allowed: readonly string[] | undefined,
+): Record<string, string> {
+  const admitted =
+    origin !== undefined &&
+    (allowed === undefined ? isLoopbackOrigin(origin) : isOriginAllowed(origin, { allowedOrigins: allowed }));
+  return admitted ? { ...CORS, 'access-control-allow-origin': origin } : CORS;
+}
 
 class IdentityProvider {
   readonly #ring = new KeyRing();
   readonly #counts = { configuration: 0, jwks: 0, token: 0 };
-  readonly #options: Required<Omit<IdentityProviderOptions, 'port' | 'host' | 'keyFile'>>;
+  readonly #options: Required<Omit<IdentityProviderOptions, 'port' | 'host' | 'keyFile' | 'allowedOrigins'>>;
   readonly #keyFile: string | undefined;
+  readonly #allowedOrigins: readonly string[] | undefined;
   url = '';
 
   constructor(options: IdentityProviderOptions) {
@@ -172,6 +205,7 @@ class IdentityProvider {
       now: options.now ?? Date.now,
     };
     this.#keyFile = options.keyFile;
+    this.#allowedOrigins = options.allowedOrigins;
   }
 
   /** The kept keys when the key file holds usable ones, else a new key (written to the key file, if any). */
@@ -231,7 +265,10 @@ class IdentityProvider {
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = requestIdFrom({ get: (name) => header(req, name) });
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    const headers = { ...CORS, 'x-request-id': requestId };
+    const headers = {
+      ...corsHeaders(header(req, 'origin') ?? undefined, this.#allowedOrigins),
+      'x-request-id': requestId,
+    };
     if (req.method === 'OPTIONS') {
       res.writeHead(204, headers).end();
     } else if (req.method === 'GET' && path === '/.well-known/openid-configuration') {
@@ -320,7 +357,7 @@ export async function startIdentityProvider(options: IdentityProviderOptions = {
   const server = createServer((req, res) => {
     provider.handle(req, res).catch((error: unknown) => {
       const body = errorBody('internal_error', `The identity provider failed: ${String(error)}`, 'local-identity');
-      if (!res.headersSent) sendJson(res, 500, body, CORS);
+      if (!res.headersSent) sendJson(res, 500, body, corsHeaders(req.headers.origin, options.allowedOrigins));
       else res.destroy();
     });
   });

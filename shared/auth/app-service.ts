@@ -9,6 +9,7 @@ import { ChatError } from '../errors';
 import type { AppCaller, UserCaller } from './caller';
 import { principalId } from './caller';
 import type { TokenSettings } from './settings';
+import { isPrincipalPart } from './token-validator';
 
 /** Claim types as Easy Auth writes them: the token's short names, or the long WS-Federation URIs. */
 const CLAIM_NAMES = {
@@ -74,11 +75,11 @@ export function appServicePrincipal(header: string, settings: TokenSettings): Pr
   }
   const [oid] = values(principal, CLAIM_NAMES.oid);
   const [tid] = values(principal, CLAIM_NAMES.tid);
-  if (oid === undefined || tid === undefined) {
+  if (!isPrincipalPart(oid) || !isPrincipalPart(tid)) {
     return refuse(
       'identity',
       'Sign in with a Microsoft Entra ID account.',
-      `x-ms-client-principal (${principal.auth_typ ?? 'unknown provider'}) has no oid/tid claim: only the Microsoft provider is supported.`,
+      `x-ms-client-principal (${principal.auth_typ ?? 'unknown provider'}) has no valid oid/tid claim: only the Microsoft provider is supported.`,
     );
   }
   const foreign = foreignPrincipal(principal, tid, settings);

@@ -4,7 +4,7 @@
  * {@link ConfigError}, which names the setting and shows a valid example.
  */
 import { ConfigError, isRunningInAzure } from '../config';
-import { booleanSetting, GUID, isLoopbackHost, setting, type Env } from '../settings';
+import { booleanSetting, GUID, intSetting, isLoopbackHost, setting, type Env } from '../settings';
 
 /** `users`: Entra ID access tokens (signed-in users, and daemon apps with the app role). `service`: a function key. */
 export type CallerClass = 'users' | 'service';
@@ -23,6 +23,8 @@ export interface TokenSettings {
   readonly requiredScope: string;
   /** App role an app-only (daemon) token needs in `roles`; without it app-only tokens are refused. */
   readonly requiredRole?: string;
+  /** Longest a token may live (`iat` to `exp`, and now to `exp`), seconds. Default 86 400 (a day, Entra's most). */
+  readonly maxLifetimeSeconds: number;
 }
 
 export interface UserAuthSettings {
@@ -160,6 +162,11 @@ function parseTokenSettings(env: Env): TokenSettings {
     openIdConfigUrl: explicitConfig?.[0] ?? `${authority}/.well-known/openid-configuration`,
     requiredScope: parsePermission(env, 'CHAT_AUTH_REQUIRED_SCOPE', 'chat') ?? 'chat',
     ...(requiredRole === undefined ? {} : { requiredRole }),
+    maxLifetimeSeconds: intSetting(env, 'CHAT_AUTH_MAX_TOKEN_LIFETIME_SECONDS', {
+      fallback: 86_400,
+      min: 300,
+      max: 7 * 86_400,
+    }),
   });
 }
 

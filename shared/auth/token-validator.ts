@@ -12,6 +12,7 @@ import { isJoseError, jose } from './jose';
 import { ChatError } from '../errors';
 import type { AppCaller, UserCaller } from './caller';
 import { principalId } from './caller';
+import { GUID } from '../settings';
 import type { TokenSettings } from './settings';
 import { SigningKeys, SigningKeysUnavailableError, UnknownSigningKeyError } from './signing-keys';
 
@@ -40,6 +41,7 @@ export type AuthFailure =
   | 'unknown-key'
   | 'expired'
   | 'not-yet-valid'
+  | 'lifetime'
   | 'issuer'
   | 'audience'
   | 'identity'
@@ -89,12 +91,14 @@ const MESSAGES: Readonly<Record<AuthFailure, string>> = {
     'The access token was signed with an unknown key. Acquire a new token from Microsoft Entra ID and retry.',
   expired: 'The access token has expired. Acquire a new one (MSAL acquireTokenSilent) and retry.',
   'not-yet-valid': 'The access token is not valid yet. Check the device clock, then retry.',
+  lifetime:
+    'The access token is valid for longer than this API accepts. Acquire a token from Microsoft Entra ID for this API.',
   issuer:
     'The access token was issued by a tenant or authority this API does not accept. Sign in with an account of the organisation that runs this API.',
   audience:
     "The access token is for a different API. Request a token with this API's scope (api://<client-id>/<scope>) and send the access token, not the ID token.",
   identity:
-    'The access token does not identify a user or app (no oid or tid claim). Use a Microsoft Entra ID v2 access token.',
+    'The access token does not identify a user or app (no valid oid or tid claim). Use a Microsoft Entra ID v2 access token.',
   permission:
     "The access token lacks the permission this API requires. Request the API's delegated scope, or for a daemon app have an administrator grant its app role.",
   'keys-unavailable': 'Sign-in cannot be checked right now. Retry in a minute.',
@@ -116,7 +120,7 @@ export function bearerToken(authorization: string | undefined): { token: string 
   if (value === '') return { failure: failure('missing', 'No Authorization header.') };
   const [scheme, token, ...rest] = value.split(/\s+/);
   if (scheme?.toLowerCase() !== 'bearer') {
-    return { failure: failure('scheme', `Authorization scheme "${scheme?.slice(0, 20) ?? ''}" is not Bearer.`) };
+    return { failure: failure('scheme', `Authorization ${schemeOf(value)} is not Bearer.`) };
   }
   if (token === undefined || rest.length > 0) {
     return {
@@ -135,6 +139,26 @@ export function bearerToken(authorization: string | undefined): { token: string 
   return { token };
 }
 
+/**
+ * HTTP authentication schemes a client may send by mistake (IANA's registry,
+ * https://www.iana.org/assignments/http-authschemes/): only these are named in a diagnosis. Anything else in the
+ * scheme's place may be the credential itself (`Authorization: <token>` without a scheme), so it is not repeated.
+ */
+const KNOWN_SCHEMES: ReadonlySet<string> = new Set([
+  ...['basic', 'digest', 'dpop', 'hoba', 'mutual', 'negotiate', 'ntlm', 'oauth', 'privatetoken', 'vapid'],
+  ...['scram-sha-1', 'scram-sha-256', 'aws4-hmac-sha256', 'concealed'],
+]);
+
+/** The scheme of an Authorization value as a diagnosis may name it, never the value's own text otherwise. */
+export function schemeOf(authorization: string): string {
+  const parts = authorization.trim().split(/\s+/);
+  const scheme = parts[0] ?? '';
+  if (KNOWN_SCHEMES.has(scheme.toLowerCase())) return `scheme "${scheme}"`;
+  return parts.length === 1
+    ? `header has no scheme (a bare value of ${scheme.length} characters, not repeated here)`
+    : `scheme is not a known one (${scheme.length} characters, not repeated here)`;
+}
+
 /** Builds the validator; the OpenID configuration and JWKS are fetched on first use and cached. */
 export function createTokenValidator(options: TokenValidatorOptions): TokenValidator {
   const now = options.now ?? Date.now;
@@ -147,10 +171,13 @@ export function createTokenValidator(options: TokenValidatorOptions): TokenValid
   });
   const settings = options.token;
   const skew = options.clockSkewSeconds ?? 300;
+  const accepted = new AcceptedTokens();
   return {
     async validate(authorization) {
       const bearer = bearerToken(authorization);
       if ('failure' in bearer) return bearer.failure;
+      const known = accepted.get(bearer.token, now());
+      if (known !== undefined) return known;
       let payload: JWTPayload;
       try {
         const { jwtVerify } = await jose();
@@ -165,9 +192,44 @@ export function createTokenValidator(options: TokenValidatorOptions): TokenValid
       } catch (error) {
         return fromVerifyError(error, { skew, now: now() });
       }
-      return authorize(payload, settings);
+      const check = authorize(payload, settings, { nowSeconds: now() / 1000, skew });
+      if (check.ok && typeof payload.exp === 'number')
+        accepted.set(bearer.token, check, (payload.exp + skew) * 1000, now());
+      return check;
     },
   };
+}
+
+/** Most tokens {@link AcceptedTokens} keeps (about 1.5 KB each). */
+const ACCEPTED_TOKENS_MAX = 1_000;
+/** Longest an accepted token is believed without checking its signature again, ms: a removed signing key stops counting by then. */
+const ACCEPTED_TOKENS_TTL_MS = 10 * 60_000;
+
+/**
+ * Tokens that passed every check lately, so the same token on the next request costs a map lookup instead of an
+ * RSA signature check (the most expensive step of admitting a request: a flood of requests with one user's
+ * token would otherwise cost a verification each). Kept until the token expires (with the clock skew jose
+ * allows) and at most {@link ACCEPTED_TOKENS_TTL_MS}; the oldest entry goes first when full. Only accepted tokens
+ * are kept: a refusal is always checked afresh, so a new signing key is fetched when one appears.
+ */
+class AcceptedTokens {
+  readonly #entries = new Map<string, { readonly check: TokenCheck; readonly untilMs: number }>();
+
+  get(token: string, nowMs: number): TokenCheck | undefined {
+    const entry = this.#entries.get(token);
+    if (entry === undefined) return undefined;
+    if (nowMs < entry.untilMs) return entry.check;
+    this.#entries.delete(token);
+    return undefined;
+  }
+
+  set(token: string, check: TokenCheck, expiresAtMs: number, nowMs: number): void {
+    this.#entries.set(token, { check, untilMs: Math.min(expiresAtMs, nowMs + ACCEPTED_TOKENS_TTL_MS) });
+    if (this.#entries.size > ACCEPTED_TOKENS_MAX) {
+      const oldest = this.#entries.keys().next();
+      if (oldest.done !== true) this.#entries.delete(oldest.value);
+    }
+  }
 }
 
 function fromVerifyError(error: unknown, ctx: { readonly skew: number; readonly now: number }): TokenCheck {
@@ -251,24 +313,102 @@ function fromClaimError(
 }
 
 /** After the signature and claims verify: who it is, and whether the scope or app role lets them in. */
-function authorize(payload: JWTPayload, settings: TokenSettings): TokenCheck {
+function authorize(
+  payload: JWTPayload,
+  settings: TokenSettings,
+  clock: { readonly nowSeconds: number; readonly skew: number },
+): TokenCheck {
   const { oid, tid } = payload;
-  if (typeof oid !== 'string' || typeof tid !== 'string' || oid === '' || tid === '') {
-    return failure('identity', 'Token has no oid or tid claim (not an Entra ID v2 access token for a user or app).');
+  if (!isPrincipalPart(oid) || !isPrincipalPart(tid)) {
+    return failure(
+      'identity',
+      `Token has no valid oid or tid claim (each 1 to 64 letters, digits, ".", "_" or "-"; got ${describeClaim(oid)} and ${describeClaim(tid)}): not an Entra ID v2 access token for a user or app.`,
+    );
   }
+  const tenant = issuerTenant(payload.iss);
+  if (tenant !== undefined && tenant !== tid.toLowerCase()) {
+    return failure(
+      'issuer',
+      `tid claim "${tid}" is not the tenant of the issuer "${String(payload.iss)}": a token is only accepted for the tenant that issued it.`,
+    );
+  }
+  const lifetime = lifetimeProblem(payload, settings.maxLifetimeSeconds, clock);
+  if (lifetime !== undefined) return failure('lifetime', lifetime);
   const claims = payload as AccessTokenClaims;
   const scopes = typeof claims.scp === 'string' ? claims.scp.split(' ') : [];
   const roles = Array.isArray(claims.roles) ? claims.roles.filter((r) => typeof r === 'string') : [];
   const id = principalId(tid, oid);
-  const delegated = typeof claims.scp === 'string';
-  const caller = delegated ? userCaller(id, claims) : appCaller(id, claims);
-  if (scopes.includes(settings.requiredScope)) return { ok: true, caller, claims, grantedBy: 'scope' };
+  const app = isAppOnly(claims);
+  const caller = app ? appCaller(id, claims) : userCaller(id, claims);
+  // An app acts for nobody: a delegated scope it carries (however it got one) grants it nothing.
+  if (!app && scopes.includes(settings.requiredScope)) return { ok: true, caller, claims, grantedBy: 'scope' };
   if (settings.requiredRole !== undefined && roles.includes(settings.requiredRole)) {
     return { ok: true, caller, claims, grantedBy: 'role' };
   }
-  const has = `scp "${claims.scp ?? ''}", roles [${roles.join(', ')}]`;
-  const needs = `scope "${settings.requiredScope}" (CHAT_AUTH_REQUIRED_SCOPE)${settings.requiredRole === undefined ? '; no app role is accepted (CHAT_AUTH_REQUIRED_ROLE is not set)' : ` or app role "${settings.requiredRole}" (CHAT_AUTH_REQUIRED_ROLE)`}`;
-  return failure('permission', `Token of ${id} has ${has}; it needs ${needs}.`);
+  const has = `${app ? 'an app-only token' : 'a delegated token'} with scp "${claims.scp ?? ''}", roles [${roles.join(', ')}]`;
+  const needs = app
+    ? `app role ${settings.requiredRole === undefined ? '(none is accepted: CHAT_AUTH_REQUIRED_ROLE is not set)' : `"${settings.requiredRole}" (CHAT_AUTH_REQUIRED_ROLE)`}`
+    : `scope "${settings.requiredScope}" (CHAT_AUTH_REQUIRED_SCOPE)${settings.requiredRole === undefined ? '; no app role is accepted (CHAT_AUTH_REQUIRED_ROLE is not set)' : ` or app role "${settings.requiredRole}" (CHAT_AUTH_REQUIRED_ROLE)`}`;
+  return failure('permission', `Token of ${id} is ${has}; it needs ${needs}.`);
+}
+
+/**
+ * Whether a token is app-only (a daemon calling as itself). Entra's app-only tokens carry `roles` and no `scp`;
+ * with the optional claim `idtyp` they say so (`idtyp: app`), which wins over an `scp` that should not be there.
+ * https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference
+ */
+export function isAppOnly(claims: { readonly scp?: unknown; readonly idtyp?: unknown }): boolean {
+  return claims.idtyp === 'app' || typeof claims.scp !== 'string';
+}
+
+/** An `oid` or `tid` as Entra writes them (GUIDs), with room for other issuers: short, and nothing but an id. */
+export function isPrincipalPart(value: unknown): value is string {
+  return typeof value === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(value);
+}
+
+function describeClaim(value: unknown): string {
+  if (typeof value !== 'string') return value === undefined ? 'none' : typeof value;
+  return `${value.length} characters`;
+}
+
+/**
+ * The tenant an issuer names: the GUID in its path, as every Entra issuer has it (`login.microsoftonline.com/{tid}/v2.0`,
+ * `sts.windows.net/{tid}/`, `{name}.ciamlogin.com/{tid}/v2.0`); undefined when it names none.
+ */
+export function issuerTenant(iss: unknown): string | undefined {
+  if (typeof iss !== 'string') return undefined;
+  let path: string;
+  try {
+    path = new URL(iss).pathname;
+  } catch {
+    return undefined;
+  }
+  return path
+    .split('/')
+    .find((segment) => GUID.test(segment))
+    ?.toLowerCase();
+}
+
+/**
+ * Why a token lives too long, or undefined: its `exp` more than `maxSeconds` (plus the clock skew) after its
+ * `iat`, or after now. Entra's access tokens live 60 to 90 minutes, at most a day with a lifetime policy; one
+ * valid for years is a signing key misused, or a token minted to be kept.
+ */
+export function lifetimeProblem(
+  claims: { readonly exp?: unknown; readonly iat?: unknown },
+  maxSeconds: number,
+  clock: { readonly nowSeconds: number; readonly skew: number },
+): string | undefined {
+  if (typeof claims.exp !== 'number') return undefined;
+  const limit = maxSeconds + clock.skew;
+  const setting = `CHAT_AUTH_MAX_TOKEN_LIFETIME_SECONDS=${maxSeconds}`;
+  if (typeof claims.iat === 'number' && claims.exp - claims.iat > limit) {
+    return `Token lives ${Math.round(claims.exp - claims.iat)} s from iat to exp, more than ${setting} (plus ${clock.skew} s clock skew).`;
+  }
+  if (claims.exp - clock.nowSeconds > limit) {
+    return `Token expires in ${Math.round(claims.exp - clock.nowSeconds)} s, more than ${setting} (plus ${clock.skew} s clock skew).`;
+  }
+  return undefined;
 }
 
 function userCaller(id: string, claims: AccessTokenClaims): UserCaller {

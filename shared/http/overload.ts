@@ -1,11 +1,13 @@
 /**
- * The answer of a request the load shedder turned away (shared/resilience/load-shedder.ts): 503
- * `overloaded` in the one error body, with the retry headers of every 429/503 (Retry-After,
- * retry-after-ms, x-should-retry). Built without logging: under overload a line per request would add
- * to the load; the shedder logs each change of state instead, and telemetry counts what was shed.
+ * The answers of requests turned away before any work: by the load shedder (shared/resilience/load-shedder.ts),
+ * 503 `overloaded`; by the per-caller limit (shared/resilience/caller-limit.ts), 429 `too_many_in_flight`. Each
+ * in the one error body, with the retry headers of every 429/503 (Retry-After, retry-after-ms, x-should-retry).
+ * Built without logging: under overload a line per request would add to the load; the shedder logs each change
+ * of state instead, and telemetry counts what was shed.
  */
 import type { HttpResponseInit } from '@azure/functions';
 import { ChatError } from '../errors';
+import type { OverLimit } from '../resilience/caller-limit';
 import type { Shed } from '../resilience/load-shedder';
 import { requestIdFrom } from './request-id';
 import { errorBody, errorHeaders, jsonResponse } from './responses';
@@ -24,6 +26,34 @@ export function overloadedResponse(
     requestId,
     retryAfterMs: shed.retryAfterMs,
   });
+  return unlogged(error, requestId, config);
+}
+
+/**
+ * 429 `too_many_in_flight` for a caller over CHAT_CALLER_MAX_IN_FLIGHT (shared/resilience/caller-limit.ts),
+ * built without logging for the same reason as {@link overloadedResponse}: a flood would write a line each.
+ */
+export function tooManyInFlightResponse(
+  request: { readonly headers: { get(name: string): string | null } },
+  over: OverLimit,
+  config: { readonly exposeDiagnostics: boolean },
+): HttpResponseInit {
+  const requestId = requestIdFrom(request.headers);
+  const error = new ChatError('too_many_in_flight', {
+    message: `You already have ${over.inFlight} requests running, the most one caller may have at once. Wait for one to finish, then retry (Retry-After).`,
+    diagnosis: `The caller has ${over.inFlight} requests in flight on this instance; CHAT_CALLER_MAX_IN_FLIGHT=${over.limit}. Refused before reading the body.`,
+    requestId,
+    retryAfterMs: over.retryAfterMs,
+  });
+  return unlogged(error, requestId, config);
+}
+
+/** The one error body and headers for `error`, without the log line `errorResponse` (./responses.ts) writes. */
+function unlogged(
+  error: ChatError,
+  requestId: string,
+  config: { readonly exposeDiagnostics: boolean },
+): HttpResponseInit {
   const ctx = { requestId, exposeDiagnostics: config.exposeDiagnostics };
   return jsonResponse(error.status, errorBody(error, ctx), errorHeaders(error, requestId));
 }

@@ -21,9 +21,6 @@ const SEPARATOR = '~';
 /** Bytes of the HMAC kept in an id: 128 bits, 22 base64url characters. */
 const TAG_BYTES = 16;
 
-/** Keys whose string values are stored-object ids, in answers and in stream events. */
-const ID_KEYS: ReadonlySet<string> = new Set(['id', 'item_id', 'previous_response_id', 'response_id']);
-
 /** An id as a region knows it, and the region that stored it. */
 export interface RegionalId {
   readonly id: string;
@@ -64,18 +61,21 @@ export class ResponseIds {
   }
 
   /**
-   * Copies of answers or stream events from `region` with every stored-object id issued to `owner`.
-   * Client data (`metadata`) is left alone, and so are ids that are not Azure's stored objects
-   * (`call_id`). Each id is signed once: a stream's events name the same item again and again.
+   * What signs a region's answers for `owner`: the ids the API issues, where the API puts them, and nothing else
+   * (see {@link issueInResponse}, {@link issueInEvent}). Each id is signed once: a stream's events name the same
+   * item again and again.
    */
-  issuer(region: string, owner: string): <T>(value: T) => T {
+  issuer(region: string, owner: string): Issuer {
     const issued = new Map<string, string>();
     const issue = (id: string): string => {
       let tagged = issued.get(id);
       if (tagged === undefined) issued.set(id, (tagged = this.issue(id, region, owner)));
       return tagged;
     };
-    return <T>(value: T): T => issueIn(value, issue) as T;
+    return {
+      response: (response) => issueInResponse(response, issue),
+      event: (event) => issueInEvent(event, issue),
+    };
   }
 
   #tag(id: string, region: string, owner: string): string {
@@ -87,14 +87,55 @@ export class ResponseIds {
   }
 }
 
-function issueIn(value: unknown, issue: (id: string) => string): unknown {
-  if (Array.isArray(value)) return value.map((item) => issueIn(item, issue));
-  if (typeof value !== 'object' || value === null) return value;
-  const copy: Record<string, unknown> = {};
-  for (const [key, field] of Object.entries(value)) {
-    if (key === 'metadata') copy[key] = field;
-    else if (ID_KEYS.has(key) && typeof field === 'string' && field !== '') copy[key] = issue(field);
-    else copy[key] = issueIn(field, issue);
-  }
-  return copy;
+/** Copies of a region's answers with the ids it issued signed for the caller. */
+export interface Issuer {
+  /** A whole response (`POST /responses` without `stream`). */
+  readonly response: <T>(response: T) => T;
+  /** A stream event. */
+  readonly event: <T>(event: T) => T;
+}
+
+type Sign = (id: string) => string;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function signed(record: Record<string, unknown>, key: string, sign: Sign): Record<string, unknown> {
+  const value = record[key];
+  return typeof value === 'string' && value !== '' ? { ...record, [key]: sign(value) } : record;
+}
+
+/**
+ * A response object with its own `id`, its `previous_response_id` (the caller's own, checked when it came in) and
+ * the `id` of each output item signed. Nothing else is touched: the API echoes parts of the request back (`text`
+ * with its JSON schema, `tools`, `metadata`, `instructions`), and a string under `id` there is the caller's own
+ * text, not an id the API issued; signing it would sign another user's raw id for whoever put it there.
+ * https://platform.openai.com/docs/api-reference/responses/object
+ */
+export function issueInResponse<T>(response: T, sign: Sign): T {
+  if (!isRecord(response)) return response;
+  let copy = signed(signed(response, 'id', sign), 'previous_response_id', sign);
+  const output = copy.output;
+  if (Array.isArray(output)) copy = { ...copy, output: output.map((item) => issueInItem(item, sign)) };
+  return copy as T;
+}
+
+/** An output item with its `id` signed (a message, function call, reasoning item...). */
+function issueInItem(item: unknown, sign: Sign): unknown {
+  return isRecord(item) ? signed(item, 'id', sign) : item;
+}
+
+/**
+ * A stream event with the ids that name what the API issued: the response of the lifecycle events
+ * (`response.created`, `response.completed`...), the `item` of `response.output_item.added`/`done`, and the
+ * `item_id` and `response_id` by which the other events refer to them.
+ * https://platform.openai.com/docs/api-reference/responses-streaming
+ */
+export function issueInEvent<T>(event: T, sign: Sign): T {
+  if (!isRecord(event)) return event;
+  let copy = signed(signed(event, 'item_id', sign), 'response_id', sign);
+  if (isRecord(copy.response)) copy = { ...copy, response: issueInResponse(copy.response, sign) };
+  if (isRecord(copy.item)) copy = { ...copy, item: issueInItem(copy.item, sign) };
+  return copy as T;
 }

@@ -58,7 +58,7 @@ function failureOf(event: ResponseStreamEvent & { type: 'error' | 'response.fail
 
 export interface ResponseRelayOptions {
   readonly health: RegionHealth;
-  /** An event with its ids as the caller gets them (`ResponseIds.issuer` for the serving region and the caller). */
+  /** An event with its ids as the caller gets them (`ResponseIds.issuer(...).event` for the serving region and the caller). */
   readonly issue: <T>(value: T) => T;
   readonly logger: Logger;
   /** Longest silence between two events before the stream counts as broken, ms (0: no limit). */

@@ -28,6 +28,7 @@ describe('parseUserAuthSettings', () => {
         issuers: [`https://login.microsoftonline.com/${TENANT}/v2.0`],
         openIdConfigUrl: `https://login.microsoftonline.com/${TENANT}/v2.0/.well-known/openid-configuration`,
         requiredScope: 'chat',
+        maxLifetimeSeconds: 86_400,
       },
       trustAppServicePrincipal: false,
       warnings: [],
@@ -60,6 +61,7 @@ describe('parseUserAuthSettings', () => {
       issuers: issuers.split(','),
       openIdConfigUrl: url,
       requiredScope: 'chat',
+      maxLifetimeSeconds: 86_400,
     });
   });
 

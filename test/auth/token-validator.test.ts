@@ -91,8 +91,9 @@ describe('createTokenValidator with tokens from the local provider', () => {
   });
 
   it('refuses a token from another tenant, naming the iss claim only in the diagnosis', async () => {
-    const other = 'https://login.microsoftonline.com/11111111-2222-3333-4444-555555555555/v2.0';
-    const token = await fx.provider.token('alice', { claims: { iss: other } });
+    const otherTenant = '11111111-2222-3333-4444-555555555555';
+    const other = `https://login.microsoftonline.com/${otherTenant}/v2.0`;
+    const token = await fx.provider.token('alice', { claims: { iss: other, tid: otherTenant } });
     const check = refused(await fx.validator().validate(`Bearer ${token}`));
     expect(check).toMatchObject({ failure: 'issuer', error: { status: 401 } });
     expect(check.error.diagnosis).toContain(`iss claim "${other}"`);
@@ -108,8 +109,9 @@ describe('createTokenValidator with tokens from the local provider', () => {
   });
 
   it('accepts any issuer of the configured list, for multi-tenant APIs', async () => {
-    const other = 'https://login.microsoftonline.com/11111111-2222-3333-4444-555555555555/v2.0';
-    const token = await fx.provider.token('alice', { claims: { iss: other } });
+    const otherTenant = '11111111-2222-3333-4444-555555555555';
+    const other = `https://login.microsoftonline.com/${otherTenant}/v2.0`;
+    const token = await fx.provider.token('alice', { claims: { iss: other, tid: otherTenant } });
     const validator = fx.validator({}, { CHAT_AUTH_ISSUERS: `${fx.provider.issuer},${other}` });
     expect((await validator.validate(`Bearer ${token}`)).ok).toBe(true);
   });
@@ -125,6 +127,77 @@ describe('createTokenValidator with tokens from the local provider', () => {
   it('refuses a valid token without oid or tid', async () => {
     const token = await fx.provider.token('alice', { claims: { oid: null } });
     expect(refused(await fx.validator().validate(`Bearer ${token}`)).failure).toBe('identity');
+  });
+});
+
+describe('createTokenValidator with claims an attacker chose (signed by a trusted provider)', () => {
+  const seconds = () => Math.floor(fx.now() / 1000);
+  const YEAR = 365 * 86_400;
+
+  it.each([
+    ['an oid of 300 characters', () => ({ oid: 'a'.repeat(300) }), 'identity'],
+    ['a tid with a newline', () => ({ tid: 'x\ny' }), 'identity'],
+    ['a numeric oid', () => ({ oid: 42 }), 'identity'],
+    ['a token valid for 100 years', () => ({ exp: seconds() + 100 * YEAR }), 'lifetime'],
+    ['a token living two days from iat', () => ({ iat: seconds() - 60, exp: seconds() + 2 * 86_400 }), 'lifetime'],
+    ['a token without iat expiring in a week', () => ({ iat: null, exp: seconds() + 7 * 86_400 }), 'lifetime'],
+    ['a tid other than the issuer’s tenant', () => ({ tid: '11111111-2222-3333-4444-555555555555' }), 'issuer'],
+  ] as const)('refuses %s with 401', async (_what, claims, failure) => {
+    const token = await fx.provider.token('alice', { claims: claims() });
+    const check = refused(await fx.validator().validate(`Bearer ${token}`));
+    expect(check.failure).toBe(failure);
+    expect(check.error.status).toBe(401);
+  });
+
+  it('accepts a token living a whole day, and honours CHAT_AUTH_MAX_TOKEN_LIFETIME_SECONDS', async () => {
+    const token = await fx.provider.token('alice', { expires_in: 86_400 });
+    expect((await fx.validator().validate(`Bearer ${token}`)).ok).toBe(true);
+    const shorter = fx.validator({}, { CHAT_AUTH_MAX_TOKEN_LIFETIME_SECONDS: '3600' });
+    expect(refused(await shorter.validate(`Bearer ${token}`)).failure).toBe('lifetime');
+  });
+
+  it('treats an app-only token as an app even when it carries scp: only the app role lets it in', async () => {
+    const token = await fx.provider.appToken('nightly', { roles: [], claims: { scp: 'chat' } });
+    const check = refused(await fx.validator().validate(`Bearer ${token}`));
+    expect([check.failure, check.error.status]).toEqual(['permission', 403]);
+    const withRole = await fx.provider.appToken('nightly', { roles: ['Chat.Invoke'], claims: { scp: 'chat' } });
+    const admitted = await fx.validator({}, { CHAT_AUTH_REQUIRED_ROLE: 'Chat.Invoke' }).validate(`Bearer ${withRole}`);
+    expect(admitted).toMatchObject({ ok: true, grantedBy: 'role', caller: { kind: 'app' } });
+  });
+
+  it('believes a token it accepted again on the next request, never past its expiry', async () => {
+    const token = await fx.provider.token('alice', { expires_in: 600 });
+    const validator = fx.validator({ clockSkewSeconds: 0 });
+    expect((await validator.validate(`Bearer ${token}`)).ok).toBe(true);
+    fx.advance(599_000);
+    expect((await validator.validate(`Bearer ${token}`)).ok).toBe(true);
+    fx.advance(2_000);
+    expect(refused(await validator.validate(`Bearer ${token}`)).failure).toBe('expired');
+  });
+
+  it('treats a token without scp as an app, whatever else it says', async () => {
+    const token = await fx.provider.token('alice', { claims: { scp: null, roles: ['Chat.Invoke'] } });
+    const check = await fx.validator({}, { CHAT_AUTH_REQUIRED_ROLE: 'Chat.Invoke' }).validate(`Bearer ${token}`);
+    expect(check).toMatchObject({ ok: true, caller: { kind: 'app' } });
+  });
+});
+
+describe('an Authorization header without the Bearer scheme', () => {
+  it.each([
+    ['a bare token', (t: string) => t],
+    ['a token after an unknown scheme', (t: string) => `Token ${t}`],
+    ['a token as the scheme', (t: string) => `${t} extra`],
+  ])('never repeats its text in the diagnosis (%s)', async (_what, header) => {
+    const token = await fx.provider.token('alice');
+    const check = refused(await fx.validator().validate(header(token)));
+    expect(check.failure).toBe('scheme');
+    expect(`${check.error.message} ${check.error.diagnosis ?? ''}`).not.toContain(token.slice(0, 8));
+  });
+
+  it('names a known scheme sent by mistake', async () => {
+    const check = refused(await fx.validator().validate('Basic dXNlcjpwYXNz'));
+    expect(check.error.diagnosis).toContain('scheme "Basic"');
+    expect(check.error.diagnosis).not.toContain('dXNlcjpwYXNz');
   });
 });
 

@@ -115,10 +115,11 @@ describe('startIdentityProvider', () => {
     expect(await res.json()).toMatchObject({ error: { code: 'not_found', requestId: expect.any(String) } });
   });
 
-  it('answers a CORS preflight so a browser page can ask for tokens', async () => {
-    const res = await fetch(`${provider.url}/token`, { method: 'OPTIONS' });
+  it('answers a CORS preflight so a page on this machine can ask for tokens', async () => {
+    const origin = 'http://localhost:7071';
+    const res = await fetch(`${provider.url}/token`, { method: 'OPTIONS', headers: { origin } });
     expect(res.status).toBe(204);
-    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    expect(res.headers.get('access-control-allow-origin')).toBe(origin);
   });
 });
 

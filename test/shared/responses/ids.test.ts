@@ -44,24 +44,56 @@ describe('response ids bound to their caller', () => {
     expect(ids.read(tamper(ids.issue('resp_68af01', 'eastus2', alice)), alice)).toBeUndefined();
   });
 
-  it('tags the ids of stored objects in answers and events, not call ids or client metadata', () => {
-    const issue = ids.issuer('eastus2', alice);
-    const tagged = issue({
+  it('signs the ids the API issued in a response: its id, previous_response_id and the output item ids', () => {
+    const tagged = ids.issuer('eastus2', alice).response({
       id: 'resp_1',
-      previous_response_id: null,
+      object: 'response',
+      previous_response_id: 'resp_0',
       metadata: { id: 'mine' },
       output: [{ id: 'msg_1', call_id: 'call_1', content: [{ type: 'output_text', text: 'id' }] }],
-      item_id: 'msg_1',
     });
     expect(tagged).toEqual({
       id: ids.issue('resp_1', 'eastus2', alice),
-      previous_response_id: null,
+      object: 'response',
+      previous_response_id: ids.issue('resp_0', 'eastus2', alice),
       metadata: { id: 'mine' },
       output: [
         { id: ids.issue('msg_1', 'eastus2', alice), call_id: 'call_1', content: [{ type: 'output_text', text: 'id' }] },
       ],
-      item_id: ids.issue('msg_1', 'eastus2', alice),
     });
+  });
+
+  // What the caller sent and the API echoes back is the caller's text, not an id the API issued: signing a
+  // string under `id` there would sign another user's raw id for whoever put it there.
+  const victim = 'resp_victim0001';
+  const echoed = {
+    text: { format: { type: 'json_schema', name: 'x', schema: { id: victim, properties: { id: { const: victim } } } } },
+    tools: [{ type: 'function', name: 'f', parameters: { id: victim, item_id: victim, response_id: victim } }],
+    instructions: null,
+    reasoning: { id: victim },
+    previous_response_id: null,
+  };
+
+  it('leaves every other string under id, item_id or response_id in a response untouched', () => {
+    const tagged = ids.issuer('eastus2', alice).response({ id: 'resp_1', output: [], ...echoed });
+    expect(tagged).toEqual({ id: ids.issue('resp_1', 'eastus2', alice), output: [], ...echoed });
+    expect(JSON.stringify(tagged)).not.toContain(`${victim}~`);
+  });
+
+  it.each([
+    ['response.created', { response: { id: 'resp_1', output: [], ...echoed } }],
+    ['response.completed', { response: { id: 'resp_1', output: [{ id: 'msg_1', type: 'message' }], ...echoed } }],
+    ['response.output_item.added', { output_index: 0, item: { id: 'msg_1', type: 'message', content: [] } }],
+    ['response.output_text.delta', { item_id: 'msg_1', output_index: 0, content_index: 0, delta: 'Hi' }],
+  ])('signs the ids in a %s event and nothing the caller sent', (type, fields) => {
+    const event = { type, sequence_number: 1, ...fields };
+    const tagged = ids.issuer('eastus2', alice).event(event);
+    const text = JSON.stringify(tagged);
+    expect(text).not.toContain(`${victim}~`);
+    for (const raw of ['resp_1', 'msg_1'].filter((id) => JSON.stringify(event).includes(`"${id}"`))) {
+      expect(text).toContain(`"${ids.issue(raw, 'eastus2', alice)}"`);
+      expect(text).not.toContain(`"${raw}"`);
+    }
   });
 });
 
