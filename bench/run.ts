@@ -1,6 +1,6 @@
 /**
- * `npm run bench`: the backend measured beside a direct call to the simulator, in one run on one machine
- * (issue 7), and for non-streamed chat beside the Portkey gateway too (issue 17). Starts the simulated regions,
+ * `npm run bench`: the backend measured beside a direct call to the simulator, in one run on one machine,
+ * and for non-streamed chat beside the Portkey gateway too. Starts the simulated regions,
  * the backend and Portkey as child processes on loopback, runs each measurement with fixed request counts,
  * prints progress, and writes bench/results/RESULTS.md and bench/results/failover.svg. `BENCH_QUICK=1` runs a tenth of the requests (for trying the bench itself).
  */

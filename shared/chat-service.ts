@@ -62,7 +62,7 @@ export interface ChatRequest {
   readonly traceParent?: string;
   /** Who asked (the gate's admitted caller): quotas and history are theirs. Absent in direct calls (tests). */
   readonly caller?: Caller;
-  /** The conversation this chat belongs to (issue 13); absent: stateless, nothing loaded or stored. Needs a caller. */
+  /** The conversation this chat belongs to; absent: stateless, nothing loaded or stored. Needs a caller. */
   readonly conversation?: ConversationRequest;
   /** The request's `Idempotency-Key`: a retry with the same key does not store its turn twice. */
   readonly idempotencyKey?: string;

@@ -27,7 +27,7 @@ export const ERROR_CODES = {
   unknown_model: { status: 400, failover: false },
   unsupported_media_type: { status: 415, failover: false },
   payload_too_large: { status: 413, failover: false },
-  // A message to store in a conversation over CHAT_CONVERSATION_MAX_MESSAGE_CHARS (issue 13): refused, never cut.
+  // A message to store in a conversation over CHAT_CONVERSATION_MAX_MESSAGE_CHARS: refused, never cut.
   message_too_large: { status: 413, failover: false },
   not_found: { status: 404, failover: false },
   // A known route asked with a method it does not take (the answer's `Allow` lists those it does).

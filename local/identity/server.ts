@@ -1,5 +1,5 @@
 /**
- * A small OpenID Connect provider for local development and tests (issue 12): the embedded default's
+ * A small OpenID Connect provider for local development and tests: the embedded default's
  * stand-in for Microsoft Entra ID. It serves its OpenID configuration, its JWKS and `POST /token`, which
  * mints an access token for any user name: there is no password, so it binds to loopback only.
  */

@@ -1,5 +1,5 @@
 /**
- * End-user sign-in settings (issue 12): who may call the chat endpoints, and which Microsoft Entra ID
+ * End-user sign-in settings: who may call the chat endpoints, and which Microsoft Entra ID
  * access tokens count. Parsed once into a frozen object; a bad setting throws the project's
  * {@link ConfigError}, which names the setting and shows a valid example.
  */

@@ -1,5 +1,5 @@
 /**
- * Conversations that persist (issue 13): the history a chat is answered with, and the endpoints'
+ * Conversations that persist: the history a chat is answered with, and the endpoints'
  * reads and writes. Storage layout: table.ts.
  *
  * A chat turn: load the conversation (one query), fit the history to the model's context window

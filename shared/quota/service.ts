@@ -1,5 +1,5 @@
 /**
- * Per-user quotas that hold across every instance of the app (issue 12), and a global ceiling.
+ * Per-user quotas that hold across every instance of the app, and a global ceiling.
  *
  * Storage layout (Azure Table Storage, table `quotas`; Azurite locally):
  *

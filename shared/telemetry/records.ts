@@ -33,9 +33,9 @@ export const EVENTS = {
   breakerOpened: 'RegionBreakerOpened',
   breakerClosed: 'RegionBreakerClosed',
   allRegionsFailed: 'AllRegionsFailed',
-  /** A streamed answer that broke after its first byte and was continued from another region (issue 14). */
+  /** A streamed answer that broke after its first byte and was continued from another region. */
   streamContinued: 'StreamContinued',
-  /** The instance started turning requests away (load shedding), and stopped again (issue 17.5). */
+  /** The instance started turning requests away (load shedding), and stopped again. */
   overloaded: 'InstanceOverloaded',
   recovered: 'InstanceRecovered',
   /** Prompt and answer text: only with CHAT_LOG_CONTENT=true. */
