@@ -2,7 +2,7 @@
  * Relaying a streamed answer from the region that serves it to the consumer: the chunks worth
  * forwarding, what the report needs when the stream ends (any way it ends), and what happens when
  * the stream breaks after its first byte (a reset, an error event, a stall, an end without a finish
- * reason): the region's breaker hears of it, and the answer is continued from another region
+ * reason): the region's breaker hears of it, and the answer is continued from another region,
  * so the consumer sees one stream: the same response id, only new text, the usage of
  * every call added up. Only when no continuation is allowed or possible does the consumer get
  * `stream_interrupted`.
