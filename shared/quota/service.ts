@@ -33,7 +33,8 @@
  * memory as if it had been made (a timeout may have reached the store), and every change made in memory while
  * the store was out is written back to it when it answers again, so the day's count ends up whole. A caller this
  * instance has not seen this window starts from 0 here until the store is back: degraded, never refusing every
- * chat.
+ * chat. Since every instance then counts blind to the others, a limit in memory is half the limit (at least 1):
+ * closed for callers near their limit, so two instances that lose the store at once still hold it.
  */
 import { ChatError } from '../errors';
 import type { Logger } from '../logger';
@@ -387,7 +388,8 @@ export class QuotaService {
         return result;
       },
       async () => {
-        const result = await this.#memory.add(key, window, amount, limit);
+        // Closed for callers near their limit: other instances count blind too, so each takes half.
+        const result = await this.#memory.add(key, window, amount, degradedLimit(limit));
         if (result.kind === 'added') this.#pend(key, window, amount);
         return result;
       },
@@ -551,4 +553,9 @@ export function describeStoreError(error: unknown): string {
 
 function iso(epochMs: number): string {
   return new Date(epochMs).toISOString();
+}
+
+/** A limit applied in memory while the store is out: half of it (at least 1), as other instances count blind too. */
+export function degradedLimit(limit: number | undefined): number | undefined {
+  return limit === undefined ? undefined : Math.max(1, Math.floor(limit / 2));
 }

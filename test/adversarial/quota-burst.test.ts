@@ -105,6 +105,8 @@ describe('a burst of 50 against 3 requests a minute, over two backend processes 
       IDENTITY_PROVIDER_PORT: '0',
       // As in every test (vitest.config.mts): shedding reacts to this shared machine's load, not to the quota.
       CHAT_SHED_LAG_MS: '0',
+      // The quota is under test: one user's burst is not cut short by the per-caller limit of requests in flight.
+      CHAT_CALLER_MAX_IN_FLIGHT: '0',
     };
     backends.push(...(await Promise.all([startBackendProcess(outDir, env), startBackendProcess(outDir, env)])));
   }, 60_000);

@@ -21,8 +21,8 @@ const ATTACK_CHARS = 80_000;
 const attack = { messages: [{ role: 'user', content: '用户'.repeat(ATTACK_CHARS / 2) }], context: { max_tokens: 5 } };
 
 /**
- * A TCP relay in front of a region that holds each request's bytes until `release()`: `arrived` resolves when the
- * first request's bytes reach it, so the backend is known to have finished its own work on that request.
+ * A TCP relay in front of a region that holds the first connection's bytes until `release()`: `arrived` resolves
+ * when they reach it, so the backend is known to have finished its own work on that request.
  */
 async function heldRegion(target: RunningSimulator) {
   let arrive!: () => void;
@@ -30,8 +30,19 @@ async function heldRegion(target: RunningSimulator) {
   let release!: () => void;
   const released = new Promise<void>((resolve) => (release = resolve));
   const sockets = new Set<net.Socket>();
+  let first = true;
   const server = net.createServer((client) => {
     sockets.add(client);
+    if (!first) {
+      // Only the attack's connection is held: later ones (the health check's probe of the region) pass at once.
+      const upstream = net.connect(target.port, '127.0.0.1');
+      sockets.add(upstream);
+      upstream.on('error', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+      client.pipe(upstream).pipe(client);
+      return;
+    }
+    first = false;
     const held: Buffer[] = [];
     const hold = (data: Buffer) => {
       held.push(data);
