@@ -46,17 +46,28 @@ class EventWriter {
   }
 }
 
+/** The stream's headers, `response.created` and `response.in_progress`: how every Responses stream begins. */
+function openResponseStream(
+  res: ServerResponse,
+  headers: Readonly<Record<string, string>>,
+  call: Parameters<typeof responseBody>[0],
+  meta: Parameters<typeof responseBody>[1],
+): EventWriter {
+  res.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+  const out = new EventWriter(res);
+  const started = responseBody(call, meta, { status: 'in_progress' });
+  out.write('response.created', { response: started });
+  out.write('response.in_progress', { response: started });
+  return out;
+}
+
 export async function writeResponseStream(
   res: ServerResponse,
   headers: Readonly<Record<string, string>>,
   plan: ResponseStreamPlan,
 ): Promise<StreamOutcome> {
   const { call, meta } = plan;
-  res.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
-  const out = new EventWriter(res);
-  const started = responseBody(call, meta, { status: 'in_progress' });
-  out.write('response.created', { response: started });
-  out.write('response.in_progress', { response: started });
+  const out = openResponseStream(res, headers, call, meta);
   const at = { output_index: 0 };
   const part = { item_id: call.itemId, ...at, content_index: 0 };
   out.write('response.output_item.added', { ...at, item: messageItem(call, 'in_progress') });
@@ -109,11 +120,7 @@ export async function writeFunctionCallStream(
   plan: FunctionCallStreamPlan,
 ): Promise<StreamOutcome> {
   const { call, meta } = plan;
-  res.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
-  const out = new EventWriter(res);
-  const started = responseBody(call, meta, { status: 'in_progress' });
-  out.write('response.created', { response: started });
-  out.write('response.in_progress', { response: started });
+  const out = openResponseStream(res, headers, call, meta);
   let left = plan.interruption?.afterChunks ?? Infinity;
   let first = true;
   for (const [index, { made, fragments }] of plan.calls.entries()) {

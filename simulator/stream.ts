@@ -41,12 +41,8 @@ export interface StreamPlan {
 /** How the stream ended: sent whole, broken by a fault, or found closed (client gone or server closing). */
 export type StreamOutcome = 'complete' | 'interrupted' | 'closed';
 
-export async function writeStream(
-  res: ServerResponse,
-  headers: Readonly<Record<string, string>>,
-  plan: StreamPlan,
-): Promise<StreamOutcome> {
-  const { meta } = plan;
+/** The stream's headers and Azure's first chunk (`choices: []` with the prompt's filter results), as Azure opens one. */
+function openChatStream(res: ServerResponse, headers: Readonly<Record<string, string>>): void {
   res.writeHead(200, {
     ...headers,
     'content-type': 'text/event-stream',
@@ -54,6 +50,15 @@ export async function writeStream(
     'x-accel-buffering': 'no',
   });
   res.write(sseEvent(promptFilterChunk()));
+}
+
+export async function writeStream(
+  res: ServerResponse,
+  headers: Readonly<Record<string, string>>,
+  plan: StreamPlan,
+): Promise<StreamOutcome> {
+  const { meta } = plan;
+  openChatStream(res, headers);
   res.write(sseEvent(roleChunk(meta)));
   const broken = plan.interruption;
   const tokens = broken ? plan.tokens.slice(0, broken.afterChunks) : plan.tokens;
@@ -102,13 +107,7 @@ export async function writeToolCallStream(
   plan: ToolStreamPlan,
 ): Promise<StreamOutcome> {
   const { meta } = plan;
-  res.writeHead(200, {
-    ...headers,
-    'content-type': 'text/event-stream',
-    'cache-control': 'no-cache, must-revalidate',
-    'x-accel-buffering': 'no',
-  });
-  res.write(sseEvent(promptFilterChunk()));
+  openChatStream(res, headers);
   const chunks = plan.calls.flatMap(({ call, fragments }, index) => [
     toolCallStartChunk(meta, index, call),
     ...fragments.map((fragment) => toolArgumentsChunk(meta, index, fragment)),
