@@ -388,8 +388,9 @@ export class QuotaService {
         return result;
       },
       async () => {
-        // Closed for callers near their limit: other instances count blind too, so each takes half.
-        const result = await this.#memory.add(key, window, amount, degradedLimit(limit));
+        // With a store that is out, closed for callers near their limit: the other instances count blind too, so
+        // each takes half. Without any store (local only) memory is the one count and the limit is whole.
+        const result = await this.#memory.add(key, window, amount, this.#store ? degradedLimit(limit) : limit);
         if (result.kind === 'added') this.#pend(key, window, amount);
         return result;
       },
